@@ -1,0 +1,91 @@
+package wire
+
+// Data plane, draft-neutral.
+
+// Object is one MoQT object as received or to be sent.
+type Object struct {
+	Group    uint64
+	Subgroup uint64
+	ID       uint64
+	Priority uint8 // publisher priority
+	Status   ObjectStatus
+	// Extensions is the raw draft-14 extension headers block (a sequence of
+	// key-value pairs, without its length), or nil. Kept raw so that relays
+	// forward it untouched; ParseExtensions splits it.
+	Extensions []byte
+	// Payload is the object's payload. Decoders may alias their input.
+	Payload []byte
+}
+
+// Data stream and datagram type codes.
+const (
+	StreamTypeSubgroup07 uint64 = 0x04 // STREAM_HEADER_SUBGROUP (07)
+	StreamTypeFetch      uint64 = 0x05 // FETCH_HEADER (07 and 14)
+	DatagramType07       uint64 = 0x01 // OBJECT_DATAGRAM (07 spec layout)
+)
+
+// Draft-14 SUBGROUP_HEADER type bits (types 0x10-0x15, 0x18-0x1D).
+const (
+	SubgroupBitExtensions  uint64 = 0x01
+	SubgroupBitFirstObject uint64 = 0x02 // subgroup ID = first object ID
+	SubgroupBitExplicit    uint64 = 0x04 // subgroup ID field present
+	SubgroupBitEndOfGroup  uint64 = 0x08
+)
+
+// Draft-14 OBJECT_DATAGRAM type bits (types 0x00-0x07, 0x20-0x21).
+const (
+	DatagramBitExtensions uint64 = 0x01
+	DatagramBitEndOfGroup uint64 = 0x02
+	DatagramBitNoObjectID uint64 = 0x04
+	DatagramBitStatus     uint64 = 0x20
+)
+
+// SubgroupHeader is the header of a subgroup stream: draft-07
+// STREAM_HEADER_SUBGROUP or draft-14 SUBGROUP_HEADER.
+type SubgroupHeader struct {
+	// Type is the stream type: 0x04 in draft-07; in draft-14 one of
+	// 0x10-0x15, 0x18-0x1D (see SubgroupType). Encoders use it as given.
+	Type        uint64
+	SubscribeID uint64 // Draft07CF only
+	TrackAlias  uint64
+	Group       uint64
+	// Subgroup is the subgroup ID. With draft-14 types whose subgroup ID is
+	// the first object's ID, decoders set it when the first object arrives.
+	Subgroup uint64
+	Priority uint8
+}
+
+// SubgroupType returns the draft-14 SUBGROUP_HEADER type for the given
+// properties: whether objects carry extension blocks, whether the subgroup ID
+// is written explicitly (else it is 0 when zeroSubgroup, or the first object
+// ID), and whether the stream ends its group.
+func SubgroupType(extensions, explicitID, endOfGroup bool, subgroup uint64) uint64 {
+	t := uint64(0x10)
+	if extensions {
+		t |= SubgroupBitExtensions
+	}
+	if explicitID || subgroup != 0 {
+		t |= SubgroupBitExplicit
+	}
+	if endOfGroup {
+		t |= SubgroupBitEndOfGroup
+	}
+	return t
+}
+
+// FetchHeader is the header of a fetch stream.
+type FetchHeader struct {
+	RequestID uint64 // 07: Subscribe ID
+}
+
+// Datagram is one OBJECT_DATAGRAM.
+type Datagram struct {
+	// Type is the datagram type: 0x01 in draft-07 (spec layout), unused in
+	// Draft07CF (no type byte), one of 0x00-0x07, 0x20-0x21 in draft-14.
+	Type        uint64
+	SubscribeID uint64 // Draft07CF only
+	TrackAlias  uint64
+	Object      Object // Subgroup is unused
+	// EndOfGroup is draft-14's End of Group bit.
+	EndOfGroup bool
+}

@@ -1,0 +1,176 @@
+package wire
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Draft selects a wire format: a MoQT draft and, for draft-07, the layout.
+type Draft uint8
+
+const (
+	DraftUnknown Draft = iota
+	// Draft07 is draft-ietf-moq-transport-07 as the specification writes it.
+	Draft07
+	// Draft07CF is draft-07 as Cloudflare's relay and moq-rs speak it: the
+	// subgroup stream header carries the Subscribe ID before the Track Alias,
+	// and datagrams have no type byte (SubscribeID TrackAlias Group Object
+	// Priority Status Length Payload). Control messages are as in Draft07.
+	Draft07CF
+	// Draft14 is draft-ietf-moq-transport-14.
+	Draft14
+)
+
+// Version numbers carried in CLIENT_SETUP / SERVER_SETUP.
+const (
+	Version07 uint64 = 0xff000007
+	Version14 uint64 = 0xff00000e
+)
+
+// Version returns the SETUP version number of d.
+func (d Draft) Version() uint64 {
+	switch d {
+	case Draft07, Draft07CF:
+		return Version07
+	case Draft14:
+		return Version14
+	}
+	return 0
+}
+
+// Is07 reports whether d is a draft-07 layout.
+func (d Draft) Is07() bool { return d == Draft07 || d == Draft07CF }
+
+func (d Draft) String() string {
+	switch d {
+	case Draft07:
+		return "07"
+	case Draft07CF:
+		return "07cf"
+	case Draft14:
+		return "14"
+	}
+	return fmt.Sprintf("draft(%d)", uint8(d))
+}
+
+// ParseDraft parses "07", "07cf" or "14" (also "draft-07", "draft-14").
+func ParseDraft(s string) (Draft, error) {
+	switch strings.TrimPrefix(strings.ToLower(s), "draft-") {
+	case "07", "7":
+		return Draft07, nil
+	case "07cf", "7cf", "07-cf", "cf":
+		return Draft07CF, nil
+	case "14":
+		return Draft14, nil
+	}
+	return DraftUnknown, fmt.Errorf("unknown draft %q (want 07, 07cf or 14)", s)
+}
+
+// Tuple is a track namespace (or namespace prefix): an ordered list of byte
+// strings, held as Go strings so that tuples and their fields can be compared
+// and used in map keys.
+type Tuple []string
+
+func (t Tuple) byteLen() int {
+	n := 0
+	for _, f := range t {
+		n += len(f)
+	}
+	return n
+}
+
+// Equal reports whether t and u have the same fields.
+func (t Tuple) Equal(u Tuple) bool {
+	if len(t) != len(u) {
+		return false
+	}
+	for i := range t {
+		if t[i] != u[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// HasPrefix reports whether p is a field-by-field prefix of t.
+func (t Tuple) HasPrefix(p Tuple) bool {
+	return len(p) <= len(t) && t[:len(p)].Equal(p)
+}
+
+// Key returns a string usable as a map key that identifies t exactly.
+func (t Tuple) Key() string {
+	var b []byte
+	for _, f := range t {
+		b = AppendVarint(b, uint64(len(f)))
+		b = append(b, f...)
+	}
+	return string(b)
+}
+
+// String joins the fields with "/" (for logs; not reversible if a field
+// contains "/").
+func (t Tuple) String() string { return strings.Join(t, "/") }
+
+// Location is a (group, object) position in a track.
+type Location struct {
+	Group  uint64
+	Object uint64
+}
+
+// Less reports whether l comes before m.
+func (l Location) Less(m Location) bool {
+	return l.Group < m.Group || (l.Group == m.Group && l.Object < m.Object)
+}
+
+// GroupOrder values in SUBSCRIBE, SUBSCRIBE_OK, FETCH, FETCH_OK, PUBLISH.
+const (
+	GroupOrderPublisher  uint8 = 0 // requests only: use the publisher's order
+	GroupOrderAscending  uint8 = 1
+	GroupOrderDescending uint8 = 2
+)
+
+// FilterType values. The codes are the same in both drafts; their meanings
+// differ slightly (see the constants).
+type FilterType uint64
+
+const (
+	// FilterLatestGroup (07) / FilterNextGroupStart (14): code 0x1.
+	FilterLatestGroup    FilterType = 0x1
+	FilterNextGroupStart FilterType = 0x1
+	// FilterLatestObject (07) / FilterLargestObject (14): code 0x2.
+	FilterLatestObject  FilterType = 0x2
+	FilterLargestObject FilterType = 0x2
+	FilterAbsoluteStart FilterType = 0x3
+	FilterAbsoluteRange FilterType = 0x4
+)
+
+// FetchType values (draft-14; draft-07 FETCH is always standalone).
+const (
+	FetchStandalone      uint64 = 0x1
+	FetchRelativeJoining uint64 = 0x2
+	FetchAbsoluteJoining uint64 = 0x3
+)
+
+// ObjectStatus is an object's status code.
+type ObjectStatus uint64
+
+const (
+	StatusNormal       ObjectStatus = 0x0
+	StatusDoesNotExist ObjectStatus = 0x1
+	StatusEndOfGroup   ObjectStatus = 0x3
+	// StatusEndOfTrack is "End of Track" in 14, "End of Track and Group" in 07.
+	StatusEndOfTrack ObjectStatus = 0x4
+	// StatusEndOfSubgroup exists only in draft-07.
+	StatusEndOfSubgroup ObjectStatus = 0x5
+)
+
+// ValidStatus reports whether s is an object status defined in draft d.
+func ValidStatus(d Draft, s ObjectStatus) bool {
+	switch s {
+	case StatusNormal, StatusDoesNotExist, StatusEndOfGroup, StatusEndOfTrack:
+		return true
+	case StatusEndOfSubgroup:
+		return d.Is07()
+	}
+	return false
+}
