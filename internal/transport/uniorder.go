@@ -1,0 +1,144 @@
+package transport
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// uniOrderGap bounds how long Accept holds back a stream while a stream the
+// peer opened before it has not arrived yet (it may have been reset before
+// its WebTransport header could be read, and then never arrives).
+const uniOrderGap = 200 * time.Millisecond
+
+// uniOrderer restores the peer's opening order of unidirectional streams.
+//
+// quic-go hands streams to AcceptUniStream in stream-ID order, but
+// webtransport-go reads each stream's WebTransport header on its own
+// goroutine, so its AcceptUniStream may return streams out of order. MoQT
+// opens one stream per subgroup, and a subscriber that sees group N+1
+// before group N cannot deliver in order. Stream IDs of one initiator rise by
+// 4; the first WebTransport stream follows the peer's HTTP/3 control stream
+// (ID 2 or 3), so the lowest possible ID is 6 or 7. Accept returns streams
+// in ID order, waiting at most uniOrderGap for a missing one.
+type uniOrderer struct {
+	in   chan orderedStream
+	errc chan error
+
+	mu      sync.Mutex
+	pending []orderedStream // sorted by id
+	next    uint64          // the ID expected next; 0 = not known yet
+	gapAt   time.Time       // when the current gap was first seen
+}
+
+type orderedStream struct {
+	s  ReceiveStream
+	id uint64
+}
+
+// newUniOrderer starts pulling streams from accept until it fails.
+func newUniOrderer(ctx context.Context, accept func(context.Context) (ReceiveStream, uint64, error)) *uniOrderer {
+	o := &uniOrderer{in: make(chan orderedStream, 64), errc: make(chan error, 1)}
+	go func() {
+		for {
+			s, id, err := accept(ctx)
+			if err != nil {
+				o.errc <- err
+				return
+			}
+			select {
+			case o.in <- orderedStream{s, id}:
+			case <-ctx.Done():
+				s.CancelRead(0)
+				o.errc <- ctx.Err()
+				return
+			}
+		}
+	}()
+	return o
+}
+
+func (o *uniOrderer) insert(x orderedStream) {
+	if o.next == 0 {
+		o.next = x.id&3 | 4 // the first stream after the HTTP/3 control stream
+	}
+	i := len(o.pending)
+	o.pending = append(o.pending, x)
+	for i > 0 && o.pending[i-1].id > x.id {
+		o.pending[i] = o.pending[i-1]
+		i--
+	}
+	o.pending[i] = x
+}
+
+// pop returns the next stream if it may be released now.
+func (o *uniOrderer) pop(now time.Time) (ReceiveStream, bool) {
+	if len(o.pending) == 0 {
+		return nil, false
+	}
+	first := o.pending[0]
+	if first.id > o.next {
+		if o.gapAt.IsZero() {
+			o.gapAt = now
+		}
+		if now.Sub(o.gapAt) < uniOrderGap {
+			return nil, false
+		}
+	}
+	o.gapAt = time.Time{}
+	o.pending = o.pending[1:]
+	if first.id >= o.next {
+		o.next = first.id + 4
+	}
+	return first.s, true
+}
+
+// Accept returns the next stream in opening order.
+func (o *uniOrderer) Accept(ctx context.Context) (ReceiveStream, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		// Take everything already queued before deciding.
+		for drained := false; !drained; {
+			select {
+			case x := <-o.in:
+				o.insert(x)
+			default:
+				drained = true
+			}
+		}
+		if s, ok := o.pop(time.Now()); ok {
+			return s, nil
+		}
+		var gapC <-chan time.Time
+		if len(o.pending) > 0 {
+			wait := uniOrderGap - time.Since(o.gapAt)
+			if timer == nil {
+				timer = time.NewTimer(wait)
+			} else {
+				timer.Reset(wait)
+			}
+			gapC = timer.C
+		}
+		select {
+		case x := <-o.in:
+			o.insert(x)
+		case <-gapC:
+		case err := <-o.errc:
+			o.errc <- err
+			if len(o.pending) > 0 {
+				o.gapAt = time.Now().Add(-uniOrderGap)
+				continue
+			}
+			return nil, err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
