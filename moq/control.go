@@ -1,0 +1,323 @@
+package moq
+
+import (
+	"github.com/moq-ffi/moq-ffi-go/internal/wire"
+)
+
+// dispatch handles one control message from the peer. It runs on the
+// control loop and never blocks on the application: requests are served on
+// their own goroutines.
+func (s *Session) dispatch(m wire.Message) {
+	switch m := m.(type) {
+	case *wire.ClientSetup, *wire.ServerSetup:
+		s.protocolViolation(CodeProtocolViolation, "%s after setup", wire.MessageName(s.draft, m))
+
+	case *wire.GoAway:
+		s.onGoAway(m)
+	case *wire.MaxRequestID:
+		s.mu.Lock()
+		if m.RequestID < s.peerMaxReqID {
+			s.mu.Unlock()
+			s.protocolViolation(CodeProtocolViolation, "MAX_REQUEST_ID decreased from %d to %d", s.peerMaxReqID, m.RequestID)
+			return
+		}
+		s.peerMaxReqID = m.RequestID
+		close(s.creditCh)
+		s.creditCh = make(chan struct{})
+		s.mu.Unlock()
+	case *wire.RequestsBlocked:
+		s.grantCredit(true)
+
+	// Answers to our requests.
+	case *wire.SubscribeOK:
+		s.onSubscribeOK(m)
+	case *wire.SubscribeError:
+		s.resolve(m.RequestID, m)
+	case *wire.FetchOK:
+		s.resolve(m.RequestID, m)
+	case *wire.FetchError:
+		s.resolve(m.RequestID, m)
+	case *wire.TrackStatusError:
+		s.resolve(m.RequestID, m)
+	case *wire.TrackStatus:
+		if s.draft.Is07() {
+			s.resolve07("ts"+trackKey(m.Namespace, m.Name), m)
+		} else {
+			s.resolve(m.RequestID, m)
+		}
+	case *wire.PublishNamespaceOK:
+		if s.draft.Is07() {
+			s.resolve07("ann"+m.Namespace.Key(), m)
+		} else {
+			s.resolve(m.RequestID, m)
+		}
+	case *wire.PublishNamespaceError:
+		if s.draft.Is07() {
+			s.resolve07("ann"+m.Namespace.Key(), m)
+		} else {
+			s.resolve(m.RequestID, m)
+		}
+	case *wire.SubscribeNamespaceOK:
+		if s.draft.Is07() {
+			s.resolve07("sns"+m.Prefix.Key(), m)
+		} else {
+			s.resolve(m.RequestID, m)
+		}
+	case *wire.SubscribeNamespaceError:
+		if s.draft.Is07() {
+			s.resolve07("sns"+m.Prefix.Key(), m)
+		} else {
+			s.resolve(m.RequestID, m)
+		}
+	case *wire.PublishDone:
+		s.onPublishDone(m)
+	case *wire.PublishNamespaceCancel:
+		s.mu.Lock()
+		delete(s.announced, m.Namespace.Key())
+		s.mu.Unlock()
+		s.log.Warn("peer cancelled our announce", "namespace", m.Namespace.String(), "code", m.ErrorCode, "reason", m.Reason)
+	case *wire.PublishOK, *wire.PublishError:
+		// We never send PUBLISH.
+		s.protocolViolation(CodeProtocolViolation, "%s without a PUBLISH", wire.MessageName(s.draft, m))
+
+	// The peer's requests.
+	case *wire.Subscribe:
+		if s.acceptRequestID(m.RequestID) {
+			s.onSubscribe(m)
+		}
+	case *wire.SubscribeUpdate:
+		s.onSubscribeUpdate(m)
+	case *wire.Unsubscribe:
+		s.onUnsubscribe(m.RequestID)
+	case *wire.Fetch:
+		if s.acceptRequestID(m.RequestID) {
+			s.onFetch(m)
+		}
+	case *wire.FetchCancel:
+		s.mu.Lock()
+		if c := s.inFetches[m.RequestID]; c != nil {
+			c()
+			delete(s.inFetches, m.RequestID)
+		}
+		s.mu.Unlock()
+	case *wire.TrackStatusRequest:
+		if s.draft.Is07() || s.acceptRequestID(m.RequestID) {
+			s.onTrackStatus(m)
+		}
+	case *wire.PublishNamespace:
+		if s.draft.Is07() || s.acceptRequestID(m.RequestID) {
+			s.onAnnounce(m)
+		}
+	case *wire.PublishNamespaceDone:
+		s.onUnannounce(m.Namespace)
+	case *wire.SubscribeNamespace:
+		if s.draft.Is07() || s.acceptRequestID(m.RequestID) {
+			s.onSubscribeNamespace(m)
+		}
+	case *wire.UnsubscribeNamespace:
+		s.onUnsubscribeNamespace(m.Prefix)
+	case *wire.Publish:
+		if s.acceptRequestID(m.RequestID) {
+			// Publisher-initiated subscriptions are not taken.
+			s.send(&wire.PublishError{RequestID: m.RequestID, ErrorCode: errUninterested14, Reason: "PUBLISH not accepted"})
+		}
+	default:
+		s.protocolViolation(CodeProtocolViolation, "unexpected %s", wire.MessageName(s.draft, m))
+	}
+}
+
+// acceptRequestID checks a request ID from the peer: draft-14 IDs must be
+// exactly the next expected one; draft-07 Subscribe IDs must rise. Both
+// must be below the maximum we granted. A bad ID closes the session.
+func (s *Session) acceptRequestID(id uint64) bool {
+	s.mu.Lock()
+	if s.draft == wire.Draft14 && id != s.peerNextReqID {
+		want := s.peerNextReqID
+		s.mu.Unlock()
+		s.protocolViolation(CodeInvalidRequestID, "request ID %d, expected %d", id, want)
+		return false
+	}
+	if s.draft.Is07() && id < s.peerNextReqID {
+		want := s.peerNextReqID
+		s.mu.Unlock()
+		s.protocolViolation(CodeProtocolViolation, "subscribe ID %d reused (next is at least %d)", id, want)
+		return false
+	}
+	if id >= s.grantedMax {
+		max := s.grantedMax
+		s.mu.Unlock()
+		code := CodeTooManyRequests
+		if s.draft.Is07() {
+			code = 0x6 // draft-07: Too Many Subscribes
+		}
+		s.protocolViolation(code, "request ID %d is not below the granted maximum %d", id, max)
+		return false
+	}
+	s.peerNextReqID = id + s.reqStep()
+	s.mu.Unlock()
+	s.grantCredit(false)
+	return true
+}
+
+// grantCredit raises the peer's request maximum when it has used half of
+// its window (or at once when it told us it is blocked).
+func (s *Session) grantCredit(blocked bool) {
+	s.mu.Lock()
+	window := s.opts.maxRequestID() * s.reqStep()
+	if !blocked && s.grantedMax-s.peerNextReqID >= window/2 {
+		s.mu.Unlock()
+		return
+	}
+	newMax := s.peerNextReqID + window
+	if newMax <= s.grantedMax {
+		s.mu.Unlock()
+		return
+	}
+	s.grantedMax = newMax
+	s.mu.Unlock()
+	s.send(&wire.MaxRequestID{RequestID: newMax})
+}
+
+// resolve hands a response to the request waiting for it.
+func (s *Session) resolve(id uint64, m wire.Message) {
+	s.mu.Lock()
+	p := s.pending[id]
+	delete(s.pending, id)
+	s.mu.Unlock()
+	if p == nil {
+		s.log.Debug("answer to an unknown or abandoned request", "message", wire.MessageName(s.draft, m), "request", id)
+		return
+	}
+	p.ch <- m
+}
+
+func (s *Session) resolve07(key string, m wire.Message) {
+	s.mu.Lock()
+	p := s.pending07[key]
+	delete(s.pending07, key)
+	s.mu.Unlock()
+	if p == nil {
+		s.log.Debug("answer to an unknown or abandoned request", "message", wire.MessageName(s.draft, m))
+		return
+	}
+	p.ch <- m
+}
+
+func (s *Session) onSubscribeOK(m *wire.SubscribeOK) {
+	s.mu.Lock()
+	p := s.pending[m.RequestID]
+	sub := s.subs[m.RequestID]
+	if p == nil || sub == nil {
+		s.mu.Unlock()
+		s.log.Debug("SUBSCRIBE_OK for an unknown or abandoned subscription", "request", m.RequestID)
+		return
+	}
+	if s.draft == wire.Draft14 && !s.registerAliasLocked(sub, m.TrackAlias) {
+		s.mu.Unlock()
+		s.protocolViolation(CodeDuplicateTrackAlias, "track alias %d is already in use", m.TrackAlias)
+		return
+	}
+	delete(s.pending, m.RequestID)
+	s.mu.Unlock()
+	p.ch <- m
+}
+
+func (s *Session) onPublishDone(m *wire.PublishDone) {
+	s.mu.Lock()
+	sub := s.subs[m.RequestID]
+	s.mu.Unlock()
+	if sub == nil {
+		return
+	}
+	s.forgetSubscription(sub)
+	sub.finish(&doneError{code: m.StatusCode, reason: m.Reason, draft: s.draft})
+}
+
+func (s *Session) onGoAway(m *wire.GoAway) {
+	s.mu.Lock()
+	dup := s.goAwayRecv
+	s.goAwayRecv = true
+	s.mu.Unlock()
+	switch {
+	case dup:
+		s.protocolViolation(CodeProtocolViolation, "second GOAWAY")
+		return
+	case s.isServer && s.draft.Is07():
+		s.protocolViolation(CodeProtocolViolation, "GOAWAY from a draft-07 client")
+		return
+	case s.isServer && m.NewSessionURI != "":
+		s.protocolViolation(CodeProtocolViolation, "GOAWAY from a client with a URI")
+		return
+	}
+	s.log.Info("peer sent GOAWAY", "uri", m.NewSessionURI)
+	if f := s.opts.OnGoAway; f != nil {
+		go f(m.NewSessionURI)
+	}
+}
+
+// GoAwayReceived reports whether the peer sent GOAWAY.
+func (s *Session) GoAwayReceived() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.goAwayRecv
+}
+
+// doneError is a PUBLISH_DONE / SUBSCRIBE_DONE from the publisher.
+type doneError struct {
+	code   uint64
+	reason string
+	draft  wire.Draft
+}
+
+func (e *doneError) Error() string {
+	s := "moq: subscription ended by the publisher"
+	if e.reason != "" {
+		s += ": " + e.reason
+	}
+	return s
+}
+
+// Code returns the PUBLISH_DONE status code.
+func (e *doneError) Code() uint64 { return e.code }
+
+func (e *doneError) Unwrap() error { return ErrEnded }
+
+type doneKind uint8
+
+const (
+	doneTrackEnded doneKind = iota
+	doneSubscriptionEnded
+	doneGoingAway
+	doneInternal
+	doneUnsubscribed
+)
+
+// doneCode maps a done reason to the draft's status code.
+func (s *Session) doneCode(k doneKind) uint64 {
+	if s.draft.Is07() {
+		switch k {
+		case doneTrackEnded:
+			return done07TrackEnded
+		case doneSubscriptionEnded:
+			return done07SubEnded
+		case doneGoingAway:
+			return done07GoingAway
+		case doneUnsubscribed:
+			return done07Unsubscribed
+		}
+		return done07Internal
+	}
+	switch k {
+	case doneTrackEnded:
+		return done14TrackEnded
+	case doneSubscriptionEnded, doneUnsubscribed:
+		return done14SubEnded
+	case doneGoingAway:
+		return done14GoingAway
+	}
+	return done14Internal
+}
+
+func (s *Session) publishDone(reqID, code uint64, reason string, streams uint64) *wire.PublishDone {
+	return &wire.PublishDone{RequestID: reqID, StatusCode: code, Reason: reason, StreamCount: streams}
+}

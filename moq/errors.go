@@ -1,0 +1,129 @@
+package moq
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Session termination codes (draft-14 names; draft-07 shares 0x0-0x3 and
+// 0x10, see codes07 for the rest).
+const (
+	CodeNoError                  uint64 = 0x0
+	CodeInternalError            uint64 = 0x1
+	CodeUnauthorized             uint64 = 0x2
+	CodeProtocolViolation        uint64 = 0x3
+	CodeInvalidRequestID         uint64 = 0x4 // 14; 07: Duplicate Track Alias
+	CodeDuplicateTrackAlias      uint64 = 0x5 // 14; 07: Parameter Length Mismatch
+	CodeKeyValueFormattingError  uint64 = 0x6 // 14; 07: Too Many Subscribes
+	CodeTooManyRequests          uint64 = 0x7 // 14
+	CodeGoAwayTimeout            uint64 = 0x10
+	CodeVersionNegotiationFailed uint64 = 0x15 // 14
+)
+
+// Request error codes used by this package, per draft. The drafts number
+// SUBSCRIBE_ERROR codes differently.
+const (
+	// draft-14 SUBSCRIBE_ERROR / TRACK_STATUS_ERROR / FETCH_ERROR
+	errInternal14         uint64 = 0x0
+	errNotSupported14     uint64 = 0x3
+	errTrackNotExist14    uint64 = 0x4
+	errInvalidRange14     uint64 = 0x5
+	errUninterested14     uint64 = 0x4 // PUBLISH_ERROR / PUBLISH_NAMESPACE_ERROR
+	errPrefixOverlap14    uint64 = 0x5 // SUBSCRIBE_NAMESPACE_ERROR
+	errNoObjects14        uint64 = 0x6 // FETCH_ERROR
+	errJoiningRequestID14 uint64 = 0x7 // FETCH_ERROR
+
+	// draft-07 SUBSCRIBE_ERROR
+	errInternal07      uint64 = 0x0
+	errInvalidRange07  uint64 = 0x1
+	errTrackNotExist07 uint64 = 0x3
+)
+
+// PUBLISH_DONE (14) / SUBSCRIBE_DONE (07) status codes.
+const (
+	done07Unsubscribed  uint64 = 0x0
+	done07Internal      uint64 = 0x1
+	done07TrackEnded    uint64 = 0x3
+	done07SubEnded      uint64 = 0x4
+	done07GoingAway     uint64 = 0x5
+	done14Internal      uint64 = 0x0
+	done14TrackEnded    uint64 = 0x2
+	done14SubEnded      uint64 = 0x3
+	done14GoingAway     uint64 = 0x4
+	done14TooFarBehind  uint64 = 0x6
+	done14Unsubscribed  uint64 = 0x3 // 14 has no "unsubscribed": SUBSCRIPTION_ENDED
+	resetCancelled      uint64 = 0x1 // stream reset: CANCELLED
+	resetInternal       uint64 = 0x0
+	resetSessionClosed  uint64 = 0x3
+	resetDeliveryTimout uint64 = 0x2
+)
+
+// Errors returned by this package. Test with errors.Is.
+var (
+	// ErrClosed: the session is closed (by either side, or because the peer
+	// went silent for the idle timeout).
+	ErrClosed = errors.New("moq: session closed")
+	// ErrTimeout: a request got no answer before its deadline.
+	ErrTimeout = errors.New("moq: timed out")
+	// ErrTooLarge: an object exceeds the maximum object size, or a datagram
+	// does not fit in one QUIC datagram.
+	ErrTooLarge = errors.New("moq: too large")
+	// ErrLimit: a configured limit (subscriptions, announces, buffered bytes)
+	// is reached.
+	ErrLimit = errors.New("moq: limit reached")
+	// ErrUnsupported: the negotiated draft has no such operation.
+	ErrUnsupported = errors.New("moq: not supported by this draft")
+	// ErrInvalid: an argument is invalid.
+	ErrInvalid = errors.New("moq: invalid argument")
+	// ErrEnded: the track or subscription has ended.
+	ErrEnded = errors.New("moq: ended")
+	// ErrVersion: the peer speaks none of the offered drafts.
+	ErrVersion = errors.New("moq: no common MoQT version")
+)
+
+// RequestError is a request refused by the peer: SUBSCRIBE_ERROR,
+// PUBLISH_NAMESPACE_ERROR / ANNOUNCE_ERROR, FETCH_ERROR, ... It carries the
+// peer's code and reason phrase.
+type RequestError struct {
+	Op     string // e.g. "SUBSCRIBE"
+	Code   uint64
+	Reason string
+}
+
+func (e *RequestError) Error() string {
+	if e.Reason == "" {
+		return fmt.Sprintf("moq: %s refused with code %#x", e.Op, e.Code)
+	}
+	return fmt.Sprintf("moq: %s refused with code %#x: %s", e.Op, e.Code, e.Reason)
+}
+
+// SessionError is why a session ended: the transport's error, a protocol
+// violation we detected (Local), or the peer's close code.
+type SessionError struct {
+	Code   uint64
+	Reason string
+	Local  bool  // we closed it
+	Err    error // the underlying cause, if any
+}
+
+func (e *SessionError) Error() string {
+	who := "peer"
+	if e.Local {
+		who = "local"
+	}
+	s := fmt.Sprintf("moq: session closed (%s, code %#x)", who, e.Code)
+	if e.Reason != "" {
+		s += ": " + e.Reason
+	}
+	if e.Err != nil && e.Reason == "" {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *SessionError) Unwrap() []error {
+	if e.Err != nil {
+		return []error{ErrClosed, e.Err}
+	}
+	return []error{ErrClosed}
+}

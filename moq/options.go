@@ -1,0 +1,209 @@
+package moq
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"log/slog"
+	"time"
+
+	"github.com/moq-ffi/moq-ffi-go/internal/transport"
+	"github.com/moq-ffi/moq-ffi-go/internal/wire"
+)
+
+// Draft selects the MoQT wire format of a session.
+type Draft = wire.Draft
+
+// Drafts this package speaks.
+const (
+	// Draft07 is draft-ietf-moq-transport-07 with the specification's data
+	// stream and datagram layouts.
+	Draft07 = wire.Draft07
+	// Draft07Cloudflare is draft-07 as Cloudflare's relay and moq-rs speak
+	// it (Subscribe ID in subgroup stream headers, moq-rs datagrams).
+	Draft07Cloudflare = wire.Draft07CF
+	// Draft14 is draft-ietf-moq-transport-14.
+	Draft14 = wire.Draft14
+)
+
+// Namespace is a track namespace: a tuple of 1 to 32 byte strings.
+type Namespace = wire.Tuple
+
+// Location is a (group, object) position in a track.
+type Location = wire.Location
+
+// TLSConfig configures certificate verification (client) and certificates
+// (server).
+type TLSConfig struct {
+	// RootCAs replaces the system roots. Nil: system roots (Go honours
+	// SSL_CERT_FILE and SSL_CERT_DIR).
+	RootCAs *x509.CertPool
+	// CAFile and CAPEM add PEM certificates as trusted roots.
+	CAFile string
+	CAPEM  []byte
+	// PinSHA256 pins the server's leaf certificate by its SHA-256
+	// fingerprint. When set, chain verification is replaced by the pin
+	// (plus the certificate's validity period), as WebTransport's
+	// serverCertificateHashes does.
+	PinSHA256 [][32]byte
+	// Insecure skips all verification. Only for tests and debugging.
+	Insecure bool
+	// ServerName overrides the name verified and sent as SNI.
+	ServerName string
+	// Certificates are the server's certificates.
+	Certificates []tls.Certificate
+}
+
+// Options configure a session, on either side. The zero value is usable.
+type Options struct {
+	// Drafts lists the drafts to offer, in order of preference. A client
+	// tries the first; if the server refuses its version, it tries the next
+	// (a fresh connection, since draft-07 and draft-14 SETUP messages cannot
+	// be combined). Default for clients: Draft14 then Draft07Cloudflare.
+	// A server accepts any listed draft; default: all. A server learns only
+	// the draft-07 family from CLIENT_SETUP, so Draft07Layout picks the data
+	// layout it uses with draft-07 clients.
+	Drafts []Draft
+	// Draft07Layout is the data-stream layout a server uses with draft-07
+	// clients: Draft07Cloudflare (default) or Draft07.
+	Draft07Layout Draft
+
+	TLS TLSConfig
+
+	// ConnectTimeout bounds Dial: QUIC and TLS handshake, WebTransport
+	// CONNECT and MoQT SETUP. Default 10s.
+	ConnectTimeout time.Duration
+	// RequestTimeout bounds waiting for a response to a request (SUBSCRIBE,
+	// ANNOUNCE, FETCH, ...) when the caller's context has no earlier
+	// deadline. Default 10s.
+	RequestTimeout time.Duration
+	// IdleTimeout: a peer silent this long is declared dead. Default 30s.
+	IdleTimeout time.Duration
+	// KeepAlive is the QUIC keep-alive period. Default IdleTimeout/3;
+	// negative disables keep-alives.
+	KeepAlive time.Duration
+
+	// MaxObjectSize bounds an object payload, sent or received.
+	// Default 16 MiB.
+	MaxObjectSize int
+	// MaxSubscriptions bounds concurrent subscriptions, in each direction.
+	// Default 1024.
+	MaxSubscriptions int
+	// MaxAnnounces bounds concurrently announced namespaces, in each
+	// direction. Default 256.
+	MaxAnnounces int
+	// MaxRequestID is the request credit granted to the peer at setup (the
+	// number of requests it may make before we grant more). We grant more as
+	// its requests complete. Default 1024.
+	MaxRequestID uint64
+	// SubscriptionBuffer bounds the bytes buffered for one subscription
+	// that the application has not read yet, and for one subscriber that the
+	// network has not taken yet. When full, the oldest whole groups are
+	// dropped and counted. Default 8 MiB.
+	SubscriptionBuffer int
+	// Retention bounds what a published track keeps for late joiners and
+	// FETCH: at most RetainGroups groups (default 2) and RetainBytes bytes
+	// (default 8 MiB).
+	RetainGroups int
+	RetainBytes  int
+
+	// Logger receives the library's logs. Default: errors only, to stderr.
+	Logger *slog.Logger
+
+	// OnGoAway, if set, is called (on its own goroutine) when the peer sends
+	// GOAWAY, with the new session URI ("" = reconnect to the same URL).
+	OnGoAway func(newURI string)
+
+	// Handler serves the peer's requests (SUBSCRIBE, ANNOUNCE, FETCH, ...).
+	// Default: the session's own published tracks (see Session.Publish).
+	Handler Handler
+
+	// Implementation is sent as MOQT_IMPLEMENTATION in draft-14 SETUP.
+	Implementation string
+
+	// WebTransportPath restricts a server to one URL path ("" = any).
+	WebTransportPath string
+}
+
+func (o *Options) connectTimeout() time.Duration { return durOr(o.ConnectTimeout, 10*time.Second) }
+func (o *Options) requestTimeout() time.Duration { return durOr(o.RequestTimeout, 10*time.Second) }
+func (o *Options) maxObjectSize() int            { return intOr(o.MaxObjectSize, wire.DefaultMaxObjectPayload) }
+func (o *Options) maxSubscriptions() int         { return intOr(o.MaxSubscriptions, 1024) }
+func (o *Options) maxAnnounces() int             { return intOr(o.MaxAnnounces, 256) }
+func (o *Options) subscriptionBuffer() int       { return intOr(o.SubscriptionBuffer, 8<<20) }
+func (o *Options) retainGroups() int             { return intOr(o.RetainGroups, 2) }
+func (o *Options) retainBytes() int              { return intOr(o.RetainBytes, 8<<20) }
+func (o *Options) maxRequestID() uint64 {
+	if o.MaxRequestID == 0 {
+		return 1024
+	}
+	return o.MaxRequestID
+}
+
+func (o *Options) clientDrafts() []Draft {
+	if len(o.Drafts) == 0 {
+		return []Draft{Draft14, Draft07Cloudflare}
+	}
+	return o.Drafts
+}
+
+func (o *Options) draft07Layout() Draft {
+	if o.Draft07Layout == Draft07 {
+		return Draft07
+	}
+	return Draft07Cloudflare
+}
+
+// accepts reports whether a server accepts draft family d.
+func (o *Options) accepts(d Draft) bool {
+	if len(o.Drafts) == 0 {
+		return true
+	}
+	for _, x := range o.Drafts {
+		if x == d || (x.Is07() && d.Is07()) {
+			return true
+		}
+	}
+	return false
+}
+
+func (o *Options) logger() *slog.Logger {
+	if o.Logger != nil {
+		return o.Logger
+	}
+	return defaultLogger
+}
+
+func (o *Options) limits() *wire.Limits {
+	return &wire.Limits{MaxObjectPayload: o.maxObjectSize()}
+}
+
+func (o *Options) transportOptions() transport.Options {
+	return transport.Options{
+		TLS: transport.TLSOptions{
+			RootCAs:      o.TLS.RootCAs,
+			CAFile:       o.TLS.CAFile,
+			CAPEM:        o.TLS.CAPEM,
+			PinSHA256:    o.TLS.PinSHA256,
+			Insecure:     o.TLS.Insecure,
+			ServerName:   o.TLS.ServerName,
+			Certificates: o.TLS.Certificates,
+		},
+		HandshakeTimeout: o.connectTimeout(),
+		IdleTimeout:      o.IdleTimeout,
+		KeepAlive:        o.KeepAlive,
+	}
+}
+
+func durOr(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
+}
+
+func intOr(v, def int) int {
+	if v <= 0 {
+		return def
+	}
+	return v
+}

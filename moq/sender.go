@@ -1,0 +1,397 @@
+package moq
+
+import (
+	"errors"
+	"sync"
+
+	"github.com/moq-ffi/moq-ffi-go/internal/transport"
+	"github.com/moq-ffi/moq-ffi-go/internal/wire"
+)
+
+type evKind uint8
+
+const (
+	evObject evKind = iota
+	evEndGroup
+	evEndSubgroup
+	evEndTrack
+)
+
+type event struct {
+	kind     evKind
+	obj      *Object
+	group    uint64
+	subgroup uint64
+}
+
+type streamKey struct{ group, subgroup uint64 }
+
+type outStream struct {
+	st  transport.SendStream
+	enc wire.SubgroupEncoder
+}
+
+// subscriber is one peer subscription to one of our tracks: a bounded event
+// queue filled by the track (never blocking it) and drained by one goroutine
+// that writes streams or datagrams. When the queue is over its byte limit,
+// the oldest whole groups are dropped and counted.
+type subscriber struct {
+	sess       *Session
+	track      *Track
+	reqID      uint64
+	alias      uint64
+	subPrio    uint8
+	start      Location
+	hasEnd     bool
+	endGroup   uint64
+	endObject  uint64 // draft-07: exclusive, 0 = whole group
+	limitBytes int
+
+	mu        sync.Mutex
+	q         []event
+	qBytes    int
+	wake      chan struct{}
+	stopped   bool
+	resetG    map[uint64]bool
+	dropped   uint64 // objects dropped because the subscriber fell behind
+	rangeDone bool
+
+	// Owned by the run goroutine.
+	streams     map[streamKey]*outStream
+	streamCount uint64
+	buf         []byte
+	done        chan struct{}
+}
+
+func newSubscriber(sess *Session, t *Track, reqID, alias uint64, prio uint8) *subscriber {
+	return &subscriber{
+		sess:       sess,
+		track:      t,
+		reqID:      reqID,
+		alias:      alias,
+		subPrio:    prio,
+		limitBytes: sess.opts.subscriptionBuffer(),
+		wake:       make(chan struct{}, 1),
+		resetG:     map[uint64]bool{},
+		streams:    map[streamKey]*outStream{},
+		done:       make(chan struct{}),
+	}
+}
+
+// inRange reports whether location l passes the subscriber's filter.
+func (s *subscriber) inRange(l Location) bool {
+	if l.Less(s.start) {
+		return false
+	}
+	if s.hasEnd {
+		if l.Group > s.endGroup {
+			return false
+		}
+		if s.sess.draft.Is07() && l.Group == s.endGroup && s.endObject != 0 && l.Object >= s.endObject {
+			return false
+		}
+	}
+	return true
+}
+
+// enqueue adds an event; called with the track's lock held, never blocks.
+func (s *subscriber) enqueue(ev event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return
+	}
+	switch ev.kind {
+	case evObject:
+		if !s.inRange(Location{Group: ev.obj.Group, Object: ev.obj.ID}) {
+			return
+		}
+		s.qBytes += len(ev.obj.Payload)
+	case evEndGroup:
+		if ev.group < s.start.Group {
+			return
+		}
+	}
+	s.q = append(s.q, ev)
+	if s.qBytes > s.limitBytes {
+		s.dropOldestLocked()
+	}
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// dropOldestLocked drops the queued objects of the oldest groups until the
+// queue fits, keeping at least the newest group.
+func (s *subscriber) dropOldestLocked() {
+	for s.qBytes > s.limitBytes {
+		oldest, newest, found := uint64(0), uint64(0), false
+		for _, ev := range s.q {
+			if ev.kind != evObject {
+				continue
+			}
+			if !found || ev.obj.Group < oldest {
+				oldest = ev.obj.Group
+			}
+			if !found || ev.obj.Group > newest {
+				newest = ev.obj.Group
+			}
+			found = true
+		}
+		if !found || oldest == newest {
+			return
+		}
+		kept := s.q[:0]
+		for _, ev := range s.q {
+			if ev.kind == evObject && ev.obj.Group == oldest {
+				s.qBytes -= len(ev.obj.Payload)
+				s.dropped++
+				continue
+			}
+			kept = append(kept, ev)
+		}
+		for i := len(kept); i < len(s.q); i++ {
+			s.q[i] = event{}
+		}
+		s.q = kept
+		s.resetG[oldest] = true
+	}
+}
+
+// run drains the queue until the subscriber stops or the session ends.
+func (s *subscriber) run() {
+	defer close(s.done)
+	var batch []event
+	for {
+		select {
+		case <-s.wake:
+		case <-s.sess.done:
+			s.closeStreams(true)
+			return
+		}
+		for {
+			s.mu.Lock()
+			if s.stopped {
+				s.mu.Unlock()
+				s.closeStreams(true)
+				return
+			}
+			batch, s.q = s.q, batch[:0]
+			s.qBytes = 0
+			var resets []uint64
+			for g := range s.resetG {
+				resets = append(resets, g)
+				delete(s.resetG, g)
+			}
+			s.mu.Unlock()
+			for _, g := range resets {
+				s.resetGroup(g)
+			}
+			if len(batch) == 0 {
+				break
+			}
+			for i := range batch {
+				if !s.process(&batch[i]) {
+					s.closeStreams(false)
+					return
+				}
+				batch[i] = event{}
+			}
+		}
+	}
+}
+
+// process handles one event; false means the subscription is over.
+func (s *subscriber) process(ev *event) bool {
+	switch ev.kind {
+	case evObject:
+		if s.track.delivery == DeliveryDatagram {
+			s.sendDatagram(ev.obj)
+		} else {
+			s.writeObject(ev.obj)
+		}
+	case evEndGroup:
+		for k, os := range s.streams {
+			if k.group <= ev.group {
+				os.st.Close()
+				delete(s.streams, k)
+			}
+		}
+		if s.hasEnd && ev.group >= s.endGroup {
+			s.finish(s.sess.doneCode(doneSubscriptionEnded), "subscription range complete")
+			return false
+		}
+	case evEndSubgroup:
+		k := streamKey{ev.group, ev.subgroup}
+		if os := s.streams[k]; os != nil {
+			os.st.Close()
+			delete(s.streams, k)
+		}
+	case evEndTrack:
+		s.closeStreams(false)
+		s.finish(s.sess.doneCode(doneTrackEnded), "track ended")
+		return false
+	}
+	return true
+}
+
+func (s *subscriber) sendDatagram(o *Object) {
+	dg := wire.Datagram{SubscribeID: s.reqID, TrackAlias: s.alias, Object: wire.Object{
+		Group: o.Group, ID: o.ID, Priority: o.Priority, Status: o.Status, Extensions: o.Extensions, Payload: o.Payload}}
+	if s.sess.draft == wire.Draft07 {
+		dg.Type = wire.DatagramType07
+	}
+	b, err := wire.AppendDatagram(s.buf[:0], s.sess.draft, &dg)
+	if err != nil {
+		s.sess.log.Error("encode datagram", "err", err)
+		return
+	}
+	s.buf = b
+	if err := s.sess.conn.SendDatagram(b); err != nil {
+		s.mu.Lock()
+		s.dropped++
+		s.mu.Unlock()
+		if errors.Is(err, transport.ErrDatagramTooLarge) {
+			s.sess.log.Warn("datagram too large for the path; object dropped", "group", o.Group, "object", o.ID, "size", len(b))
+		}
+	}
+}
+
+func (s *subscriber) writeObject(o *Object) {
+	k := streamKey{o.Group, o.Subgroup}
+	os := s.streams[k]
+	if os == nil {
+		st, err := s.sess.conn.OpenUniStreamSync(s.sess.ctx)
+		if err != nil {
+			return // the session is ending
+		}
+		h := wire.SubgroupHeader{SubscribeID: s.reqID, TrackAlias: s.alias, Group: o.Group, Subgroup: o.Subgroup, Priority: o.Priority}
+		if s.sess.draft == wire.Draft14 {
+			h.Type = wire.SubgroupType(o.Extensions != nil, false, false, o.Subgroup)
+		} else {
+			h.Type = wire.StreamTypeSubgroup07
+		}
+		os = &outStream{st: st, enc: wire.SubgroupEncoder{Draft: s.sess.draft, Header: h}}
+		b, err := wire.AppendSubgroupHeader(s.buf[:0], s.sess.draft, &h)
+		if err != nil {
+			st.CancelWrite(resetInternal)
+			s.sess.log.Error("encode subgroup header", "err", err)
+			return
+		}
+		s.buf = b
+		s.streams[k] = os
+		s.streamCount++
+		if _, err := st.Write(b); err != nil {
+			s.dropStream(k, os)
+			return
+		}
+	}
+	wo := wire.Object{Group: o.Group, Subgroup: o.Subgroup, ID: o.ID, Priority: o.Priority, Status: o.Status, Extensions: o.Extensions}
+	if os.enc.Header.Type&wire.SubgroupBitExtensions == 0 && s.sess.draft == wire.Draft14 {
+		wo.Extensions = nil // the stream type carries no extensions
+	}
+	b, err := os.enc.AppendObjectHeader(s.buf[:0], &wo, len(o.Payload))
+	if err != nil {
+		s.sess.log.Error("encode object", "group", o.Group, "object", o.ID, "err", err)
+		return
+	}
+	small := len(o.Payload) <= 4096
+	if small {
+		b = append(b, o.Payload...)
+	}
+	s.buf = b
+	if _, err := os.st.Write(b); err != nil {
+		s.dropStream(k, os)
+		return
+	}
+	if !small {
+		if _, err := os.st.Write(o.Payload); err != nil {
+			s.dropStream(k, os)
+			return
+		}
+	}
+	if o.Status == StatusEndOfGroup || o.Status == StatusEndOfTrack {
+		os.st.Close()
+		delete(s.streams, k)
+	}
+}
+
+func (s *subscriber) dropStream(k streamKey, os *outStream) {
+	os.st.CancelWrite(resetCancelled)
+	delete(s.streams, k)
+}
+
+// resetGroup resets the streams of a group whose objects were dropped.
+func (s *subscriber) resetGroup(g uint64) {
+	for k, os := range s.streams {
+		if k.group == g {
+			s.dropStream(k, os)
+		}
+	}
+}
+
+// closeStreams ends every open stream: FIN normally, RESET when aborting.
+func (s *subscriber) closeStreams(abort bool) {
+	for k, os := range s.streams {
+		if abort {
+			os.st.CancelWrite(resetCancelled)
+		} else {
+			os.st.Close()
+		}
+		delete(s.streams, k)
+	}
+}
+
+// finish sends PUBLISH_DONE and forgets the subscription.
+func (s *subscriber) finish(code uint64, reason string) {
+	s.mu.Lock()
+	s.stopped = true
+	s.mu.Unlock()
+	s.track.detach(s)
+	if s.sess.forgetSubscriber(s) {
+		s.sess.send(s.sess.publishDone(s.reqID, code, reason, s.streamCount))
+	}
+}
+
+// endTrack is called by Track.Close.
+func (s *subscriber) endTrack() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return
+	}
+	s.q = append(s.q, event{kind: evEndTrack})
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// detach stops the subscriber at once (UNSUBSCRIBE, session end). With
+// sendDone it also sends PUBLISH_DONE with code and reason.
+func (s *subscriber) detach(sendDone bool, code uint64, reason string) {
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		return
+	}
+	s.stopped = true
+	s.q = nil
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	s.mu.Unlock()
+	s.track.detach(s)
+	if sendDone {
+		s.sess.send(s.sess.publishDone(s.reqID, code, reason, s.streamCount))
+	}
+}
+
+// Dropped returns the number of objects dropped for this subscriber.
+func (s *subscriber) droppedCount() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dropped
+}

@@ -1,0 +1,426 @@
+package moq
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/moq-ffi/moq-ffi-go/internal/wire"
+)
+
+// errTrackNotFound is what the built-in handler answers for unknown tracks.
+var errTrackNotFound = errors.New("moq: track does not exist")
+
+// lookupTrack finds a track published on this session.
+func (s *Session) lookupTrack(ns Namespace, name string) (*Track, error) {
+	s.mu.Lock()
+	t := s.tracks[trackKey(ns, name)]
+	s.mu.Unlock()
+	if t == nil {
+		return nil, errTrackNotFound
+	}
+	return t, nil
+}
+
+// requestErrorCode picks the code to send for a handler's error.
+func (s *Session) requestErrorCode(err error, op string) (uint64, string) {
+	var re *RequestError
+	if errors.As(err, &re) {
+		return re.Code, re.Reason
+	}
+	notExist := errors.Is(err, errTrackNotFound)
+	switch {
+	case notExist && s.draft.Is07():
+		return errTrackNotExist07, "track does not exist"
+	case notExist:
+		return errTrackNotExist14, "track does not exist"
+	case errors.Is(err, ErrInvalid) && s.draft.Is07():
+		return errInvalidRange07, err.Error()
+	case errors.Is(err, ErrInvalid):
+		return errInvalidRange14, err.Error()
+	}
+	return 0, err.Error()
+}
+
+func (s *Session) onSubscribe(m *wire.Subscribe) {
+	s.mu.Lock()
+	over := len(s.inSubs) >= s.opts.maxSubscriptions()
+	if _, dup := s.inSubs[m.RequestID]; dup {
+		s.mu.Unlock()
+		s.protocolViolation(CodeProtocolViolation, "duplicate subscribe ID %d", m.RequestID)
+		return
+	}
+	if s.draft.Is07() {
+		for _, in := range s.inSubs {
+			if in.alias == m.TrackAlias {
+				s.mu.Unlock()
+				s.protocolViolation(0x4, "duplicate track alias %d", m.TrackAlias) // draft-07: Duplicate Track Alias
+				return
+			}
+		}
+	}
+	// A placeholder holds the request ID (and the alias) while the handler runs.
+	ph := &subscriber{sess: s, reqID: m.RequestID, alias: m.TrackAlias, wake: make(chan struct{}, 1), resetG: map[uint64]bool{}}
+	if !over {
+		s.inSubs[m.RequestID] = ph
+	}
+	s.mu.Unlock()
+	if over {
+		code := uint64(errInternal14)
+		if s.draft.Is07() {
+			code = errInternal07
+		}
+		s.send(&wire.SubscribeError{RequestID: m.RequestID, ErrorCode: code, Reason: "too many subscriptions", TrackAlias: m.TrackAlias})
+		return
+	}
+	go s.serveSubscribe(m, ph)
+}
+
+func (s *Session) serveSubscribe(m *wire.Subscribe, ph *subscriber) {
+	req := &SubscribeRequest{
+		Namespace: m.Namespace, Name: m.Name, SubscriberPriority: m.SubscriberPriority, GroupOrder: m.GroupOrder,
+		Filter:  Filter{Type: m.FilterType, Start: m.Start, EndGroup: m.EndGroup, EndObject: m.EndObject},
+		Forward: m.Forward || s.draft.Is07(),
+	}
+	var (
+		t   *Track
+		err error
+	)
+	if s.handler != nil {
+		t, err = s.handler.Subscribe(s, req)
+	} else {
+		t, err = s.lookupTrack(m.Namespace, m.Name)
+	}
+	refuse := func(err error) {
+		s.mu.Lock()
+		if s.inSubs[m.RequestID] == ph {
+			delete(s.inSubs, m.RequestID)
+		}
+		s.mu.Unlock()
+		code, reason := s.requestErrorCode(err, "SUBSCRIBE")
+		s.send(&wire.SubscribeError{RequestID: m.RequestID, ErrorCode: code, Reason: reason, TrackAlias: m.TrackAlias})
+	}
+	if err == nil && t == nil {
+		err = errTrackNotFound
+	}
+	if err != nil {
+		refuse(err)
+		return
+	}
+	alias := m.TrackAlias
+	s.mu.Lock()
+	if s.draft == wire.Draft14 {
+		alias = s.inAlias
+		s.inAlias++
+	}
+	cancelled := s.inSubs[m.RequestID] != ph
+	s.mu.Unlock()
+	if cancelled {
+		return // unsubscribed (or the session ended) while the handler ran
+	}
+	sub := newSubscriber(s, t, m.RequestID, alias, m.SubscriberPriority)
+	largest, exists, err := t.attach(sub, req.Filter, s.draft)
+	if err != nil {
+		refuse(err)
+		return
+	}
+	s.mu.Lock()
+	if s.inSubs[m.RequestID] != ph {
+		s.mu.Unlock()
+		t.detach(sub)
+		return
+	}
+	s.inSubs[m.RequestID] = sub
+	s.mu.Unlock()
+	s.send(&wire.SubscribeOK{RequestID: m.RequestID, TrackAlias: alias, GroupOrder: wire.GroupOrderAscending,
+		ContentExists: exists, Largest: largest})
+	go sub.run()
+}
+
+// forgetSubscriber removes an incoming subscription; false if it was gone.
+func (s *Session) forgetSubscriber(sub *subscriber) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inSubs[sub.reqID] != sub {
+		return false
+	}
+	delete(s.inSubs, sub.reqID)
+	return !s.closing
+}
+
+func (s *Session) onUnsubscribe(id uint64) {
+	s.mu.Lock()
+	sub := s.inSubs[id]
+	delete(s.inSubs, id)
+	s.mu.Unlock()
+	if sub == nil {
+		return // already ended: UNSUBSCRIBE crossed our PUBLISH_DONE
+	}
+	if sub.track == nil {
+		return // the handler is still running; serveSubscribe sees it is gone
+	}
+	// Draft-07 answers UNSUBSCRIBE with SUBSCRIBE_DONE (status Unsubscribed);
+	// draft-14 has no such status and needs no answer.
+	sub.detach(s.draft.Is07(), done07Unsubscribed, "unsubscribed")
+}
+
+func (s *Session) onSubscribeUpdate(m *wire.SubscribeUpdate) {
+	id := m.RequestID
+	if s.draft == wire.Draft14 {
+		if !s.acceptRequestID(m.RequestID) {
+			return
+		}
+		id = m.SubscriptionRequestID
+	}
+	s.mu.Lock()
+	sub := s.inSubs[id]
+	s.mu.Unlock()
+	if sub == nil || sub.track == nil {
+		return
+	}
+	// An update may only narrow the subscription: move the start forward
+	// and set or lower the end.
+	sub.mu.Lock()
+	if sub.start.Less(m.Start) {
+		sub.start = m.Start
+	}
+	if m.EndGroup != 0 {
+		end := m.EndGroup - 1
+		if !sub.hasEnd || end < sub.endGroup {
+			sub.hasEnd, sub.endGroup = true, end
+			if s.draft.Is07() {
+				sub.endObject = m.EndObject
+			}
+		}
+	}
+	sub.subPrio = m.SubscriberPriority
+	sub.mu.Unlock()
+}
+
+func (s *Session) onFetch(m *wire.Fetch) {
+	ctx, cancel := context.WithCancel(s.ctx)
+	s.mu.Lock()
+	s.inFetches[m.RequestID] = cancel
+	s.mu.Unlock()
+	go s.serveFetch(ctx, m)
+}
+
+func (s *Session) fetchError(id uint64, code uint64, reason string) {
+	s.mu.Lock()
+	if c := s.inFetches[id]; c != nil {
+		c()
+		delete(s.inFetches, id)
+	}
+	s.mu.Unlock()
+	s.send(&wire.FetchError{RequestID: id, ErrorCode: code, Reason: reason})
+}
+
+func (s *Session) serveFetch(ctx context.Context, m *wire.Fetch) {
+	req := &FetchRequest{Namespace: m.Namespace, Name: m.Name, SubscriberPriority: m.SubscriberPriority,
+		GroupOrder: m.GroupOrder, Start: m.Start, End: m.End}
+	var t *Track
+	if s.draft == wire.Draft14 && m.FetchType != wire.FetchStandalone {
+		// Joining fetch: the range ends at the joined subscription's start.
+		s.mu.Lock()
+		sub := s.inSubs[m.JoiningRequestID]
+		s.mu.Unlock()
+		if sub == nil || sub.track == nil {
+			s.fetchError(m.RequestID, errJoiningRequestID14, "no such subscription to join")
+			return
+		}
+		t = sub.track
+		sub.mu.Lock()
+		start := sub.start
+		sub.mu.Unlock()
+		largest, ok := t.Largest()
+		if !ok {
+			s.fetchError(m.RequestID, errInvalidRange14, "the track has no objects")
+			return
+		}
+		end := largest
+		if start.Object > 0 || start.Group > 0 {
+			end = Location{Group: start.Group, Object: start.Object}
+			if end.Object > 0 {
+				end.Object--
+			} else if end.Group > 0 {
+				end = Location{Group: end.Group - 1, Object: ^uint64(0)}
+			}
+		}
+		var g uint64
+		if m.FetchType == wire.FetchRelativeJoining {
+			if largest.Group >= m.JoiningStart {
+				g = largest.Group - m.JoiningStart
+			}
+		} else {
+			g = m.JoiningStart
+		}
+		req.Namespace, req.Name = t.Namespace(), t.Name()
+		req.Start, req.End = Location{Group: g}, end
+	} else {
+		// Standalone: End.Object is "+1", 0 meaning the whole end group.
+		if m.End.Object == 0 {
+			req.End.Object = ^uint64(0)
+		} else {
+			req.End.Object = m.End.Object - 1
+		}
+		if req.End.Less(req.Start) {
+			code := errInvalidRange14
+			if s.draft.Is07() {
+				code = errInvalidRange07
+			}
+			s.fetchError(m.RequestID, code, "range ends before it starts")
+			return
+		}
+		var err error
+		if s.handler != nil {
+			t, err = s.handler.Fetch(s, req)
+		} else {
+			t, err = s.lookupTrack(m.Namespace, m.Name)
+		}
+		if err == nil && t == nil {
+			err = errTrackNotFound
+		}
+		if err != nil {
+			code, reason := s.requestErrorCode(err, "FETCH")
+			s.fetchError(m.RequestID, code, reason)
+			return
+		}
+	}
+	objs := t.retainedRange(req.Start, req.End)
+	if len(objs) == 0 {
+		code := errNoObjects14
+		if s.draft.Is07() {
+			code = errInvalidRange07
+		}
+		s.fetchError(m.RequestID, code, "no objects in range")
+		return
+	}
+	last := objs[len(objs)-1]
+	s.send(&wire.FetchOK{RequestID: m.RequestID, GroupOrder: wire.GroupOrderAscending,
+		End: Location{Group: last.Group, Object: last.ID}})
+	defer func() {
+		s.mu.Lock()
+		delete(s.inFetches, m.RequestID)
+		s.mu.Unlock()
+	}()
+	st, err := s.conn.OpenUniStreamSync(ctx)
+	if err != nil {
+		return
+	}
+	b := wire.AppendFetchHeader(nil, s.draft, wire.FetchHeader{RequestID: m.RequestID})
+	for _, o := range objs {
+		if ctx.Err() != nil {
+			st.CancelWrite(resetCancelled)
+			return
+		}
+		wo := (*wire.Object)(o)
+		var err error
+		if b, err = wire.AppendFetchObject(b, s.draft, wo); err != nil {
+			st.CancelWrite(resetInternal)
+			return
+		}
+		if len(b) >= 32<<10 {
+			if _, err := st.Write(b); err != nil {
+				return
+			}
+			b = b[:0]
+		}
+	}
+	if _, err := st.Write(b); err != nil {
+		return
+	}
+	st.Close()
+}
+
+func (s *Session) onTrackStatus(m *wire.TrackStatusRequest) {
+	go func() {
+		var (
+			t   *Track
+			err error
+		)
+		if s.handler != nil {
+			t, err = s.handler.TrackStatus(s, m.Namespace, m.Name)
+		} else {
+			t, err = s.lookupTrack(m.Namespace, m.Name)
+		}
+		if err == nil && t == nil {
+			err = errTrackNotFound
+		}
+		if s.draft.Is07() {
+			ts := &wire.TrackStatus{Namespace: m.Namespace, Name: m.Name}
+			if err != nil {
+				ts.StatusCode = 0x01 // does not exist
+			} else if l, ok := t.Largest(); ok {
+				ts.StatusCode, ts.Largest = 0x00, l
+			} else {
+				ts.StatusCode = 0x02 // not yet begun
+			}
+			s.send(ts)
+			return
+		}
+		if err != nil {
+			code, reason := s.requestErrorCode(err, "TRACK_STATUS")
+			s.send(&wire.TrackStatusError{RequestID: m.RequestID, ErrorCode: code, Reason: reason})
+			return
+		}
+		l, ok := t.Largest()
+		s.send(&wire.TrackStatus{RequestID: m.RequestID, GroupOrder: wire.GroupOrderAscending, ContentExists: ok, Largest: l})
+	}()
+}
+
+func (s *Session) onAnnounce(m *wire.PublishNamespace) {
+	go func() {
+		var err error
+		if s.handler != nil {
+			err = s.handler.Announce(s, m.Namespace)
+		}
+		if err == nil {
+			s.mu.Lock()
+			s.peerNS[m.Namespace.Key()] = m.Namespace
+			s.mu.Unlock()
+			s.notifyNamespace(m.Namespace, true)
+			s.send(&wire.PublishNamespaceOK{RequestID: m.RequestID, Namespace: m.Namespace})
+			return
+		}
+		code, reason := s.requestErrorCode(err, "ANNOUNCE")
+		s.send(&wire.PublishNamespaceError{RequestID: m.RequestID, Namespace: m.Namespace, ErrorCode: code, Reason: reason})
+	}()
+}
+
+func (s *Session) onUnannounce(ns Namespace) {
+	s.mu.Lock()
+	_, ok := s.peerNS[ns.Key()]
+	delete(s.peerNS, ns.Key())
+	s.mu.Unlock()
+	if !ok {
+		return
+	}
+	s.notifyNamespace(ns, false)
+	if s.handler != nil {
+		go s.handler.Unannounce(s, ns)
+	}
+}
+
+func (s *Session) onSubscribeNamespace(m *wire.SubscribeNamespace) {
+	go func() {
+		err := fmt.Errorf("moq: namespace subscriptions are served by relays: %w", ErrUnsupported)
+		if s.handler != nil {
+			err = s.handler.SubscribeNamespace(s, m.Prefix)
+		}
+		if err == nil {
+			s.send(&wire.SubscribeNamespaceOK{RequestID: m.RequestID, Prefix: m.Prefix})
+			return
+		}
+		code, reason := s.requestErrorCode(err, "SUBSCRIBE_NAMESPACE")
+		if errors.Is(err, ErrUnsupported) && !s.draft.Is07() {
+			code = errNotSupported14
+		}
+		s.send(&wire.SubscribeNamespaceError{RequestID: m.RequestID, Prefix: m.Prefix, ErrorCode: code, Reason: reason})
+	}()
+}
+
+func (s *Session) onUnsubscribeNamespace(prefix Namespace) {
+	if s.handler != nil {
+		go s.handler.UnsubscribeNamespace(s, prefix)
+	}
+}

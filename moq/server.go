@@ -1,0 +1,200 @@
+package moq
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/moq-ffi/moq-ffi-go/internal/transport"
+	"github.com/moq-ffi/moq-ffi-go/internal/wire"
+)
+
+// Listener accepts MoQT sessions, raw QUIC and WebTransport on one UDP
+// port, draft-07 and draft-14 alike.
+type Listener struct {
+	tl     *transport.Listener
+	opts   *Options
+	ch     chan *Session
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// Listen starts a MoQT server on addr (e.g. "127.0.0.1:4443"). opts.TLS
+// must carry a certificate.
+func Listen(addr string, opts *Options) (*Listener, error) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	if len(opts.TLS.Certificates) == 0 {
+		return nil, fmt.Errorf("moq: listen %s: no TLS certificate: %w", addr, ErrInvalid)
+	}
+	tl, err := transport.Listen(addr, transport.ServerOptions{Options: opts.transportOptions(), WebTransportPath: opts.WebTransportPath})
+	if err != nil {
+		return nil, fmt.Errorf("moq: listen %s: %w", addr, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &Listener{tl: tl, opts: opts, ch: make(chan *Session), ctx: ctx, cancel: cancel}
+	l.wg.Add(1)
+	go l.acceptLoop()
+	return l, nil
+}
+
+// Addr returns the UDP address the listener is bound to.
+func (l *Listener) Addr() net.Addr { return l.tl.Addr() }
+
+// Accept returns the next session whose SETUP has completed.
+func (l *Listener) Accept(ctx context.Context) (*Session, error) {
+	select {
+	case s := <-l.ch:
+		return s, nil
+	case <-l.ctx.Done():
+		return nil, fmt.Errorf("moq: listener closed: %w", net.ErrClosed)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// Close stops accepting and releases the socket. Sessions already accepted
+// are not closed; sessions still in SETUP are.
+func (l *Listener) Close() error {
+	l.cancel()
+	err := l.tl.Close()
+	l.wg.Wait()
+	return err
+}
+
+func (l *Listener) acceptLoop() {
+	defer l.wg.Done()
+	for {
+		conn, err := l.tl.Accept(l.ctx)
+		if err != nil {
+			return
+		}
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			s, err := serverSetup(l.ctx, conn, l.opts)
+			if err != nil {
+				l.opts.logger().Debug("session setup failed", "remote", conn.RemoteAddr().String(), "err", err)
+				return
+			}
+			select {
+			case l.ch <- s:
+			case <-l.ctx.Done():
+				s.CloseWithError(CodeGoAwayTimeout, "server shutting down")
+			}
+		}()
+	}
+}
+
+// serverSetup accepts the control stream, reads CLIENT_SETUP (whose first
+// bytes tell the draft family), and answers SERVER_SETUP.
+func serverSetup(ctx context.Context, conn transport.Conn, opts *Options) (*Session, error) {
+	ctx, cancel := context.WithTimeout(ctx, opts.connectTimeout())
+	defer cancel()
+	fail := func(code uint64, format string, args ...any) (*Session, error) {
+		err := fmt.Errorf(format, args...)
+		conn.CloseWithError(code, err.Error())
+		return nil, err
+	}
+	ctrl, err := conn.AcceptStream(ctx)
+	if err != nil {
+		conn.CloseWithError(CodeProtocolViolation, "no control stream")
+		return nil, fmt.Errorf("moq: accept control stream: %w", err)
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		ctrl.SetReadDeadline(dl)
+	}
+	cr := wire.NewControlReader(ctrl, wire.Draft14, opts.limits())
+	first, err := cr.Peek(1)
+	if err != nil {
+		return fail(CodeProtocolViolation, "moq: read CLIENT_SETUP: %v", err)
+	}
+	fam, err := wire.SetupFamily(first)
+	if errors.Is(err, wire.ErrNeedMore) {
+		if first, err = cr.Peek(2); err == nil {
+			fam, err = wire.SetupFamily(first)
+		}
+	}
+	if err != nil {
+		return fail(CodeProtocolViolation, "moq: not a CLIENT_SETUP: %v", err)
+	}
+	draft := fam
+	if fam.Is07() {
+		draft = opts.draft07Layout()
+	}
+	cr.SetDraft(draft)
+	m, err := cr.Read()
+	if err != nil {
+		return fail(CodeProtocolViolation, "moq: read CLIENT_SETUP: %v", err)
+	}
+	cs, ok := m.(*wire.ClientSetup)
+	if !ok {
+		return fail(CodeProtocolViolation, "moq: expected CLIENT_SETUP, got %s", wire.MessageName(draft, m))
+	}
+	offered := false
+	for _, v := range cs.Versions {
+		if v == draft.Version() {
+			offered = true
+		}
+	}
+	if !offered || !opts.accepts(draft) {
+		code := CodeVersionNegotiationFailed
+		if draft.Is07() {
+			code = CodeProtocolViolation
+		}
+		return fail(code, "moq: no common version (client offered %x)", cs.Versions)
+	}
+	ctrl.SetReadDeadline(time.Time{})
+	s := newSession(conn, ctrl, draft, opts, true)
+	s.ctrlReader = cr
+	s.path = conn.Path()
+	if p, ok := cs.Params.Get(wire.SetupPath); ok && conn.Protocol() == transport.ProtocolQUIC {
+		s.path = string(p.Bytes)
+	}
+	if err := s.readPeerSetup(cs.Params); err != nil {
+		return fail(CodeProtocolViolation, "%v", err)
+	}
+	if err := s.send(&wire.ServerSetup{Version: draft.Version(), Params: s.setupParams(false)}); err != nil {
+		conn.CloseWithError(CodeInternalError, "")
+		return nil, err
+	}
+	s.start()
+	return s, nil
+}
+
+// GoAway asks the client to move to newURI ("" = reconnect to the same
+// URL), then closes the session with GOAWAY_TIMEOUT after drain unless the
+// client closes it first. Only servers send GOAWAY in draft-07.
+func (s *Session) GoAway(newURI string, drain time.Duration) error {
+	if !s.isServer && s.draft.Is07() {
+		return fmt.Errorf("moq: draft-07 clients cannot send GOAWAY: %w", ErrUnsupported)
+	}
+	if !s.isServer && newURI != "" {
+		return fmt.Errorf("moq: a client's GOAWAY carries no URI: %w", ErrInvalid)
+	}
+	s.mu.Lock()
+	if s.goAwaySent {
+		s.mu.Unlock()
+		return nil
+	}
+	s.goAwaySent = true
+	s.mu.Unlock()
+	if err := s.send(&wire.GoAway{NewSessionURI: newURI}); err != nil {
+		return err
+	}
+	go func() {
+		t := time.NewTimer(drain)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			s.CloseWithError(CodeGoAwayTimeout, "GOAWAY drain time over")
+		case <-s.done:
+		}
+	}()
+	return nil
+}

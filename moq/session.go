@@ -1,0 +1,588 @@
+package moq
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/moq-ffi/moq-ffi-go/internal/transport"
+	"github.com/moq-ffi/moq-ffi-go/internal/wire"
+)
+
+// Session is one MoQT session over one connection, on either side. It can
+// publish and subscribe at once. All methods are safe for concurrent use.
+type Session struct {
+	conn     transport.Conn
+	draft    wire.Draft
+	opts     *Options
+	log      *slog.Logger
+	lim      *wire.Limits
+	isServer bool
+	handler  Handler
+	path     string // the URL path the client asked for
+
+	ctrl       transport.Stream
+	ctrlReader *wire.ControlReader
+	ctrlMu     sync.Mutex // serialises control writes
+	wbuf       []byte
+
+	ctx    context.Context // cancelled when the session ends
+	cancel context.CancelFunc
+
+	mu sync.Mutex
+	// Outgoing requests.
+	nextReqID    uint64 // our next request ID
+	peerMaxReqID uint64 // we may use request IDs below this
+	creditCh     chan struct{}
+	blockedSent  uint64 // REQUESTS_BLOCKED already sent for this maximum
+	pending      map[uint64]*pendingReq
+	pending07    map[string]*pendingReq // draft-07 requests keyed by namespace or track
+	subs         map[uint64]*Subscription
+	subsByAlias  map[uint64]*Subscription
+	aliasCh      chan struct{} // closed and replaced when an alias is registered
+	fetches      map[uint64]*FetchStream
+	nextAlias    uint64 // draft-07: aliases we choose for our subscriptions
+	announced    map[string]Namespace
+	nsSubs       map[string]*NamespaceSubscription
+	peerNS       map[string]Namespace // namespaces the peer announced to us
+	// Incoming requests.
+	peerNextReqID uint64 // the next request ID the peer may use
+	grantedMax    uint64 // our MAX_REQUEST_ID to the peer (exclusive)
+	inSubs        map[uint64]*subscriber
+	inAlias       uint64 // draft-14: aliases we assign as publisher
+	inFetches     map[uint64]context.CancelFunc
+	// Published tracks served by the built-in handler.
+	tracks map[string]*Track
+
+	goAwayRecv bool
+	goAwaySent bool
+	closing    bool
+	closeErr   error
+	done       chan struct{}
+	wg         sync.WaitGroup
+}
+
+type pendingReq struct {
+	op string
+	ch chan wire.Message // buffered, 1
+}
+
+// Draft returns the session's negotiated draft and layout.
+func (s *Session) Draft() Draft { return s.draft }
+
+// Protocol returns "quic" or "webtransport".
+func (s *Session) Protocol() string { return string(s.conn.Protocol()) }
+
+// Path returns the URL path the client connected to (WebTransport URL path,
+// or the PATH setup parameter on raw QUIC).
+func (s *Session) Path() string { return s.path }
+
+// RemoteAddr returns the peer's address.
+func (s *Session) RemoteAddr() string { return s.conn.RemoteAddr().String() }
+
+// Done is closed when the session has ended.
+func (s *Session) Done() <-chan struct{} { return s.done }
+
+// Err returns why the session ended, or nil while it is open.
+func (s *Session) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closeErr
+}
+
+// Context returns a context cancelled when the session ends.
+func (s *Session) Context() context.Context { return s.ctx }
+
+// ConnStats returns the connection's statistics.
+func (s *Session) ConnStats() transport.Stats { return s.conn.Stats() }
+
+func newSession(conn transport.Conn, ctrl transport.Stream, draft wire.Draft, opts *Options, isServer bool) *Session {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Session{
+		conn:        conn,
+		draft:       draft,
+		opts:        opts,
+		log:         opts.logger().With("draft", draft.String(), "transport", string(conn.Protocol())),
+		lim:         opts.limits(),
+		isServer:    isServer,
+		handler:     opts.Handler,
+		ctrl:        ctrl,
+		ctx:         ctx,
+		cancel:      cancel,
+		creditCh:    make(chan struct{}),
+		pending:     map[uint64]*pendingReq{},
+		pending07:   map[string]*pendingReq{},
+		subs:        map[uint64]*Subscription{},
+		subsByAlias: map[uint64]*Subscription{},
+		aliasCh:     make(chan struct{}),
+		fetches:     map[uint64]*FetchStream{},
+		announced:   map[string]Namespace{},
+		nsSubs:      map[string]*NamespaceSubscription{},
+		peerNS:      map[string]Namespace{},
+		inSubs:      map[uint64]*subscriber{},
+		inFetches:   map[uint64]context.CancelFunc{},
+		tracks:      map[string]*Track{},
+		done:        make(chan struct{}),
+	}
+	if draft == wire.Draft14 {
+		if isServer {
+			s.nextReqID, s.peerNextReqID = 1, 0
+		} else {
+			s.nextReqID, s.peerNextReqID = 0, 1
+		}
+	}
+	s.grantedMax = s.initialGrant()
+	return s
+}
+
+// reqStep is the distance between consecutive request IDs of one side.
+func (s *Session) reqStep() uint64 {
+	if s.draft == wire.Draft14 {
+		return 2
+	}
+	return 1
+}
+
+// initialGrant is the MAX_REQUEST_ID / MAX_SUBSCRIBE_ID we send in SETUP.
+func (s *Session) initialGrant() uint64 {
+	return s.peerNextReqID + s.opts.maxRequestID()*s.reqStep()
+}
+
+func (s *Session) setupParams(client bool) wire.Params {
+	var ps wire.Params
+	if s.draft.Is07() {
+		ps = append(ps, wire.IntParam(wire.SetupRole, wire.RolePubSub))
+	}
+	ps = append(ps, wire.IntParam(wire.SetupMaxRequestID, s.grantedMax))
+	if client && s.conn.Protocol() == transport.ProtocolQUIC && s.path != "" {
+		ps = append(ps, wire.BytesParam(wire.SetupPath, []byte(s.path)))
+	}
+	if s.draft == wire.Draft14 {
+		impl := s.opts.Implementation
+		if impl == "" {
+			impl = "moq-ffi-go"
+		}
+		ps = append(ps, wire.BytesParam(wire.SetupImplementation, []byte(impl)))
+	}
+	return ps
+}
+
+// Dial connects to a MoQT server or relay and completes SETUP. url is
+// https://host[:port]/path (WebTransport) or moqt://host[:port]/path (raw
+// QUIC). The drafts in opts.Drafts are tried in order. ctx bounds the whole
+// call, as does opts.ConnectTimeout.
+func Dial(ctx context.Context, rawURL string, opts *Options) (*Session, error) {
+	if opts == nil {
+		opts = &Options{}
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("moq: bad URL %q: %w", rawURL, err)
+	}
+	if u.Scheme != "https" && u.Scheme != "moqt" {
+		return nil, fmt.Errorf("moq: bad URL %q: scheme must be https (WebTransport) or moqt (raw QUIC): %w", rawURL, ErrInvalid)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("moq: bad URL %q: no host: %w", rawURL, ErrInvalid)
+	}
+	ctx, cancel := context.WithTimeout(ctx, opts.connectTimeout())
+	defer cancel()
+	drafts := opts.clientDrafts()
+	var errs []error
+	for _, d := range drafts {
+		s, err := dialDraft(ctx, rawURL, u, d, opts)
+		if err == nil {
+			return s, nil
+		}
+		errs = append(errs, fmt.Errorf("draft %s: %w", d, err))
+		if !errors.Is(err, ErrVersion) || ctx.Err() != nil {
+			break
+		}
+	}
+	if ctx.Err() != nil && !errors.Is(errors.Join(errs...), ErrTimeout) {
+		errs = append(errs, ErrTimeout)
+	}
+	return nil, fmt.Errorf("moq: connect %s: %w", rawURL, errors.Join(errs...))
+}
+
+func dialDraft(ctx context.Context, rawURL string, u *url.URL, d wire.Draft, opts *Options) (*Session, error) {
+	conn, err := transport.Dial(ctx, rawURL, opts.transportOptions())
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%w: %w", ErrTimeout, err)
+		}
+		return nil, err
+	}
+	ctrl, err := conn.OpenStreamSync(ctx)
+	if err != nil {
+		conn.CloseWithError(CodeInternalError, "")
+		return nil, setupErr(ctx, "open control stream", err)
+	}
+	s := newSession(conn, ctrl, d, opts, false)
+	if u.Scheme == "moqt" {
+		s.path = u.EscapedPath()
+		if u.RawQuery != "" {
+			s.path += "?" + u.RawQuery
+		}
+	} else {
+		s.path = conn.Path()
+	}
+	if err := s.clientSetup(ctx); err != nil {
+		conn.CloseWithError(CodeProtocolViolation, "setup failed")
+		return nil, err
+	}
+	s.start()
+	return s, nil
+}
+
+func setupErr(ctx context.Context, what string, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s: %w: %w", what, ErrTimeout, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+func (s *Session) clientSetup(ctx context.Context) error {
+	cs := &wire.ClientSetup{Versions: []uint64{s.draft.Version()}, Params: s.setupParams(true)}
+	if err := s.send(cs); err != nil {
+		return setupErr(ctx, "send CLIENT_SETUP", err)
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		s.ctrl.SetReadDeadline(dl)
+	}
+	cr := wire.NewControlReader(s.ctrl, s.draft, s.lim)
+	m, err := cr.Read()
+	if err != nil {
+		// The server closed or reset without answering: most often a server
+		// that does not speak this draft. Let Dial try the next one.
+		return fmt.Errorf("%w: no SERVER_SETUP: %w", ErrVersion, s.connErrOr(err))
+	}
+	s.ctrl.SetReadDeadline(time.Time{})
+	ss, ok := m.(*wire.ServerSetup)
+	if !ok {
+		return fmt.Errorf("%w: expected SERVER_SETUP, got %s", ErrVersion, wire.MessageName(s.draft, m))
+	}
+	if ss.Version != s.draft.Version() {
+		return fmt.Errorf("%w: server selected version %#x, offered %#x", ErrVersion, ss.Version, s.draft.Version())
+	}
+	if err := s.readPeerSetup(ss.Params); err != nil {
+		return err
+	}
+	s.ctrlReader = cr
+	return nil
+}
+
+// readPeerSetup applies the peer's SETUP parameters.
+func (s *Session) readPeerSetup(ps wire.Params) error {
+	if s.draft.Is07() {
+		role, ok := ps.Int(wire.SetupRole)
+		if ok && (role < wire.RolePublisher || role > wire.RolePubSub) {
+			return fmt.Errorf("moq: peer sent invalid ROLE %d", role)
+		}
+	}
+	if v, ok := ps.Int(wire.SetupMaxRequestID); ok {
+		s.peerMaxReqID = v
+	}
+	return nil
+}
+
+// connErrOr returns the connection's close error if it has one, else err.
+func (s *Session) connErrOr(err error) error {
+	select {
+	case <-s.conn.Done():
+		if cerr := s.conn.Err(); cerr != nil {
+			return cerr
+		}
+	default:
+	}
+	return err
+}
+
+// start launches the session's goroutines.
+func (s *Session) start() {
+	s.wg.Add(3)
+	go s.controlLoop()
+	go s.uniLoop()
+	go s.datagramLoop()
+	go func() {
+		select {
+		case <-s.conn.Done():
+			err := s.conn.Err()
+			var ae *transport.ApplicationError
+			if errors.As(err, &ae) {
+				s.closeWith(&SessionError{Code: ae.Code, Reason: ae.Reason, Local: !ae.Remote, Err: err}, false)
+			} else {
+				s.closeWith(&SessionError{Code: CodeInternalError, Err: err}, false)
+			}
+		case <-s.done:
+		}
+	}()
+}
+
+// send writes one control message.
+func (s *Session) send(m wire.Message) error {
+	s.ctrlMu.Lock()
+	defer s.ctrlMu.Unlock()
+	b, err := wire.AppendMessage(s.wbuf[:0], s.draft, m)
+	if err != nil {
+		return fmt.Errorf("moq: encode %s: %w", wire.MessageName(s.draft, m), err)
+	}
+	s.wbuf = b
+	if _, err := s.ctrl.Write(b); err != nil {
+		return fmt.Errorf("moq: write %s: %w", wire.MessageName(s.draft, m), s.connErrOr(err))
+	}
+	return nil
+}
+
+// sendOrClose sends m; a failure ends the session.
+func (s *Session) sendOrClose(m wire.Message) {
+	if err := s.send(m); err != nil {
+		s.closeWith(&SessionError{Code: CodeInternalError, Local: true, Err: err}, true)
+	}
+}
+
+// Close ends the session gracefully: it withdraws announced namespaces,
+// ends subscriptions, and closes the connection with NO_ERROR.
+func (s *Session) Close() error {
+	s.mu.Lock()
+	closed := s.closing
+	var nss []Namespace
+	for _, ns := range s.announced {
+		nss = append(nss, ns)
+	}
+	var subs []*Subscription
+	for _, sub := range s.subs {
+		subs = append(subs, sub)
+	}
+	s.mu.Unlock()
+	if closed {
+		return nil
+	}
+	for _, ns := range nss {
+		s.send(&wire.PublishNamespaceDone{Namespace: ns})
+	}
+	for _, sub := range subs {
+		s.send(&wire.Unsubscribe{RequestID: sub.reqID})
+	}
+	s.closeWith(&SessionError{Code: CodeNoError, Local: true, Reason: "closed"}, true)
+	return nil
+}
+
+// CloseWithError closes the session at once with a MoQT error code.
+func (s *Session) CloseWithError(code uint64, reason string) {
+	s.closeWith(&SessionError{Code: code, Reason: reason, Local: true}, true)
+}
+
+// closeWith ends the session once: records err, closes the connection
+// (with err's code when closeConn), fails pending requests, ends
+// subscriptions and subscribers, and waits for nothing.
+func (s *Session) closeWith(err *SessionError, closeConn bool) {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return
+	}
+	s.closing = true
+	s.closeErr = err
+	pend := s.pending
+	s.pending = map[uint64]*pendingReq{}
+	for k, p := range s.pending07 {
+		pend[^uint64(0)-uint64(len(pend))] = p
+		delete(s.pending07, k)
+	}
+	subs := s.subs
+	s.subs = map[uint64]*Subscription{}
+	fetches := s.fetches
+	s.fetches = map[uint64]*FetchStream{}
+	inSubs := s.inSubs
+	s.inSubs = map[uint64]*subscriber{}
+	nsSubs := s.nsSubs
+	s.nsSubs = map[string]*NamespaceSubscription{}
+	for _, c := range s.inFetches {
+		c()
+	}
+	s.mu.Unlock()
+
+	if closeConn {
+		s.conn.CloseWithError(err.Code, err.Reason)
+	}
+	s.cancel()
+	for _, p := range pend {
+		close(p.ch)
+	}
+	for _, sub := range subs {
+		sub.finish(err)
+	}
+	for _, f := range fetches {
+		f.finish(err)
+	}
+	for _, in := range inSubs {
+		in.detach(false, 0, "")
+	}
+	for _, n := range nsSubs {
+		n.finish(err)
+	}
+	if err.Code != CodeNoError || !err.Local {
+		s.log.Debug("session closed", "err", err)
+	}
+	close(s.done)
+	if s.handler != nil {
+		go s.handler.SessionClosed(s, err)
+	}
+}
+
+// protocolViolation closes the session because the peer broke the protocol.
+func (s *Session) protocolViolation(code uint64, format string, args ...any) {
+	reason := fmt.Sprintf(format, args...)
+	s.log.Warn("closing session: protocol violation", "reason", reason)
+	s.closeWith(&SessionError{Code: code, Reason: reason, Local: true}, true)
+}
+
+// register creates a pending request entry for request ID id.
+func (s *Session) register(id uint64, op string) *pendingReq {
+	p := &pendingReq{op: op, ch: make(chan wire.Message, 1)}
+	s.pending[id] = p
+	return p
+}
+
+func (s *Session) register07(key, op string) (*pendingReq, error) {
+	if _, dup := s.pending07[key]; dup {
+		return nil, fmt.Errorf("moq: a %s for this name is already in progress: %w", op, ErrInvalid)
+	}
+	p := &pendingReq{op: op, ch: make(chan wire.Message, 1)}
+	s.pending07[key] = p
+	return p, nil
+}
+
+// await waits for the response to p, bounded by ctx and the request
+// timeout. cleanup runs (under s.mu) when it gives up.
+func (s *Session) await(ctx context.Context, p *pendingReq, cleanup func()) (wire.Message, error) {
+	t := time.NewTimer(s.opts.requestTimeout())
+	defer t.Stop()
+	select {
+	case m, ok := <-p.ch:
+		if !ok {
+			return nil, fmt.Errorf("moq: %s: %w", p.op, s.Err())
+		}
+		return m, nil
+	case <-ctx.Done():
+		s.mu.Lock()
+		cleanup()
+		s.mu.Unlock()
+		return nil, fmt.Errorf("moq: %s: %w: %w", p.op, ErrTimeout, ctx.Err())
+	case <-t.C:
+		s.mu.Lock()
+		cleanup()
+		s.mu.Unlock()
+		return nil, fmt.Errorf("moq: %s: %w: no answer within %v", p.op, ErrTimeout, s.opts.requestTimeout())
+	}
+}
+
+// allocRequestID returns our next request ID, waiting for credit from the
+// peer if needed. Called without s.mu held.
+func (s *Session) allocRequestID(ctx context.Context) (uint64, error) {
+	t := time.NewTimer(s.opts.requestTimeout())
+	defer t.Stop()
+	for {
+		s.mu.Lock()
+		if s.closing {
+			err := s.closeErr
+			s.mu.Unlock()
+			return 0, err
+		}
+		if s.nextReqID < s.peerMaxReqID {
+			id := s.nextReqID
+			s.nextReqID += s.reqStep()
+			s.mu.Unlock()
+			return id, nil
+		}
+		ch := s.creditCh
+		sendBlocked := s.draft == wire.Draft14 && s.blockedSent != s.peerMaxReqID+1
+		max := s.peerMaxReqID
+		if sendBlocked {
+			s.blockedSent = max + 1
+		}
+		s.mu.Unlock()
+		if sendBlocked {
+			s.send(&wire.RequestsBlocked{MaximumRequestID: max})
+		}
+		select {
+		case <-ch:
+		case <-s.done:
+		case <-ctx.Done():
+			return 0, fmt.Errorf("moq: waiting for request credit from the peer: %w: %w", ErrTimeout, ctx.Err())
+		case <-t.C:
+			return 0, fmt.Errorf("moq: waiting for request credit from the peer (maximum %d): %w", max, ErrTimeout)
+		}
+	}
+}
+
+// controlLoop reads and dispatches the peer's control messages.
+func (s *Session) controlLoop() {
+	defer s.wg.Done()
+	for {
+		m, err := s.ctrlReader.Read()
+		if err != nil {
+			if s.ctx.Err() != nil {
+				return
+			}
+			if pe, ok := wire.AsProtocolError(err); ok {
+				s.protocolViolation(CodeProtocolViolation, "%v", pe)
+				return
+			}
+			if errors.Is(err, io.EOF) {
+				s.protocolViolation(CodeProtocolViolation, "control stream closed by the peer")
+				return
+			}
+			s.closeWith(&SessionError{Code: CodeInternalError, Err: s.connErrOr(err)}, true)
+			return
+		}
+		s.dispatch(m)
+		if s.ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// uniLoop accepts the peer's unidirectional (data) streams.
+func (s *Session) uniLoop() {
+	defer s.wg.Done()
+	// Streams are accepted in the order the peer opened them. Each stream
+	// registers with its subscription only after the streams opened before
+	// it have (or have failed to), so that a subscription learns of group N
+	// before group N+1 and can deliver in order.
+	prev := make(chan struct{})
+	close(prev)
+	for {
+		st, err := s.conn.AcceptUniStream(s.ctx)
+		if err != nil {
+			return
+		}
+		mine := make(chan struct{})
+		go s.handleDataStream(st, prev, mine)
+		prev = mine
+	}
+}
+
+// datagramLoop receives the peer's datagrams.
+func (s *Session) datagramLoop() {
+	defer s.wg.Done()
+	for {
+		b, err := s.conn.ReceiveDatagram(s.ctx)
+		if err != nil {
+			return
+		}
+		s.handleDatagram(b)
+	}
+}
+
+// Wait blocks until the session has ended and its goroutines have stopped.
+func (s *Session) Wait() {
+	<-s.done
+	s.wg.Wait()
+}

@@ -1,0 +1,308 @@
+package moq
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/moq-ffi/moq-ffi-go/internal/wire"
+)
+
+// SubscribeOptions configure a subscription.
+type SubscribeOptions struct {
+	// Filter chooses where the subscription starts (and ends). Default:
+	// FilterLatestGroup on draft-07 (the current group), FilterNextGroupStart
+	// on draft-14.
+	Filter Filter
+	// Priority is the subscriber priority, 0 (first) to 255. Default 128.
+	Priority *uint8
+	// GroupOrder: 0 = the publisher's, 1 = ascending, 2 = descending.
+	GroupOrder uint8
+	// BufferBytes bounds received objects not yet read by the application.
+	// When full, the oldest whole groups are dropped and counted. Zero: the
+	// session's SubscriptionBuffer (default 8 MiB).
+	BufferBytes int
+}
+
+// SubscriptionStats are a subscription's counters.
+type SubscriptionStats struct {
+	Objects   uint64 // delivered to the application
+	Bytes     uint64 // payload bytes delivered
+	Dropped   uint64 // objects dropped: buffer full, or arrived too late to keep order
+	Latest    Location
+	HasLatest bool
+}
+
+// Subscription receives the objects of one track. Objects of stream tracks
+// are delivered exactly once, in (group, object) order; datagram objects in
+// arrival order. Read them with ReadObject.
+type Subscription struct {
+	sess      *Session
+	reqID     uint64
+	ns        Namespace
+	name      string
+	limit     int
+	ok        *wire.SubscribeOK
+	fetchDone chan struct{}
+
+	mu       sync.Mutex
+	alias    uint64
+	hasAlias bool
+	q        []*Object // ready for the application
+	qBytes   int
+	wake     chan struct{}
+	err      error // why it ended
+	ended    bool  // no more objects will be queued
+	stats    SubscriptionStats
+	// Ordering of stream objects by group.
+	open      map[uint64]int       // open streams per group
+	buffered  map[uint64][]*Object // objects of groups not yet deliverable
+	bufBytes  int
+	delivered bool
+	last      uint64 // last group delivered
+	done      chan struct{}
+}
+
+// Namespace returns the subscribed track's namespace.
+func (sub *Subscription) Namespace() Namespace { return sub.ns }
+
+// Name returns the subscribed track's name.
+func (sub *Subscription) Name() string { return sub.name }
+
+// Largest returns the largest location the publisher reported in its
+// SUBSCRIBE_OK, if content existed then.
+func (sub *Subscription) Largest() (Location, bool) {
+	return sub.ok.Largest, sub.ok.ContentExists
+}
+
+// Done is closed when the subscription has ended: no more objects will
+// arrive. Objects still queued can be read.
+func (sub *Subscription) Done() <-chan struct{} { return sub.done }
+
+// Err returns why the subscription ended (nil while active). A track that
+// ended normally gives an error wrapping ErrEnded.
+func (sub *Subscription) Err() error {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	return sub.err
+}
+
+// Stats returns the subscription's counters.
+func (sub *Subscription) Stats() SubscriptionStats {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	return sub.stats
+}
+
+// ReadObject returns the next object, waiting until one arrives, the
+// subscription ends (its error; ErrEnded when the track ended) or ctx is
+// done.
+func (sub *Subscription) ReadObject(ctx context.Context) (*Object, error) {
+	for {
+		o, err, ok := sub.TryReadObject()
+		if ok || err != nil {
+			return o, err
+		}
+		select {
+		case <-sub.wake:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// TryReadObject returns the next object without waiting. ok is false when
+// none is queued; err is set once the subscription has ended and nothing is
+// left.
+func (sub *Subscription) TryReadObject() (o *Object, err error, ok bool) {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	if len(sub.q) > 0 {
+		o = sub.q[0]
+		sub.q[0] = nil
+		sub.q = sub.q[1:]
+		sub.qBytes -= len(o.Payload)
+		if len(sub.q) > 0 {
+			sub.signal()
+		}
+		return o, nil, true
+	}
+	if sub.ended {
+		return nil, sub.err, false
+	}
+	return nil, nil, false
+}
+
+func (sub *Subscription) signal() {
+	select {
+	case sub.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Close unsubscribes (UNSUBSCRIBE). Objects still queued can be read; then
+// ReadObject returns an error wrapping ErrEnded. Closing twice is harmless.
+func (sub *Subscription) Close() error {
+	if sub.sess.forgetSubscription(sub) {
+		sub.sess.send(&wire.Unsubscribe{RequestID: sub.reqID})
+	}
+	sub.finish(fmt.Errorf("moq: unsubscribed: %w", ErrEnded))
+	return nil
+}
+
+// finish ends the subscription with err (first call wins).
+func (sub *Subscription) finish(err error) {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	if sub.ended {
+		return
+	}
+	sub.ended = true
+	sub.err = err
+	// Whatever waits behind a stalled group is delivered now.
+	sub.flushBufferedLocked()
+	sub.signal()
+	close(sub.done)
+}
+
+// pushLocked queues o for the application, dropping the oldest groups if
+// the buffer is full.
+func (sub *Subscription) pushLocked(o *Object) {
+	if sub.ended && sub.err != nil && !errors.Is(sub.err, ErrEnded) {
+		return
+	}
+	sub.q = append(sub.q, o)
+	sub.qBytes += len(o.Payload)
+	sub.stats.Objects++
+	sub.stats.Bytes += uint64(len(o.Payload))
+	l := Location{Group: o.Group, Object: o.ID}
+	if !sub.stats.HasLatest || sub.stats.Latest.Less(l) {
+		sub.stats.Latest, sub.stats.HasLatest = l, true
+	}
+	for sub.qBytes > sub.limit && len(sub.q) > 1 {
+		g := sub.q[0].Group
+		if sub.q[len(sub.q)-1].Group == g {
+			break // one group only: keep it
+		}
+		i := 0
+		for i < len(sub.q) && sub.q[i].Group == g {
+			sub.qBytes -= len(sub.q[i].Payload)
+			sub.stats.Dropped++
+			sub.stats.Objects--
+			sub.stats.Bytes -= uint64(len(sub.q[i].Payload))
+			i++
+		}
+		sub.q = append(sub.q[:0], sub.q[i:]...)
+	}
+	sub.signal()
+}
+
+// streamStarted registers a data stream of group g; false if the group is
+// already behind what was delivered (its objects will be dropped).
+func (sub *Subscription) streamStarted(g uint64) bool {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	if sub.delivered && g < sub.last {
+		return false
+	}
+	sub.open[g]++
+	return true
+}
+
+// streamEnded unregisters a data stream of group g.
+func (sub *Subscription) streamEnded(g uint64) {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	if sub.open[g] > 1 {
+		sub.open[g]--
+	} else {
+		delete(sub.open, g)
+	}
+	sub.pumpLocked()
+}
+
+// deliverStream takes an object read from a stream.
+func (sub *Subscription) deliverStream(o *Object) {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	if sub.ended {
+		return
+	}
+	if sub.delivered && o.Group < sub.last {
+		sub.stats.Dropped++
+		return
+	}
+	sub.buffered[o.Group] = append(sub.buffered[o.Group], o)
+	sub.bufBytes += len(o.Payload)
+	sub.pumpLocked()
+	// A stalled earlier group must not hold later ones forever: past the
+	// buffer limit, give up on it.
+	for sub.bufBytes > sub.limit {
+		g, ok := sub.lowestOpenLocked()
+		if !ok {
+			break
+		}
+		delete(sub.open, g)
+		sub.pumpLocked()
+	}
+}
+
+// deliverDatagram takes an object received in a datagram.
+func (sub *Subscription) deliverDatagram(o *Object) {
+	sub.mu.Lock()
+	defer sub.mu.Unlock()
+	if sub.ended {
+		return
+	}
+	sub.pushLocked(o)
+}
+
+func (sub *Subscription) lowestOpenLocked() (uint64, bool) {
+	var m uint64
+	found := false
+	for g := range sub.open {
+		if !found || g < m {
+			m, found = g, true
+		}
+	}
+	return m, found
+}
+
+// pumpLocked delivers buffered objects in group order: the lowest group
+// that is open or buffered goes first; groups above it wait until its
+// streams end.
+func (sub *Subscription) pumpLocked() {
+	for {
+		m, found := uint64(0), false
+		for g := range sub.open {
+			if !found || g < m {
+				m, found = g, true
+			}
+		}
+		for g := range sub.buffered {
+			if !found || g < m {
+				m, found = g, true
+			}
+		}
+		if !found {
+			return
+		}
+		objs := sub.buffered[m]
+		delete(sub.buffered, m)
+		for _, o := range objs {
+			sub.bufBytes -= len(o.Payload)
+			sub.delivered, sub.last = true, m
+			sub.pushLocked(o)
+		}
+		if sub.open[m] > 0 {
+			return
+		}
+	}
+}
+
+// flushBufferedLocked delivers everything buffered, in group order.
+func (sub *Subscription) flushBufferedLocked() {
+	sub.open = map[uint64]int{}
+	sub.pumpLocked()
+}

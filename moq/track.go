@@ -1,0 +1,490 @@
+package moq
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/moq-ffi/moq-ffi-go/internal/wire"
+)
+
+// Delivery selects how a track's objects travel.
+type Delivery uint8
+
+const (
+	// DeliveryStream sends each subgroup on its own QUIC unidirectional
+	// stream: reliable and ordered within the subgroup.
+	DeliveryStream Delivery = iota
+	// DeliveryDatagram sends each object in one QUIC datagram: unreliable,
+	// unordered, and the object must fit (see MaxDatagramPayload).
+	DeliveryDatagram
+)
+
+// MaxDatagramPayload is the largest object payload accepted for datagram
+// delivery. QUIC datagrams must fit in one packet; this bound leaves room for
+// QUIC, WebTransport and MoQT headers on any path that carries the minimum
+// QUIC packet size (1200 bytes).
+const MaxDatagramPayload = 1024
+
+// Filter types (the wire codes; meanings differ per draft where noted).
+const (
+	// FilterLatestGroup (draft-07): from the start of the current group.
+	// On draft-14 code 0x1 means FilterNextGroupStart.
+	FilterLatestGroup = wire.FilterLatestGroup
+	// FilterNextGroupStart (draft-14): from the start of the next group.
+	FilterNextGroupStart = wire.FilterNextGroupStart
+	// FilterLatestObject (07) / FilterLargestObject (14): from the next
+	// object (07: the current object).
+	FilterLatestObject  = wire.FilterLatestObject
+	FilterLargestObject = wire.FilterLargestObject
+	// FilterAbsoluteStart: from Start on.
+	FilterAbsoluteStart = wire.FilterAbsoluteStart
+	// FilterAbsoluteRange: from Start to EndGroup (inclusive; on draft-07
+	// also EndObject).
+	FilterAbsoluteRange = wire.FilterAbsoluteRange
+)
+
+// FilterType is a SUBSCRIBE filter type.
+type FilterType = wire.FilterType
+
+// Filter chooses where a subscription starts and ends.
+type Filter struct {
+	Type     FilterType
+	Start    Location // AbsoluteStart, AbsoluteRange
+	EndGroup uint64   // AbsoluteRange: last group, inclusive
+	// EndObject (draft-07 AbsoluteRange only): one more than the last
+	// object of EndGroup; 0 means the whole group.
+	EndObject uint64
+}
+
+// TrackOptions configure a published track.
+type TrackOptions struct {
+	Delivery Delivery
+	// Priority is the publisher priority, 0 (first) to 255. Default 128.
+	Priority *uint8
+	// RetainGroups and RetainBytes bound the groups kept for late joiners
+	// and FETCH. Zero: the session's Options (default 2 groups, 8 MiB).
+	RetainGroups int
+	RetainBytes  int
+	// MaxObjectSize bounds a payload. Zero: the session's Options (16 MiB).
+	MaxObjectSize int
+}
+
+// Object is one received (or published) object.
+type Object struct {
+	Group    uint64
+	Subgroup uint64
+	ID       uint64
+	// Priority is the publisher priority.
+	Priority uint8
+	Status   wire.ObjectStatus
+	// Extensions is the raw draft-14 extension headers block, or nil.
+	Extensions []byte
+	Payload    []byte
+}
+
+// Object statuses.
+const (
+	StatusNormal       = wire.StatusNormal
+	StatusDoesNotExist = wire.StatusDoesNotExist
+	StatusEndOfGroup   = wire.StatusEndOfGroup
+	StatusEndOfTrack   = wire.StatusEndOfTrack
+)
+
+// Track is a published track: the objects written to it go to every
+// subscriber, on any session and any draft, and the most recent groups are
+// retained for late joiners and FETCH. A Track is safe for concurrent use.
+type Track struct {
+	ns       Namespace
+	name     string
+	delivery Delivery
+	priority uint8
+	maxObj   int
+	retainG  int
+	retainB  int
+
+	mu         sync.Mutex
+	subs       map[*subscriber]struct{}
+	groups     []*retainedGroup // ascending group ID
+	retained   int              // bytes
+	hasContent bool
+	largest    Location
+	nextGroup  uint64
+	ended      bool
+	onEnd      []func()
+}
+
+type retainedGroup struct {
+	id      uint64
+	objects []*Object
+	bytes   int
+	closed  bool
+}
+
+// NewTrack creates a track that is not attached to any session. Sessions
+// serve it through a Handler (as a relay does); applications usually call
+// Session.Publish instead.
+func NewTrack(ns Namespace, name string, opts TrackOptions) *Track {
+	t := &Track{
+		ns:       ns,
+		name:     name,
+		delivery: opts.Delivery,
+		priority: 128,
+		maxObj:   intOr(opts.MaxObjectSize, wire.DefaultMaxObjectPayload),
+		retainG:  intOr(opts.RetainGroups, 2),
+		retainB:  intOr(opts.RetainBytes, 8<<20),
+		subs:     map[*subscriber]struct{}{},
+	}
+	if opts.Priority != nil {
+		t.priority = *opts.Priority
+	}
+	return t
+}
+
+// Namespace returns the track's namespace.
+func (t *Track) Namespace() Namespace { return t.ns }
+
+// Name returns the track's name.
+func (t *Track) Name() string { return t.name }
+
+// Delivery returns the track's delivery mode.
+func (t *Track) Delivery() Delivery { return t.delivery }
+
+// Subscribers returns the number of current subscribers.
+func (t *Track) Subscribers() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.subs)
+}
+
+// Largest returns the largest location written, and whether any object was.
+func (t *Track) Largest() (Location, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.largest, t.hasContent
+}
+
+// Write publishes payload as a new group holding one object (object 0),
+// then ends the group: the model of moq_publish_data. The payload is
+// copied. It returns the group ID used.
+func (t *Track) Write(payload []byte) (uint64, error) {
+	p := make([]byte, len(payload))
+	copy(p, payload)
+	return t.writeOwned(p)
+}
+
+// writeOwned is Write without the copy; t owns p afterwards.
+func (t *Track) writeOwned(p []byte) (uint64, error) {
+	if err := t.checkPayload(len(p)); err != nil {
+		return 0, err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.ended {
+		return 0, fmt.Errorf("moq: track %s/%s: %w", t.ns, t.name, ErrEnded)
+	}
+	g := t.nextGroup
+	t.publishLocked(&Object{Group: g, ID: 0, Priority: t.priority, Payload: p}, false)
+	t.endGroupLocked(g)
+	return g, nil
+}
+
+func (t *Track) checkPayload(n int) error {
+	if n > t.maxObj {
+		return fmt.Errorf("moq: object of %d bytes exceeds the maximum object size %d: %w", n, t.maxObj, ErrTooLarge)
+	}
+	if t.delivery == DeliveryDatagram && n > MaxDatagramPayload {
+		return fmt.Errorf("moq: object of %d bytes does not fit in a datagram (maximum %d): %w", n, MaxDatagramPayload, ErrTooLarge)
+	}
+	return nil
+}
+
+// WriteObject publishes one object with explicit IDs. Within a subgroup,
+// object IDs must rise; group IDs may jump forward. The payload is not
+// copied: the caller must not modify it afterwards. This is the path a relay
+// uses to forward objects with their IDs preserved.
+func (t *Track) WriteObject(o *Object) error {
+	if err := t.checkPayload(len(o.Payload)); err != nil {
+		return err
+	}
+	if o.Status != StatusNormal && len(o.Payload) > 0 {
+		return fmt.Errorf("moq: an object with status %d must have no payload: %w", o.Status, ErrInvalid)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.ended {
+		return fmt.Errorf("moq: track %s/%s: %w", t.ns, t.name, ErrEnded)
+	}
+	if t.hasContent && o.Group < t.largest.Group && t.findGroup(o.Group) == nil {
+		return fmt.Errorf("moq: group %d is older than the retained groups: %w", o.Group, ErrInvalid)
+	}
+	t.publishLocked(o, true)
+	return nil
+}
+
+// EndGroup tells subscribers that group g is complete: its streams end.
+func (t *Track) EndGroup(g uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.endGroupLocked(g)
+}
+
+// EndSubgroup ends one subgroup's stream (a relay forwards the end of an
+// upstream stream this way).
+func (t *Track) EndSubgroup(g, sg uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for s := range t.subs {
+		s.enqueue(event{kind: evEndSubgroup, group: g, subgroup: sg})
+	}
+}
+
+// Close ends the track: subscribers get PUBLISH_DONE (SUBSCRIBE_DONE in
+// draft-07) with status "track ended", and further writes fail.
+func (t *Track) Close() {
+	t.mu.Lock()
+	if t.ended {
+		t.mu.Unlock()
+		return
+	}
+	t.ended = true
+	subs := make([]*subscriber, 0, len(t.subs))
+	for s := range t.subs {
+		subs = append(subs, s)
+	}
+	t.subs = map[*subscriber]struct{}{}
+	onEnd := t.onEnd
+	t.onEnd = nil
+	t.mu.Unlock()
+	for _, s := range subs {
+		s.endTrack()
+	}
+	for _, f := range onEnd {
+		f()
+	}
+}
+
+func (t *Track) findGroup(g uint64) *retainedGroup {
+	for _, rg := range t.groups {
+		if rg.id == g {
+			return rg
+		}
+	}
+	return nil
+}
+
+// publishLocked retains o and fans it out.
+func (t *Track) publishLocked(o *Object, explicit bool) {
+	loc := Location{Group: o.Group, Object: o.ID}
+	if !t.hasContent || t.largest.Less(loc) {
+		t.largest = loc
+	}
+	t.hasContent = true
+	if o.Group >= t.nextGroup {
+		t.nextGroup = o.Group + 1
+	}
+	// Retain.
+	rg := t.findGroup(o.Group)
+	if rg == nil {
+		rg = &retainedGroup{id: o.Group}
+		i := len(t.groups)
+		for i > 0 && t.groups[i-1].id > o.Group {
+			i--
+		}
+		t.groups = append(t.groups, nil)
+		copy(t.groups[i+1:], t.groups[i:])
+		t.groups[i] = rg
+	}
+	rg.objects = append(rg.objects, o)
+	rg.bytes += len(o.Payload)
+	t.retained += len(o.Payload)
+	for len(t.groups) > 1 && (len(t.groups) > t.retainG || t.retained > t.retainB) {
+		t.retained -= t.groups[0].bytes
+		t.groups[0] = nil
+		t.groups = t.groups[1:]
+	}
+	for s := range t.subs {
+		s.enqueue(event{kind: evObject, obj: o})
+	}
+}
+
+func (t *Track) endGroupLocked(g uint64) {
+	if rg := t.findGroup(g); rg != nil {
+		rg.closed = true
+	}
+	if g >= t.nextGroup {
+		t.nextGroup = g + 1
+	}
+	for s := range t.subs {
+		s.enqueue(event{kind: evEndGroup, group: g})
+	}
+}
+
+// attach adds subscriber s, replaying retained objects from start, and
+// returns the largest location (for SUBSCRIBE_OK).
+func (t *Track) attach(s *subscriber, f Filter, d wire.Draft) (Location, bool, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.ended {
+		return Location{}, false, fmt.Errorf("moq: track %s/%s: %w", t.ns, t.name, ErrEnded)
+	}
+	start, replay := Location{}, false
+	switch f.Type {
+	case FilterLatestGroup: // == FilterNextGroupStart
+		if d.Is07() {
+			// Draft-07: from the start of the current group.
+			if t.hasContent {
+				start, replay = Location{Group: t.largest.Group}, true
+			}
+		} else {
+			start = Location{Group: t.nextGroup}
+		}
+	case FilterLatestObject:
+		if t.hasContent {
+			start = Location{Group: t.largest.Group, Object: t.largest.Object + 1}
+			if d.Is07() {
+				start, replay = t.largest, true
+			}
+		}
+	case FilterAbsoluteStart, FilterAbsoluteRange:
+		start, replay = f.Start, true
+	default:
+		return Location{}, false, fmt.Errorf("moq: unknown filter type %d: %w", f.Type, ErrInvalid)
+	}
+	s.start = start
+	if f.Type == FilterAbsoluteRange {
+		s.hasEnd = true
+		s.endGroup = f.EndGroup
+		s.endObject = f.EndObject
+		if f.EndGroup < f.Start.Group {
+			return Location{}, false, fmt.Errorf("moq: range ends (group %d) before it starts (group %d): %w", f.EndGroup, f.Start.Group, ErrInvalid)
+		}
+	}
+	if replay {
+		for _, rg := range t.groups {
+			if rg.id < start.Group {
+				continue
+			}
+			for _, o := range rg.objects {
+				s.enqueue(event{kind: evObject, obj: o})
+			}
+			if rg.closed {
+				s.enqueue(event{kind: evEndGroup, group: rg.id})
+			}
+		}
+	}
+	t.subs[s] = struct{}{}
+	return t.largest, t.hasContent, nil
+}
+
+func (t *Track) detach(s *subscriber) {
+	t.mu.Lock()
+	delete(t.subs, s)
+	t.mu.Unlock()
+}
+
+// retainedRange returns the retained objects in [start, end] (inclusive),
+// in ascending order.
+func (t *Track) retainedRange(start, end Location) []*Object {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []*Object
+	for _, rg := range t.groups {
+		if rg.id < start.Group || rg.id > end.Group {
+			continue
+		}
+		for _, o := range rg.objects {
+			l := Location{Group: o.Group, Object: o.ID}
+			if l.Less(start) || end.Less(l) {
+				continue
+			}
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// OnClose registers f to run when the track is closed.
+func (t *Track) OnClose(f func()) {
+	t.mu.Lock()
+	if !t.ended {
+		t.onEnd = append(t.onEnd, f)
+		t.mu.Unlock()
+		return
+	}
+	t.mu.Unlock()
+	f()
+}
+
+// GroupWriter writes the objects of one group, with rising object IDs.
+type GroupWriter struct {
+	t      *Track
+	group  uint64
+	nextID uint64
+	closed bool
+	mu     sync.Mutex
+}
+
+// OpenGroup starts a group. With id nil it is the next group after the
+// largest written; otherwise *id, which must not be below the largest group
+// written.
+func (t *Track) OpenGroup(id *uint64) (*GroupWriter, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.ended {
+		return nil, fmt.Errorf("moq: track %s/%s: %w", t.ns, t.name, ErrEnded)
+	}
+	g := t.nextGroup
+	if id != nil {
+		if t.hasContent && *id < t.largest.Group {
+			return nil, fmt.Errorf("moq: group %d is below the largest group %d: %w", *id, t.largest.Group, ErrInvalid)
+		}
+		g = *id
+	}
+	if g >= t.nextGroup {
+		t.nextGroup = g + 1
+	}
+	return &GroupWriter{t: t, group: g}, nil
+}
+
+// Group returns the group's ID.
+func (g *GroupWriter) Group() uint64 { return g.group }
+
+// WriteObject appends an object with the next object ID (payload copied;
+// ext is a raw draft-14 extension headers block or nil) and returns its ID.
+func (g *GroupWriter) WriteObject(payload, ext []byte) (uint64, error) {
+	if err := g.t.checkPayload(len(payload)); err != nil {
+		return 0, err
+	}
+	if ext != nil {
+		if err := wire.ValidateExtensions(ext, nil); err != nil {
+			return 0, fmt.Errorf("moq: bad extension headers: %w: %w", ErrInvalid, err)
+		}
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return 0, fmt.Errorf("moq: group %d: %w", g.group, ErrEnded)
+	}
+	o := &Object{Group: g.group, ID: g.nextID, Priority: g.t.priority,
+		Payload: append([]byte(nil), payload...), Extensions: append([]byte(nil), ext...)}
+	if len(ext) == 0 {
+		o.Extensions = nil
+	}
+	if err := g.t.WriteObject(o); err != nil {
+		return 0, err
+	}
+	g.nextID++
+	return o.ID, nil
+}
+
+// Close ends the group.
+func (g *GroupWriter) Close() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return nil
+	}
+	g.closed = true
+	g.t.EndGroup(g.group)
+	return nil
+}
