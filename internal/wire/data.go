@@ -56,16 +56,24 @@ type SubgroupHeader struct {
 }
 
 // SubgroupType returns the draft-14 SUBGROUP_HEADER type for the given
-// properties: whether objects carry extension blocks, whether the subgroup ID
-// is written explicitly (else it is 0 when zeroSubgroup, or the first object
-// ID), and whether the stream ends its group.
+// properties: whether objects carry extension blocks, how the subgroup ID is
+// conveyed, and whether the stream ends its group.
+//
+// With explicitID the subgroup ID is written in the header (types 0x14/0x15,
+// 0x1C/0x1D). Otherwise it is not written: a subgroup of 0 gives the "subgroup
+// ID is 0" types (0x10/0x11, 0x18/0x19), and a non-zero subgroup gives the
+// "subgroup ID = first object ID" types (0x12/0x13, 0x1A/0x1B), in which case
+// the stream's first object must have ID subgroup (SubgroupEncoder checks it).
 func SubgroupType(extensions, explicitID, endOfGroup bool, subgroup uint64) uint64 {
 	t := uint64(0x10)
 	if extensions {
 		t |= SubgroupBitExtensions
 	}
-	if explicitID || subgroup != 0 {
+	switch {
+	case explicitID:
 		t |= SubgroupBitExplicit
+	case subgroup != 0:
+		t |= SubgroupBitFirstObject
 	}
 	if endOfGroup {
 		t |= SubgroupBitEndOfGroup

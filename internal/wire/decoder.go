@@ -32,13 +32,17 @@ func (d *decoder) short(field string) {
 
 func (d *decoder) remaining() int { return len(d.b) - d.off }
 
-func (d *decoder) varint(field string) uint64 {
+func (d *decoder) varint(field string) uint64 { return d.varint2(field, "") }
+
+// varint2 reads a varint whose field name is field+suffix; the name is only
+// built when the read fails, so the hot path does not allocate.
+func (d *decoder) varint2(field, suffix string) uint64 {
 	if d.err != nil {
 		return 0
 	}
 	v, n, err := ParseVarint(d.b[d.off:])
 	if err != nil {
-		d.short(field)
+		d.short(field + suffix)
 		return 0
 	}
 	d.off += n
@@ -88,7 +92,7 @@ func (d *decoder) bytesN(n int, field string) []byte {
 // lenBytes reads a varint length, checks it against max, then returns that
 // many bytes (without copying).
 func (d *decoder) lenBytes(field string, max int) []byte {
-	n := d.varint(field + " length")
+	n := d.varint2(field, " length")
 	if d.err != nil {
 		return nil
 	}
@@ -150,7 +154,7 @@ func (d *decoder) boolean(field string) bool {
 }
 
 func (d *decoder) location(field string) Location {
-	return Location{Group: d.varint(field + ".group"), Object: d.varint(field + ".object")}
+	return Location{Group: d.varint2(field, ".group"), Object: d.varint2(field, ".object")}
 }
 
 // end reports trailing bytes in a framed message as a length mismatch.

@@ -124,14 +124,23 @@ func (d *decoder) param07(ctx paramCtx) Param {
 
 // kvp reads one draft-14 key-value pair.
 func (d *decoder) kvp(field string, maxBytes int) Param {
-	key := d.varint(field + " type")
+	key := d.varint2(field, " type")
 	if d.err != nil {
 		return Param{}
 	}
 	if key&1 == 0 {
-		return Param{Key: key, IsInt: true, Int: d.varint(field + " value")}
+		return Param{Key: key, IsInt: true, Int: d.varint2(field, " value")}
 	}
-	return Param{Key: key, Bytes: d.lenBytes(field+" value", min(maxBytes, MaxControlMessage14))}
+	var valueField string
+	switch field { // constant names keep the hot path free of allocations
+	case "parameter":
+		valueField = "parameter value"
+	case "extension":
+		valueField = "extension value"
+	default:
+		valueField = field + " value"
+	}
+	return Param{Key: key, Bytes: d.lenBytes(valueField, min(maxBytes, MaxControlMessage14))}
 }
 
 // ParseExtensions splits a draft-14 extension headers block into its

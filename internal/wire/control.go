@@ -1,0 +1,595 @@
+package wire
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+)
+
+// Control message framing and the draft-neutral entry points. The per-draft
+// payload layouts are in control07.go and control14.go.
+
+// ctlDesc describes one control message struct: its type code and name in
+// each draft. An empty n07 means the message does not exist in draft-07.
+type ctlDesc struct {
+	t07, t14 uint64
+	n07, n14 string
+}
+
+var (
+	descClientSetup             = ctlDesc{0x40, 0x20, "CLIENT_SETUP", "CLIENT_SETUP"}
+	descServerSetup             = ctlDesc{0x41, 0x21, "SERVER_SETUP", "SERVER_SETUP"}
+	descGoAway                  = ctlDesc{0x10, 0x10, "GOAWAY", "GOAWAY"}
+	descMaxRequestID            = ctlDesc{0x15, 0x15, "MAX_SUBSCRIBE_ID", "MAX_REQUEST_ID"}
+	descRequestsBlocked         = ctlDesc{0, 0x1A, "", "REQUESTS_BLOCKED"}
+	descSubscribe               = ctlDesc{0x03, 0x03, "SUBSCRIBE", "SUBSCRIBE"}
+	descSubscribeOK             = ctlDesc{0x04, 0x04, "SUBSCRIBE_OK", "SUBSCRIBE_OK"}
+	descSubscribeError          = ctlDesc{0x05, 0x05, "SUBSCRIBE_ERROR", "SUBSCRIBE_ERROR"}
+	descSubscribeUpdate         = ctlDesc{0x02, 0x02, "SUBSCRIBE_UPDATE", "SUBSCRIBE_UPDATE"}
+	descUnsubscribe             = ctlDesc{0x0A, 0x0A, "UNSUBSCRIBE", "UNSUBSCRIBE"}
+	descPublishDone             = ctlDesc{0x0B, 0x0B, "SUBSCRIBE_DONE", "PUBLISH_DONE"}
+	descPublish                 = ctlDesc{0, 0x1D, "", "PUBLISH"}
+	descPublishOK               = ctlDesc{0, 0x1E, "", "PUBLISH_OK"}
+	descPublishError            = ctlDesc{0, 0x1F, "", "PUBLISH_ERROR"}
+	descFetch                   = ctlDesc{0x16, 0x16, "FETCH", "FETCH"}
+	descFetchCancel             = ctlDesc{0x17, 0x17, "FETCH_CANCEL", "FETCH_CANCEL"}
+	descFetchOK                 = ctlDesc{0x18, 0x18, "FETCH_OK", "FETCH_OK"}
+	descFetchError              = ctlDesc{0x19, 0x19, "FETCH_ERROR", "FETCH_ERROR"}
+	descPublishNamespace        = ctlDesc{0x06, 0x06, "ANNOUNCE", "PUBLISH_NAMESPACE"}
+	descPublishNamespaceOK      = ctlDesc{0x07, 0x07, "ANNOUNCE_OK", "PUBLISH_NAMESPACE_OK"}
+	descPublishNamespaceError   = ctlDesc{0x08, 0x08, "ANNOUNCE_ERROR", "PUBLISH_NAMESPACE_ERROR"}
+	descPublishNamespaceDone    = ctlDesc{0x09, 0x09, "UNANNOUNCE", "PUBLISH_NAMESPACE_DONE"}
+	descPublishNamespaceCancel  = ctlDesc{0x0C, 0x0C, "ANNOUNCE_CANCEL", "PUBLISH_NAMESPACE_CANCEL"}
+	descTrackStatusRequest      = ctlDesc{0x0D, 0x0D, "TRACK_STATUS_REQUEST", "TRACK_STATUS"}
+	descTrackStatus             = ctlDesc{0x0E, 0x0E, "TRACK_STATUS", "TRACK_STATUS_OK"}
+	descTrackStatusError        = ctlDesc{0, 0x0F, "", "TRACK_STATUS_ERROR"}
+	descSubscribeNamespace      = ctlDesc{0x11, 0x11, "SUBSCRIBE_ANNOUNCES", "SUBSCRIBE_NAMESPACE"}
+	descSubscribeNamespaceOK    = ctlDesc{0x12, 0x12, "SUBSCRIBE_ANNOUNCES_OK", "SUBSCRIBE_NAMESPACE_OK"}
+	descSubscribeNamespaceError = ctlDesc{0x13, 0x13, "SUBSCRIBE_ANNOUNCES_ERROR", "SUBSCRIBE_NAMESPACE_ERROR"}
+	descUnsubscribeNamespace    = ctlDesc{0x14, 0x14, "UNSUBSCRIBE_ANNOUNCES", "UNSUBSCRIBE_NAMESPACE"}
+)
+
+// describe returns the descriptor of m's concrete type, or nil when m is nil
+// (or a nil pointer) or not a known message.
+func describe(m Message) *ctlDesc {
+	if m == nil {
+		return nil
+	}
+	if v := reflect.ValueOf(m); v.Kind() == reflect.Pointer && v.IsNil() {
+		return nil
+	}
+	switch m.(type) {
+	case *ClientSetup:
+		return &descClientSetup
+	case *ServerSetup:
+		return &descServerSetup
+	case *GoAway:
+		return &descGoAway
+	case *MaxRequestID:
+		return &descMaxRequestID
+	case *RequestsBlocked:
+		return &descRequestsBlocked
+	case *Subscribe:
+		return &descSubscribe
+	case *SubscribeOK:
+		return &descSubscribeOK
+	case *SubscribeError:
+		return &descSubscribeError
+	case *SubscribeUpdate:
+		return &descSubscribeUpdate
+	case *Unsubscribe:
+		return &descUnsubscribe
+	case *PublishDone:
+		return &descPublishDone
+	case *Publish:
+		return &descPublish
+	case *PublishOK:
+		return &descPublishOK
+	case *PublishError:
+		return &descPublishError
+	case *Fetch:
+		return &descFetch
+	case *FetchCancel:
+		return &descFetchCancel
+	case *FetchOK:
+		return &descFetchOK
+	case *FetchError:
+		return &descFetchError
+	case *PublishNamespace:
+		return &descPublishNamespace
+	case *PublishNamespaceOK:
+		return &descPublishNamespaceOK
+	case *PublishNamespaceError:
+		return &descPublishNamespaceError
+	case *PublishNamespaceDone:
+		return &descPublishNamespaceDone
+	case *PublishNamespaceCancel:
+		return &descPublishNamespaceCancel
+	case *TrackStatusRequest:
+		return &descTrackStatusRequest
+	case *TrackStatus:
+		return &descTrackStatus
+	case *TrackStatusError:
+		return &descTrackStatusError
+	case *SubscribeNamespace:
+		return &descSubscribeNamespace
+	case *SubscribeNamespaceOK:
+		return &descSubscribeNamespaceOK
+	case *SubscribeNamespaceError:
+		return &descSubscribeNamespaceError
+	case *UnsubscribeNamespace:
+		return &descUnsubscribeNamespace
+	}
+	return nil
+}
+
+// MessageType returns the wire type code of m in draft d. It returns false
+// if m does not exist in d (a draft-14-only message in draft-07), if d is not
+// a known draft, or if m is nil.
+func MessageType(d Draft, m Message) (uint64, bool) {
+	desc := describe(m)
+	if desc == nil {
+		return 0, false
+	}
+	switch {
+	case d.Is07():
+		return desc.t07, desc.n07 != ""
+	case d == Draft14:
+		return desc.t14, true
+	}
+	return 0, false
+}
+
+// MessageName returns m's name in draft d, e.g. "ANNOUNCE" in 07 and
+// "PUBLISH_NAMESPACE" in 14. A message that does not exist in d, or a draft
+// that is not known, gets its draft-14 name. A nil m gives "".
+func MessageName(d Draft, m Message) string {
+	desc := describe(m)
+	if desc == nil {
+		return ""
+	}
+	if d.Is07() && desc.n07 != "" {
+		return desc.n07
+	}
+	return desc.n14
+}
+
+// typeName returns the name of control message type t in draft d, or "" if
+// t is not a control message type of d.
+func typeName(d Draft, t uint64) string {
+	if d.Is07() {
+		return name07(t)
+	}
+	if d == Draft14 {
+		return name14(t)
+	}
+	return ""
+}
+
+// SetupFamily tells from the first bytes of a control stream which draft
+// family the CLIENT_SETUP there belongs to: type 0x40 (the two bytes 0x40
+// 0x40) means Draft07, type 0x20 (the byte 0x20) means Draft14. It returns
+// ErrNeedMore if b is too short to tell, and a *ProtocolError
+// (KindUnknownMessage) if the stream does not start with a CLIENT_SETUP of
+// either family. Draft07 stands for both draft-07 layouts; which one a peer
+// uses on its data streams cannot be told from the control stream.
+func SetupFamily(b []byte) (Draft, error) {
+	if len(b) == 0 {
+		return DraftUnknown, ErrNeedMore
+	}
+	switch b[0] {
+	case 0x20:
+		return Draft14, nil
+	case 0x40:
+		if len(b) < 2 {
+			return DraftUnknown, ErrNeedMore
+		}
+		if b[1] == 0x40 {
+			return Draft07, nil
+		}
+		return DraftUnknown, &ProtocolError{Kind: KindUnknownMessage, Field: "type",
+			Detail: fmt.Sprintf("control stream starts with 0x40 0x%02x, not a CLIENT_SETUP (0x40 0x40 in draft-07, 0x20 in draft-14)", b[1])}
+	}
+	return DraftUnknown, &ProtocolError{Kind: KindUnknownMessage, Field: "type",
+		Detail: fmt.Sprintf("control stream starts with 0x%02x, not a CLIENT_SETUP (0x40 0x40 in draft-07, 0x20 in draft-14)", b[0])}
+}
+
+// AppendMessage appends m framed for draft d: Type(i) Length(i) Payload in
+// draft-07 (both layouts), Type(i) Length(16) Payload in draft-14.
+//
+// Fields that d does not carry, or that the message's own flags leave out
+// (a Start location under a filter without one, Largest when ContentExists
+// is false), are ignored. Values that cannot be written correctly are
+// errors and nothing is appended: a message that does not exist in d, a
+// varint above 2^62-1, a group order above 2, a filter type or fetch type
+// that the draft does not define, an empty or over-long version list, a
+// namespace tuple with a bad field count, a namespace plus track name over
+// 4096 bytes, a reason phrase over 1024 bytes, a GOAWAY URI over 8192 bytes,
+// a parameter of the wrong form, or a draft-14 payload over 65535 bytes.
+// On error b is returned unchanged.
+func AppendMessage(b []byte, d Draft, m Message) ([]byte, error) {
+	desc := describe(m)
+	if desc == nil {
+		if v := reflect.ValueOf(m); m == nil || (v.Kind() == reflect.Pointer && v.IsNil()) {
+			return b, errors.New("wire: cannot encode a nil control message")
+		}
+		return b, fmt.Errorf("wire: cannot encode unknown control message %T", m)
+	}
+	if d != Draft07 && d != Draft07CF && d != Draft14 {
+		return b, fmt.Errorf("wire: cannot encode %s for unknown draft %v", desc.n14, d)
+	}
+	name := MessageName(d, m)
+	typ, ok := MessageType(d, m)
+	if !ok {
+		return b, fmt.Errorf("wire: %s does not exist in draft-%v", name, d)
+	}
+	start := len(b)
+	e := ctlEncoder{b: AppendVarint(b, typ), d: d}
+	lenAt := len(e.b)
+	if d == Draft14 {
+		e.b = append(e.b, 0, 0)
+	} else {
+		e.b = append(e.b, 0) // a one-byte length; widened below if needed
+	}
+	payloadAt := len(e.b)
+	if d.Is07() {
+		encode07(&e, m)
+	} else {
+		encode14(&e, m)
+	}
+	if e.err != nil {
+		return b[:start], fmt.Errorf("wire: cannot encode %s for draft-%v: %w", name, d, e.err)
+	}
+	n := len(e.b) - payloadAt
+	if d == Draft14 {
+		if n > MaxControlMessage14 {
+			return b[:start], fmt.Errorf("wire: cannot encode %s for draft-14: payload is %d bytes, the 16-bit length allows %d", name, n, MaxControlMessage14)
+		}
+		e.b[lenAt] = byte(n >> 8)
+		e.b[lenAt+1] = byte(n)
+		return e.b, nil
+	}
+	if l := VarintLen(uint64(n)); l > 1 {
+		// Widen the length field: shift the payload right by l-1 bytes.
+		for range l - 1 {
+			e.b = append(e.b, 0)
+		}
+		copy(e.b[payloadAt+l-1:], e.b[payloadAt:payloadAt+n])
+	}
+	AppendVarint(e.b[:lenAt], uint64(n))
+	return e.b, nil
+}
+
+// ParseMessage decodes one framed control message of draft d at the start of
+// b and returns it with the number of bytes used.
+//
+// It returns ErrNeedMore when b does not yet hold the whole frame (type,
+// length and payload), and a *ProtocolError otherwise: KindLimit when the
+// payload length exceeds lim.MaxControlMessage (checked as soon as the length
+// is read, before waiting for the payload) or a field exceeds its limit;
+// KindUnknownMessage for a type d does not define; KindTruncated when the
+// payload ends inside a field; KindLengthMismatch when bytes are left after
+// the last field; KindInvalidValue for values the draft forbids (filter type
+// 0, an empty version list, a group order above 2, ...).
+//
+// When the frame is complete but its payload is bad, the returned count is
+// the frame's size, so that a caller may skip it; otherwise it is 0 on
+// error. The returned message does not alias b. A nil lim means the
+// defaults.
+func ParseMessage(b []byte, d Draft, lim *Limits) (Message, int, error) {
+	if d != Draft07 && d != Draft07CF && d != Draft14 {
+		return nil, 0, &ProtocolError{Kind: KindInvalidValue, Detail: fmt.Sprintf("cannot decode control messages of unknown draft %v", d)}
+	}
+	hdr, length, err := frameHeader(b, d, lim)
+	if err != nil {
+		return nil, 0, err
+	}
+	total := hdr + length
+	if len(b) < total {
+		return nil, 0, ErrNeedMore
+	}
+	typ, _, _ := ParseVarint(b)
+	p := ctlDecoder{decoder: decoder{b: b[hdr:total], framed: true, lim: lim}, d: d}
+	var m Message
+	if d.Is07() {
+		m = p.parse07(typ)
+	} else {
+		m = p.parse14(typ)
+	}
+	if m == nil {
+		return nil, total, &ProtocolError{Kind: KindUnknownMessage, Field: "type",
+			Detail: fmt.Sprintf("unknown message type 0x%X in draft-%v", typ, d)}
+	}
+	if err := p.end(typeName(d, typ)); err != nil {
+		return nil, total, err
+	}
+	ownParams(m)
+	return m, total, nil
+}
+
+// frameHeader reads a control message's type and length at the start of b
+// and checks the length against the limit. It returns the header size and
+// the payload length, or ErrNeedMore.
+func frameHeader(b []byte, d Draft, lim *Limits) (hdr, length int, err error) {
+	typ, tn, err := ParseVarint(b)
+	if err != nil {
+		return 0, 0, ErrNeedMore
+	}
+	var n uint64
+	var ln int
+	if d == Draft14 {
+		if len(b) < tn+2 {
+			return 0, 0, ErrNeedMore
+		}
+		n, ln = uint64(b[tn])<<8|uint64(b[tn+1]), 2
+	} else if n, ln, err = ParseVarint(b[tn:]); err != nil {
+		return 0, 0, ErrNeedMore
+	}
+	if limit := lim.controlMessage(); n > uint64(limit) {
+		return 0, 0, &ProtocolError{Kind: KindLimit, Message: typeName(d, typ), Field: "length",
+			Detail: fmt.Sprintf("control message payload is %d bytes, limit %d", n, limit)}
+	}
+	return tn + ln, int(n), nil
+}
+
+// paramsOf returns a pointer to m's parameter list, or nil if m has none.
+func paramsOf(m Message) *Params {
+	switch v := m.(type) {
+	case *ClientSetup:
+		return &v.Params
+	case *ServerSetup:
+		return &v.Params
+	case *Subscribe:
+		return &v.Params
+	case *SubscribeOK:
+		return &v.Params
+	case *SubscribeUpdate:
+		return &v.Params
+	case *Publish:
+		return &v.Params
+	case *PublishOK:
+		return &v.Params
+	case *Fetch:
+		return &v.Params
+	case *FetchOK:
+		return &v.Params
+	case *PublishNamespace:
+		return &v.Params
+	case *PublishNamespaceOK:
+		return &v.Params
+	case *TrackStatusRequest:
+		return &v.Params
+	case *TrackStatus:
+		return &v.Params
+	case *SubscribeNamespace:
+		return &v.Params
+	case *SubscribeNamespaceOK:
+		return &v.Params
+	}
+	return nil
+}
+
+// ownParams copies the byte values of m's parameters (which alias the
+// decoder's input) into one new block.
+func ownParams(m Message) {
+	pp := paramsOf(m)
+	if pp == nil {
+		return
+	}
+	total, hasBytes := 0, false
+	for _, p := range *pp {
+		if !p.IsInt {
+			total += len(p.Bytes)
+			hasBytes = true
+		}
+	}
+	if !hasBytes {
+		return
+	}
+	block := make([]byte, 0, total)
+	for i := range *pp {
+		p := &(*pp)[i]
+		if p.IsInt {
+			continue
+		}
+		at := len(block)
+		block = append(block, p.Bytes...)
+		p.Bytes = block[at:len(block):len(block)]
+	}
+}
+
+// ctlDecoder decodes control message payloads.
+type ctlDecoder struct {
+	decoder
+	d Draft
+}
+
+func (p *ctlDecoder) fieldErr(k Kind, field, format string, args ...any) {
+	p.fail(errf(k, field, format, args...))
+}
+
+// location reads a Location. It shadows decoder.location, which builds its
+// field names on every call (an allocation each); here they are built only
+// when the read fails.
+func (p *ctlDecoder) location(field string) Location {
+	if p.err != nil {
+		return Location{}
+	}
+	g, n, err := ParseVarint(p.b[p.off:])
+	if err != nil {
+		p.short(field + ".group")
+		return Location{}
+	}
+	o, m, err := ParseVarint(p.b[p.off+n:])
+	if err != nil {
+		p.short(field + ".object")
+		return Location{}
+	}
+	p.off += n + m
+	return Location{Group: g, Object: o}
+}
+
+// groupOrder reads a group order byte (0, 1 or 2).
+func (p *ctlDecoder) groupOrder() uint8 {
+	v := p.byte8("group_order")
+	if p.err == nil && v > GroupOrderDescending {
+		p.fieldErr(KindInvalidValue, "group_order", "group order %d is not 0, 1 or 2", v)
+	}
+	return v
+}
+
+// filterType reads a subscription filter type (1..4).
+func (p *ctlDecoder) filterType() FilterType {
+	v := p.varint("filter_type")
+	if p.err == nil && (v < uint64(FilterLatestGroup) || v > uint64(FilterAbsoluteRange)) {
+		p.fieldErr(KindInvalidValue, "filter_type", "filter_type %d is not a defined filter type", v)
+	}
+	return FilterType(v)
+}
+
+// versions reads a CLIENT_SETUP version list.
+func (p *ctlDecoder) versions() []uint64 {
+	n := p.varint("supported_versions")
+	if p.err != nil {
+		return nil
+	}
+	if n == 0 {
+		p.fieldErr(KindInvalidValue, "supported_versions", "supported_versions must not be empty")
+		return nil
+	}
+	if n > DefaultMaxVersions {
+		p.fieldErr(KindLimit, "supported_versions", "%d versions, limit %d", n, DefaultMaxVersions)
+		return nil
+	}
+	vs := make([]uint64, 0, n)
+	for i := uint64(0); i < n && p.err == nil; i++ {
+		vs = append(vs, p.varint("supported_version"))
+	}
+	return vs
+}
+
+// namespace reads a track namespace (1..32 fields).
+func (p *ctlDecoder) namespace() Tuple { return p.tuple("track_namespace", false) }
+
+// prefix reads a namespace prefix: 1..32 fields in draft-14, 0..32 in
+// draft-07 (whose text sets no lower bound for a prefix).
+func (p *ctlDecoder) prefix() Tuple { return p.tuple("track_namespace_prefix", p.d.Is07()) }
+
+// ctlEncoder writes control message payloads with a sticky error.
+type ctlEncoder struct {
+	b   []byte
+	err error
+	d   Draft
+}
+
+func (e *ctlEncoder) failf(format string, args ...any) {
+	if e.err == nil {
+		e.err = fmt.Errorf(format, args...)
+	}
+}
+
+func (e *ctlEncoder) varint(field string, v uint64) {
+	if e.err != nil {
+		return
+	}
+	if v > MaxVarint {
+		e.failf("%s %d exceeds the varint range", field, v)
+		return
+	}
+	e.b = AppendVarint(e.b, v)
+}
+
+func (e *ctlEncoder) u8(v uint8) {
+	if e.err == nil {
+		e.b = append(e.b, v)
+	}
+}
+
+func (e *ctlEncoder) boolean(v bool) { e.u8(uint8(boolInt(v))) }
+
+func (e *ctlEncoder) groupOrder(v uint8) {
+	if v > GroupOrderDescending {
+		e.failf("group_order %d is not 0, 1 or 2", v)
+	}
+	e.u8(v)
+}
+
+func (e *ctlEncoder) filterType(f FilterType) {
+	if f < FilterLatestGroup || f > FilterAbsoluteRange {
+		e.failf("filter_type %d is not a defined filter type", uint64(f))
+	}
+	e.varint("filter_type", uint64(f))
+}
+
+// str writes a length-prefixed byte string of at most max bytes.
+func (e *ctlEncoder) str(field, s string, limit int) {
+	if len(s) > limit {
+		e.failf("%s is %d bytes, limit %d", field, len(s), limit)
+	}
+	if e.err == nil {
+		e.b = AppendVarint(e.b, uint64(len(s))) // a Go length is below 2^62
+		e.b = append(e.b, s...)
+	}
+}
+
+func (e *ctlEncoder) reason(s string) { e.str("reason_phrase", s, MaxReasonPhrase) }
+
+func (e *ctlEncoder) tuple(field string, t Tuple, allowEmpty bool) {
+	if len(t) > MaxTupleFields || (len(t) == 0 && !allowEmpty) {
+		e.failf("%s has %d fields, allowed %d..%d", field, len(t), boolInt(!allowEmpty), MaxTupleFields)
+	}
+	if n := t.byteLen(); n > MaxFullTrackName {
+		e.failf("%s is %d bytes, limit %d", field, n, MaxFullTrackName)
+	}
+	e.varint(field, uint64(len(t)))
+	for _, f := range t {
+		e.str(field, f, MaxFullTrackName)
+	}
+}
+
+func (e *ctlEncoder) namespace(t Tuple) { e.tuple("track_namespace", t, false) }
+
+func (e *ctlEncoder) prefix(t Tuple) { e.tuple("track_namespace_prefix", t, e.d.Is07()) }
+
+// trackName writes a track name whose length, together with ns, must not
+// exceed MaxFullTrackName.
+func (e *ctlEncoder) trackName(ns Tuple, name string) {
+	e.str("track_name", name, max(MaxFullTrackName-ns.byteLen(), 0))
+}
+
+func (e *ctlEncoder) location(field string, l Location) {
+	// Field names are built only on error: concatenating them up front
+	// would allocate on every call.
+	switch {
+	case l.Group > MaxVarint:
+		e.varint(field+".group", l.Group)
+	case l.Object > MaxVarint:
+		e.varint(field+".object", l.Object)
+	case e.err == nil:
+		e.b = AppendVarint(AppendVarint(e.b, l.Group), l.Object)
+	}
+}
+
+func (e *ctlEncoder) versions(vs []uint64) {
+	if len(vs) == 0 {
+		e.failf("supported_versions must not be empty")
+	} else if len(vs) > DefaultMaxVersions {
+		e.failf("%d versions, limit %d", len(vs), DefaultMaxVersions)
+	}
+	e.varint("supported_versions", uint64(len(vs)))
+	for _, v := range vs {
+		e.varint("supported_version", v)
+	}
+}
+
+func (e *ctlEncoder) params(ps Params) {
+	if e.err != nil {
+		return
+	}
+	b, err := appendParams(e.b, e.d, ps)
+	if err != nil {
+		e.err = fmt.Errorf("parameters: %w", err)
+		return
+	}
+	e.b = b
+}
