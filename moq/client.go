@@ -195,6 +195,7 @@ func (s *Session) Subscribe(ctx context.Context, ns Namespace, name string, opts
 		open:     map[uint64]int{},
 		buffered: map[uint64][]*Object{},
 		done:     make(chan struct{}),
+		fwd:      opts.ForwardTo,
 	}
 	msg := &wire.Subscribe{
 		RequestID: id, Namespace: ns, Name: name, SubscriberPriority: prio, GroupOrder: opts.GroupOrder,

@@ -1,6 +1,8 @@
 package moq
 
 import (
+	"time"
+
 	"github.com/moq-ffi/moq-ffi-go/internal/wire"
 )
 
@@ -94,12 +96,7 @@ func (s *Session) dispatch(m wire.Message) {
 			s.onFetch(m)
 		}
 	case *wire.FetchCancel:
-		s.mu.Lock()
-		if c := s.inFetches[m.RequestID]; c != nil {
-			c()
-			delete(s.inFetches, m.RequestID)
-		}
-		s.mu.Unlock()
+		s.endFetch(m.RequestID)
 	case *wire.TrackStatusRequest:
 		if s.draft.Is07() || s.acceptRequestID(m.RequestID) {
 			s.onTrackStatus(m)
@@ -120,6 +117,7 @@ func (s *Session) dispatch(m wire.Message) {
 		if s.acceptRequestID(m.RequestID) {
 			// Publisher-initiated subscriptions are not taken.
 			s.send(&wire.PublishError{RequestID: m.RequestID, ErrorCode: errUninterested14, Reason: "PUBLISH not accepted"})
+			s.retireRequest()
 		}
 	default:
 		s.protocolViolation(CodeProtocolViolation, "unexpected %s", wire.MessageName(s.draft, m))
@@ -154,22 +152,43 @@ func (s *Session) acceptRequestID(id uint64) bool {
 		return false
 	}
 	s.peerNextReqID = id + s.reqStep()
+	s.peerOpen++
 	s.mu.Unlock()
-	s.grantCredit(false)
 	return true
 }
 
-// grantCredit raises the peer's request maximum when it has used half of
-// its window (or at once when it told us it is blocked).
+// retireRequest records that one of the peer's requests (one that took a
+// request ID) has completed, which may return credit to the peer.
+func (s *Session) retireRequest() {
+	s.mu.Lock()
+	if s.peerOpen > 0 {
+		s.peerOpen--
+	}
+	s.mu.Unlock()
+	s.grantCredit(false)
+}
+
+// retireRequest14 is retireRequest for requests that take a request ID
+// only in draft-14 (announces, track status, namespace subscriptions).
+func (s *Session) retireRequest14() {
+	if !s.draft.Is07() {
+		s.retireRequest()
+	}
+}
+
+// grantCredit raises the peer's request maximum so that it may have
+// Options.MaxRequestID requests in progress: when half a window of its
+// requests has completed, or at once when it told us it is blocked.
 func (s *Session) grantCredit(blocked bool) {
 	s.mu.Lock()
-	window := s.opts.maxRequestID() * s.reqStep()
-	if !blocked && s.grantedMax-s.peerNextReqID >= window/2 {
+	maxReq := s.opts.maxRequestID()
+	window := maxReq * s.reqStep()
+	if s.closing || s.peerOpen >= maxReq {
 		s.mu.Unlock()
 		return
 	}
-	newMax := s.peerNextReqID + window
-	if newMax <= s.grantedMax {
+	newMax := s.peerNextReqID + (maxReq-s.peerOpen)*s.reqStep()
+	if newMax <= s.grantedMax || (!blocked && newMax-s.grantedMax < max(window/2, 1)) {
 		s.mu.Unlock()
 		return
 	}
@@ -229,9 +248,17 @@ func (s *Session) onPublishDone(m *wire.PublishDone) {
 	if sub == nil {
 		return
 	}
-	s.forgetSubscription(sub)
-	sub.finish(&doneError{code: m.StatusCode, reason: m.Reason, draft: s.draft})
+	var final *Location
+	if s.draft.Is07() && m.ContentExists {
+		final = &m.Final
+	}
+	grace := min(s.opts.requestTimeout(), doneGrace)
+	sub.publisherDone(&doneError{code: m.StatusCode, reason: m.Reason, draft: s.draft}, m.StreamCount, final, grace)
 }
+
+// doneGrace bounds how long a subscription waits, after PUBLISH_DONE, for
+// data streams that may never come (reset, or dropped by a relay).
+const doneGrace = 3 * time.Second
 
 func (s *Session) onGoAway(m *wire.GoAway) {
 	s.mu.Lock()

@@ -98,10 +98,16 @@ func (s *Session) readSubgroupStream(st transport.ReceiveStream, r *wire.StreamR
 		return
 	}
 	defer sub.streamEnded(g)
+	subgroup := h.Subgroup
+	if sub.fwd != nil {
+		// The end of the upstream stream ends the forwarded one.
+		defer func() { sub.fwd.EndSubgroup(g, subgroup) }()
+	}
 	for {
 		o := new(wire.Object)
 		err := r.Next(o)
 		if err == nil {
+			subgroup = o.Subgroup
 			sub.deliverStream((*Object)(o))
 			continue
 		}

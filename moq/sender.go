@@ -3,6 +3,7 @@ package moq
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
 
 	"github.com/moq-ffi/moq-ffi-go/internal/transport"
 	"github.com/moq-ffi/moq-ffi-go/internal/wire"
@@ -22,6 +23,7 @@ type event struct {
 	obj      *Object
 	group    uint64
 	subgroup uint64
+	datagram bool // evObject: send as a datagram
 }
 
 type streamKey struct{ group, subgroup uint64 }
@@ -58,7 +60,9 @@ type subscriber struct {
 
 	// Owned by the run goroutine.
 	streams     map[streamKey]*outStream
-	streamCount uint64
+	streamCount atomic.Uint64 // read by detach on other goroutines
+	lastSent    Location
+	sentAny     bool
 	buf         []byte
 	done        chan struct{}
 }
@@ -206,10 +210,13 @@ func (s *subscriber) run() {
 func (s *subscriber) process(ev *event) bool {
 	switch ev.kind {
 	case evObject:
-		if s.track.delivery == DeliveryDatagram {
+		if ev.datagram {
 			s.sendDatagram(ev.obj)
 		} else {
 			s.writeObject(ev.obj)
+		}
+		if l := (Location{Group: ev.obj.Group, Object: ev.obj.ID}); !s.sentAny || s.lastSent.Less(l) {
+			s.lastSent, s.sentAny = l, true
 		}
 	case evEndGroup:
 		for k, os := range s.streams {
@@ -242,6 +249,9 @@ func (s *subscriber) sendDatagram(o *Object) {
 	if s.sess.draft == wire.Draft07 {
 		dg.Type = wire.DatagramType07
 	}
+	if s.sess.draft.Is07() {
+		dg.Object.Extensions = nil // draft-07 objects carry no extension headers
+	}
 	b, err := wire.AppendDatagram(s.buf[:0], s.sess.draft, &dg)
 	if err != nil {
 		s.sess.log.Error("encode datagram", "err", err)
@@ -268,7 +278,9 @@ func (s *subscriber) writeObject(o *Object) {
 		}
 		h := wire.SubgroupHeader{SubscribeID: s.reqID, TrackAlias: s.alias, Group: o.Group, Subgroup: o.Subgroup, Priority: o.Priority}
 		if s.sess.draft == wire.Draft14 {
-			h.Type = wire.SubgroupType(o.Extensions != nil, false, false, o.Subgroup)
+			// Always a type that carries extension blocks: an object later in
+			// the stream may have extensions (one byte per object when not).
+			h.Type = wire.SubgroupType(true, o.Subgroup != 0, false, o.Subgroup)
 		} else {
 			h.Type = wire.StreamTypeSubgroup07
 		}
@@ -281,15 +293,15 @@ func (s *subscriber) writeObject(o *Object) {
 		}
 		s.buf = b
 		s.streams[k] = os
-		s.streamCount++
+		s.streamCount.Add(1)
 		if _, err := st.Write(b); err != nil {
 			s.dropStream(k, os)
 			return
 		}
 	}
 	wo := wire.Object{Group: o.Group, Subgroup: o.Subgroup, ID: o.ID, Priority: o.Priority, Status: o.Status, Extensions: o.Extensions}
-	if os.enc.Header.Type&wire.SubgroupBitExtensions == 0 && s.sess.draft == wire.Draft14 {
-		wo.Extensions = nil // the stream type carries no extensions
+	if s.sess.draft.Is07() {
+		wo.Extensions = nil // draft-07 objects carry no extension headers
 	}
 	b, err := os.enc.AppendObjectHeader(s.buf[:0], &wo, len(o.Payload))
 	if err != nil {
@@ -350,7 +362,11 @@ func (s *subscriber) finish(code uint64, reason string) {
 	s.mu.Unlock()
 	s.track.detach(s)
 	if s.sess.forgetSubscriber(s) {
-		s.sess.send(s.sess.publishDone(s.reqID, code, reason, s.streamCount))
+		m := s.sess.publishDone(s.reqID, code, reason, s.streamCount.Load())
+		// Draft-07 subscribers learn the last object sent, so that they can
+		// wait for it: the data streams may arrive after this message.
+		m.ContentExists, m.Final = s.sentAny, s.lastSent
+		s.sess.send(m)
 	}
 }
 
@@ -385,7 +401,7 @@ func (s *subscriber) detach(sendDone bool, code uint64, reason string) {
 	s.mu.Unlock()
 	s.track.detach(s)
 	if sendDone {
-		s.sess.send(s.sess.publishDone(s.reqID, code, reason, s.streamCount))
+		s.sess.send(s.sess.publishDone(s.reqID, code, reason, s.streamCount.Load()))
 	}
 }
 

@@ -8,8 +8,9 @@ import (
 	"github.com/moq-ffi/moq-ffi-go/internal/wire"
 )
 
-// errTrackNotFound is what the built-in handler answers for unknown tracks.
-var errTrackNotFound = errors.New("moq: track does not exist")
+// ErrTrackNotFound, returned by a Handler, is answered with the draft's
+// "track does not exist" code.
+var ErrTrackNotFound = errors.New("moq: track does not exist")
 
 // lookupTrack finds a track published on this session.
 func (s *Session) lookupTrack(ns Namespace, name string) (*Track, error) {
@@ -17,7 +18,7 @@ func (s *Session) lookupTrack(ns Namespace, name string) (*Track, error) {
 	t := s.tracks[trackKey(ns, name)]
 	s.mu.Unlock()
 	if t == nil {
-		return nil, errTrackNotFound
+		return nil, ErrTrackNotFound
 	}
 	return t, nil
 }
@@ -28,7 +29,7 @@ func (s *Session) requestErrorCode(err error, op string) (uint64, string) {
 	if errors.As(err, &re) {
 		return re.Code, re.Reason
 	}
-	notExist := errors.Is(err, errTrackNotFound)
+	notExist := errors.Is(err, ErrTrackNotFound)
 	switch {
 	case notExist && s.draft.Is07():
 		return errTrackNotExist07, "track does not exist"
@@ -71,6 +72,7 @@ func (s *Session) onSubscribe(m *wire.Subscribe) {
 			code = errInternal07
 		}
 		s.send(&wire.SubscribeError{RequestID: m.RequestID, ErrorCode: code, Reason: "too many subscriptions", TrackAlias: m.TrackAlias})
+		s.retireRequest()
 		return
 	}
 	go s.serveSubscribe(m, ph)
@@ -93,15 +95,19 @@ func (s *Session) serveSubscribe(m *wire.Subscribe, ph *subscriber) {
 	}
 	refuse := func(err error) {
 		s.mu.Lock()
-		if s.inSubs[m.RequestID] == ph {
+		mine := s.inSubs[m.RequestID] == ph
+		if mine {
 			delete(s.inSubs, m.RequestID)
 		}
 		s.mu.Unlock()
 		code, reason := s.requestErrorCode(err, "SUBSCRIBE")
 		s.send(&wire.SubscribeError{RequestID: m.RequestID, ErrorCode: code, Reason: reason, TrackAlias: m.TrackAlias})
+		if mine {
+			s.retireRequest() // else UNSUBSCRIBE retired it
+		}
 	}
 	if err == nil && t == nil {
-		err = errTrackNotFound
+		err = ErrTrackNotFound
 	}
 	if err != nil {
 		refuse(err)
@@ -140,12 +146,15 @@ func (s *Session) serveSubscribe(m *wire.Subscribe, ph *subscriber) {
 // forgetSubscriber removes an incoming subscription; false if it was gone.
 func (s *Session) forgetSubscriber(sub *subscriber) bool {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.inSubs[sub.reqID] != sub {
+		s.mu.Unlock()
 		return false
 	}
 	delete(s.inSubs, sub.reqID)
-	return !s.closing
+	closing := s.closing
+	s.mu.Unlock()
+	s.retireRequest()
+	return !closing
 }
 
 func (s *Session) onUnsubscribe(id uint64) {
@@ -156,6 +165,7 @@ func (s *Session) onUnsubscribe(id uint64) {
 	if sub == nil {
 		return // already ended: UNSUBSCRIBE crossed our PUBLISH_DONE
 	}
+	defer s.retireRequest() // after the answer
 	if sub.track == nil {
 		return // the handler is still running; serveSubscribe sees it is gone
 	}
@@ -170,6 +180,7 @@ func (s *Session) onSubscribeUpdate(m *wire.SubscribeUpdate) {
 		if !s.acceptRequestID(m.RequestID) {
 			return
 		}
+		s.retireRequest() // an update needs no answer
 		id = m.SubscriptionRequestID
 	}
 	s.mu.Lock()
@@ -206,13 +217,20 @@ func (s *Session) onFetch(m *wire.Fetch) {
 }
 
 func (s *Session) fetchError(id uint64, code uint64, reason string) {
-	s.mu.Lock()
-	if c := s.inFetches[id]; c != nil {
-		c()
-		delete(s.inFetches, id)
-	}
-	s.mu.Unlock()
 	s.send(&wire.FetchError{RequestID: id, ErrorCode: code, Reason: reason})
+	s.endFetch(id)
+}
+
+// endFetch cancels and forgets one of the peer's fetches, once.
+func (s *Session) endFetch(id uint64) {
+	s.mu.Lock()
+	c := s.inFetches[id]
+	delete(s.inFetches, id)
+	s.mu.Unlock()
+	if c != nil {
+		c()
+		s.retireRequest()
+	}
 }
 
 func (s *Session) serveFetch(ctx context.Context, m *wire.Fetch) {
@@ -278,7 +296,7 @@ func (s *Session) serveFetch(ctx context.Context, m *wire.Fetch) {
 			t, err = s.lookupTrack(m.Namespace, m.Name)
 		}
 		if err == nil && t == nil {
-			err = errTrackNotFound
+			err = ErrTrackNotFound
 		}
 		if err != nil {
 			code, reason := s.requestErrorCode(err, "FETCH")
@@ -298,11 +316,7 @@ func (s *Session) serveFetch(ctx context.Context, m *wire.Fetch) {
 	last := objs[len(objs)-1]
 	s.send(&wire.FetchOK{RequestID: m.RequestID, GroupOrder: wire.GroupOrderAscending,
 		End: Location{Group: last.Group, Object: last.ID}})
-	defer func() {
-		s.mu.Lock()
-		delete(s.inFetches, m.RequestID)
-		s.mu.Unlock()
-	}()
+	defer s.endFetch(m.RequestID)
 	st, err := s.conn.OpenUniStreamSync(ctx)
 	if err != nil {
 		return
@@ -313,9 +327,12 @@ func (s *Session) serveFetch(ctx context.Context, m *wire.Fetch) {
 			st.CancelWrite(resetCancelled)
 			return
 		}
-		wo := (*wire.Object)(o)
+		wo := *(*wire.Object)(o)
+		if s.draft.Is07() {
+			wo.Extensions = nil // draft-07 objects carry no extension headers
+		}
 		var err error
-		if b, err = wire.AppendFetchObject(b, s.draft, wo); err != nil {
+		if b, err = wire.AppendFetchObject(b, s.draft, &wo); err != nil {
 			st.CancelWrite(resetInternal)
 			return
 		}
@@ -334,6 +351,7 @@ func (s *Session) serveFetch(ctx context.Context, m *wire.Fetch) {
 
 func (s *Session) onTrackStatus(m *wire.TrackStatusRequest) {
 	go func() {
+		defer s.retireRequest14() // after the answer
 		var (
 			t   *Track
 			err error
@@ -344,7 +362,7 @@ func (s *Session) onTrackStatus(m *wire.TrackStatusRequest) {
 			t, err = s.lookupTrack(m.Namespace, m.Name)
 		}
 		if err == nil && t == nil {
-			err = errTrackNotFound
+			err = ErrTrackNotFound
 		}
 		if s.draft.Is07() {
 			ts := &wire.TrackStatus{Namespace: m.Namespace, Name: m.Name}
@@ -370,6 +388,7 @@ func (s *Session) onTrackStatus(m *wire.TrackStatusRequest) {
 
 func (s *Session) onAnnounce(m *wire.PublishNamespace) {
 	go func() {
+		defer s.retireRequest14() // after the answer
 		var err error
 		if s.handler != nil {
 			err = s.handler.Announce(s, m.Namespace)
@@ -403,6 +422,7 @@ func (s *Session) onUnannounce(ns Namespace) {
 
 func (s *Session) onSubscribeNamespace(m *wire.SubscribeNamespace) {
 	go func() {
+		defer s.retireRequest14() // after the answer
 		err := fmt.Errorf("moq: namespace subscriptions are served by relays: %w", ErrUnsupported)
 		if s.handler != nil {
 			err = s.handler.SubscribeNamespace(s, m.Prefix)

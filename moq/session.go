@@ -53,6 +53,7 @@ type Session struct {
 	// Incoming requests.
 	peerNextReqID uint64 // the next request ID the peer may use
 	grantedMax    uint64 // our MAX_REQUEST_ID to the peer (exclusive)
+	peerOpen      uint64 // the peer's requests still in progress
 	inSubs        map[uint64]*subscriber
 	inAlias       uint64 // draft-14: aliases we assign as publisher
 	inFetches     map[uint64]context.CancelFunc
@@ -159,7 +160,8 @@ func (s *Session) setupParams(client bool) wire.Params {
 		ps = append(ps, wire.IntParam(wire.SetupRole, wire.RolePubSub))
 	}
 	ps = append(ps, wire.IntParam(wire.SetupMaxRequestID, s.grantedMax))
-	if client && s.conn.Protocol() == transport.ProtocolQUIC && s.path != "" {
+	if client && s.conn.Protocol() == transport.ProtocolQUIC {
+		// PATH is path-abempty plus query: sent even when empty.
 		ps = append(ps, wire.BytesParam(wire.SetupPath, []byte(s.path)))
 	}
 	if s.draft == wire.Draft14 {
@@ -312,17 +314,24 @@ func (s *Session) start() {
 	go func() {
 		select {
 		case <-s.conn.Done():
-			err := s.conn.Err()
-			var ae *transport.ApplicationError
-			if errors.As(err, &ae) {
-				s.closeWith(&SessionError{Code: ae.Code, Reason: ae.Reason, Local: !ae.Remote, Err: err}, false)
-			} else {
-				s.closeWith(&SessionError{Code: CodeInternalError, Err: err}, false)
-			}
+			s.closeWith(connSessionError(s.conn.Err()), false)
 		case <-s.done:
 		}
 	}()
 }
+
+// connSessionError converts the error of a closed connection.
+func connSessionError(err error) *SessionError {
+	var ae *transport.ApplicationError
+	if errors.As(err, &ae) {
+		return &SessionError{Code: ae.Code, Reason: ae.Reason, Local: !ae.Remote, Err: err}
+	}
+	return &SessionError{Code: CodeInternalError, Err: err}
+}
+
+// connCloseWait bounds how long the control loop waits, after a read error
+// that is not a stream reset, for the connection to report its close.
+const connCloseWait = time.Second
 
 // send writes one control message.
 func (s *Session) send(m wire.Message) error {
@@ -538,6 +547,22 @@ func (s *Session) controlLoop() {
 			if errors.Is(err, io.EOF) {
 				s.protocolViolation(CodeProtocolViolation, "control stream closed by the peer")
 				return
+			}
+			var se *transport.StreamError
+			if !errors.As(err, &se) {
+				// The connection is going down: the stream's error races
+				// the connection's, which tells the peer's code and reason.
+				t := time.NewTimer(connCloseWait)
+				select {
+				case <-s.conn.Done():
+				case <-s.done:
+				case <-t.C:
+				}
+				t.Stop()
+				if cerr := s.conn.Err(); cerr != nil {
+					s.closeWith(connSessionError(cerr), false)
+					return
+				}
 			}
 			s.closeWith(&SessionError{Code: CodeInternalError, Err: s.connErrOr(err)}, true)
 			return

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/moq-ffi/moq-ffi-go/internal/wire"
 )
@@ -23,6 +24,12 @@ type SubscribeOptions struct {
 	// When full, the oldest whole groups are dropped and counted. Zero: the
 	// session's SubscriptionBuffer (default 8 MiB).
 	BufferBytes int
+	// ForwardTo, if set, sends every received object straight into this
+	// Track, IDs and delivery (stream or datagram) preserved, and ends the
+	// Track's subgroup streams when the publisher's end: the forwarding
+	// path of a relay. Nothing is queued for ReadObject, which only reports
+	// the end of the subscription.
+	ForwardTo *Track
 }
 
 // SubscriptionStats are a subscription's counters.
@@ -62,6 +69,14 @@ type Subscription struct {
 	delivered bool
 	last      uint64 // last group delivered
 	done      chan struct{}
+	fwd       *Track // ForwardTo
+	// The publisher's PUBLISH_DONE may overtake data streams: the
+	// subscription ends when they have been read (or after a grace time).
+	seen       uint64    // data streams started
+	pubDone    error     // set when PUBLISH_DONE arrived
+	pubStreams uint64    // draft-14: streams the publisher opened
+	pubFinal   *Location // draft-07: the last object sent, if any
+	doneTimer  *time.Timer
 }
 
 // Namespace returns the subscribed track's namespace.
@@ -144,7 +159,10 @@ func (sub *Subscription) signal() {
 // Close unsubscribes (UNSUBSCRIBE). Objects still queued can be read; then
 // ReadObject returns an error wrapping ErrEnded. Closing twice is harmless.
 func (sub *Subscription) Close() error {
-	if sub.sess.forgetSubscription(sub) {
+	sub.mu.Lock()
+	ended := sub.pubDone != nil
+	sub.mu.Unlock()
+	if sub.sess.forgetSubscription(sub) && !ended {
 		sub.sess.send(&wire.Unsubscribe{RequestID: sub.reqID})
 	}
 	sub.finish(fmt.Errorf("moq: unsubscribed: %w", ErrEnded))
@@ -160,6 +178,9 @@ func (sub *Subscription) finish(err error) {
 	}
 	sub.ended = true
 	sub.err = err
+	if sub.doneTimer != nil {
+		sub.doneTimer.Stop()
+	}
 	// Whatever waits behind a stalled group is delivered now.
 	sub.flushBufferedLocked()
 	sub.signal()
@@ -202,28 +223,115 @@ func (sub *Subscription) pushLocked(o *Object) {
 // already behind what was delivered (its objects will be dropped).
 func (sub *Subscription) streamStarted(g uint64) bool {
 	sub.mu.Lock()
-	defer sub.mu.Unlock()
+	sub.seen++
 	if sub.delivered && g < sub.last {
+		drained := sub.drainedLocked()
+		sub.mu.Unlock()
+		if drained {
+			sub.completeDone()
+		}
 		return false
 	}
 	sub.open[g]++
+	sub.mu.Unlock()
 	return true
 }
 
 // streamEnded unregisters a data stream of group g.
 func (sub *Subscription) streamEnded(g uint64) {
 	sub.mu.Lock()
-	defer sub.mu.Unlock()
 	if sub.open[g] > 1 {
 		sub.open[g]--
 	} else {
 		delete(sub.open, g)
 	}
 	sub.pumpLocked()
+	drained := sub.drainedLocked()
+	sub.mu.Unlock()
+	if drained {
+		sub.completeDone()
+	}
+}
+
+// publisherDone handles PUBLISH_DONE / SUBSCRIBE_DONE: the subscription
+// ends with err once the data streams the publisher sent have been read
+// (draft-14: streams of them; draft-07: up to the object final), or after
+// grace.
+func (sub *Subscription) publisherDone(err error, streams uint64, final *Location, grace time.Duration) {
+	sub.mu.Lock()
+	if sub.ended || sub.pubDone != nil {
+		sub.mu.Unlock()
+		return
+	}
+	sub.pubDone, sub.pubStreams, sub.pubFinal = err, streams, final
+	drained := sub.drainedLocked()
+	if !drained {
+		sub.doneTimer = time.AfterFunc(grace, sub.completeDone)
+	}
+	sub.mu.Unlock()
+	if drained {
+		sub.completeDone()
+	}
+}
+
+// drainedLocked reports whether a subscription whose publisher is done has
+// received everything it should wait for.
+func (sub *Subscription) drainedLocked() bool {
+	if sub.pubDone == nil || sub.ended || len(sub.open) > 0 {
+		return false
+	}
+	if sub.sess.draft == wire.Draft14 {
+		return sub.seen >= sub.pubStreams
+	}
+	if sub.pubFinal != nil {
+		return sub.stats.HasLatest && !sub.stats.Latest.Less(*sub.pubFinal)
+	}
+	return true
+}
+
+// completeDone ends a subscription whose publisher is done.
+func (sub *Subscription) completeDone() {
+	sub.mu.Lock()
+	err := sub.pubDone
+	sub.mu.Unlock()
+	sub.sess.forgetSubscription(sub)
+	sub.finish(err)
+}
+
+// forward passes an object to the ForwardTo track.
+func (sub *Subscription) forward(o *Object, datagram bool) {
+	sub.mu.Lock()
+	if sub.ended {
+		sub.mu.Unlock()
+		return
+	}
+	sub.stats.Objects++
+	sub.stats.Bytes += uint64(len(o.Payload))
+	if l := (Location{Group: o.Group, Object: o.ID}); !sub.stats.HasLatest || sub.stats.Latest.Less(l) {
+		sub.stats.Latest, sub.stats.HasLatest = l, true
+	}
+	sub.mu.Unlock()
+	if err := sub.fwd.writeForwarded(o, datagram); err != nil {
+		sub.mu.Lock()
+		sub.stats.Dropped++
+		sub.mu.Unlock()
+	}
+	if datagram {
+		sub.mu.Lock()
+		drained := sub.drainedLocked()
+		sub.mu.Unlock()
+		if drained {
+			sub.completeDone()
+		}
+	}
 }
 
 // deliverStream takes an object read from a stream.
 func (sub *Subscription) deliverStream(o *Object) {
+	if sub.fwd != nil {
+		sub.forward(o, false)
+		return
+	}
 	sub.mu.Lock()
 	defer sub.mu.Unlock()
 	if sub.ended {
@@ -250,12 +358,21 @@ func (sub *Subscription) deliverStream(o *Object) {
 
 // deliverDatagram takes an object received in a datagram.
 func (sub *Subscription) deliverDatagram(o *Object) {
+	if sub.fwd != nil {
+		sub.forward(o, true)
+		return
+	}
 	sub.mu.Lock()
-	defer sub.mu.Unlock()
 	if sub.ended {
+		sub.mu.Unlock()
 		return
 	}
 	sub.pushLocked(o)
+	drained := sub.drainedLocked()
+	sub.mu.Unlock()
+	if drained {
+		sub.completeDone()
+	}
 }
 
 func (sub *Subscription) lowestOpenLocked() (uint64, bool) {

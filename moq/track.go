@@ -3,6 +3,7 @@ package moq
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/moq-ffi/moq-ffi-go/internal/wire"
 )
@@ -111,6 +112,35 @@ type Track struct {
 	nextGroup  uint64
 	ended      bool
 	onEnd      []func()
+	onIdle     func()
+	stats      TrackStats
+	dropped    atomic.Uint64
+}
+
+// TrackStats are a track's counters.
+type TrackStats struct {
+	ObjectsIn  uint64 // objects written to the track
+	BytesIn    uint64 // their payload bytes
+	ObjectsOut uint64 // objects queued to subscribers (one per subscriber)
+	BytesOut   uint64 // their payload bytes
+	Dropped    uint64 // objects dropped because a subscriber fell behind
+}
+
+// Stats returns the track's counters.
+func (t *Track) Stats() TrackStats {
+	t.mu.Lock()
+	st := t.stats
+	t.mu.Unlock()
+	st.Dropped = t.dropped.Load()
+	return st
+}
+
+// OnIdle registers f to run, on its own goroutine, each time the last
+// subscriber leaves (a relay ends its upstream subscription then).
+func (t *Track) OnIdle(f func()) {
+	t.mu.Lock()
+	t.onIdle = f
+	t.mu.Unlock()
 }
 
 type retainedGroup struct {
@@ -173,8 +203,10 @@ func (t *Track) Write(payload []byte) (uint64, error) {
 }
 
 // writeOwned is Write without the copy; t owns p afterwards.
-func (t *Track) writeOwned(p []byte) (uint64, error) {
-	if err := t.checkPayload(len(p)); err != nil {
+func (t *Track) writeOwned(p []byte) (uint64, error) { return t.writeOwnedMode(p, t.delivery) }
+
+func (t *Track) writeOwnedMode(p []byte, mode Delivery) (uint64, error) {
+	if err := t.checkPayloadMode(len(p), mode); err != nil {
 		return 0, err
 	}
 	t.mu.Lock()
@@ -183,16 +215,27 @@ func (t *Track) writeOwned(p []byte) (uint64, error) {
 		return 0, fmt.Errorf("moq: track %s/%s: %w", t.ns, t.name, ErrEnded)
 	}
 	g := t.nextGroup
-	t.publishLocked(&Object{Group: g, ID: 0, Priority: t.priority, Payload: p}, false)
+	t.publishLocked(&Object{Group: g, ID: 0, Priority: t.priority, Payload: p}, mode == DeliveryDatagram)
 	t.endGroupLocked(g)
 	return g, nil
 }
 
-func (t *Track) checkPayload(n int) error {
+// WriteMode is Write with an explicit delivery for this one object
+// (moq_publish_data's delivery_mode): a stream track may send an object as
+// a datagram and the other way round.
+func (t *Track) WriteMode(payload []byte, mode Delivery) (uint64, error) {
+	p := make([]byte, len(payload))
+	copy(p, payload)
+	return t.writeOwnedMode(p, mode)
+}
+
+func (t *Track) checkPayload(n int) error { return t.checkPayloadMode(n, t.delivery) }
+
+func (t *Track) checkPayloadMode(n int, mode Delivery) error {
 	if n > t.maxObj {
 		return fmt.Errorf("moq: object of %d bytes exceeds the maximum object size %d: %w", n, t.maxObj, ErrTooLarge)
 	}
-	if t.delivery == DeliveryDatagram && n > MaxDatagramPayload {
+	if mode == DeliveryDatagram && n > MaxDatagramPayload {
 		return fmt.Errorf("moq: object of %d bytes does not fit in a datagram (maximum %d): %w", n, MaxDatagramPayload, ErrTooLarge)
 	}
 	return nil
@@ -217,7 +260,19 @@ func (t *Track) WriteObject(o *Object) error {
 	if t.hasContent && o.Group < t.largest.Group && t.findGroup(o.Group) == nil {
 		return fmt.Errorf("moq: group %d is older than the retained groups: %w", o.Group, ErrInvalid)
 	}
-	t.publishLocked(o, true)
+	t.publishLocked(o, t.delivery == DeliveryDatagram)
+	return nil
+}
+
+// writeForwarded publishes an object received from an upstream
+// subscription, keeping its IDs and its delivery (stream or datagram).
+func (t *Track) writeForwarded(o *Object, datagram bool) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.ended {
+		return ErrEnded
+	}
+	t.publishLocked(o, datagram)
 	return nil
 }
 
@@ -273,7 +328,7 @@ func (t *Track) findGroup(g uint64) *retainedGroup {
 }
 
 // publishLocked retains o and fans it out.
-func (t *Track) publishLocked(o *Object, explicit bool) {
+func (t *Track) publishLocked(o *Object, datagram bool) {
 	loc := Location{Group: o.Group, Object: o.ID}
 	if !t.hasContent || t.largest.Less(loc) {
 		t.largest = loc
@@ -302,8 +357,12 @@ func (t *Track) publishLocked(o *Object, explicit bool) {
 		t.groups[0] = nil
 		t.groups = t.groups[1:]
 	}
+	t.stats.ObjectsIn++
+	t.stats.BytesIn += uint64(len(o.Payload))
+	t.stats.ObjectsOut += uint64(len(t.subs))
+	t.stats.BytesOut += uint64(len(o.Payload) * len(t.subs))
 	for s := range t.subs {
-		s.enqueue(event{kind: evObject, obj: o})
+		s.enqueue(event{kind: evObject, obj: o, datagram: datagram})
 	}
 }
 
@@ -365,7 +424,7 @@ func (t *Track) attach(s *subscriber, f Filter, d wire.Draft) (Location, bool, e
 				continue
 			}
 			for _, o := range rg.objects {
-				s.enqueue(event{kind: evObject, obj: o})
+				s.enqueue(event{kind: evObject, obj: o, datagram: t.delivery == DeliveryDatagram})
 			}
 			if rg.closed {
 				s.enqueue(event{kind: evEndGroup, group: rg.id})
@@ -378,8 +437,14 @@ func (t *Track) attach(s *subscriber, f Filter, d wire.Draft) (Location, bool, e
 
 func (t *Track) detach(s *subscriber) {
 	t.mu.Lock()
+	_, was := t.subs[s]
 	delete(t.subs, s)
+	idle := was && len(t.subs) == 0 && !t.ended && t.onIdle != nil
+	f := t.onIdle
 	t.mu.Unlock()
+	if idle {
+		go f()
+	}
 }
 
 // retainedRange returns the retained objects in [start, end] (inclusive),

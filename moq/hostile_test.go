@@ -1,0 +1,382 @@
+package moq
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/moq-ffi/moq-ffi-go/internal/transport"
+	"github.com/moq-ffi/moq-ffi-go/internal/wire"
+)
+
+// rawPeer is a client that speaks MoQT bytes itself, to test how a server
+// session copes with a misbehaving peer.
+type rawPeer struct {
+	t      *testing.T
+	draft  Draft
+	conn   transport.Conn
+	ctrl   transport.Stream
+	cr     *wire.ControlReader
+	server *Session
+	ln     *Listener
+}
+
+// newRawPeer starts a server and connects a raw client to it, completing
+// SETUP by hand.
+func newRawPeer(t *testing.T, scheme string, d Draft, sopts *Options) *rawPeer {
+	t.Helper()
+	cert, fp, err := transport.GenerateSelfSigned(nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sopts == nil {
+		sopts = &Options{}
+	}
+	sopts.TLS.Certificates = []tls.Certificate{cert}
+	if d == Draft07 {
+		sopts.Draft07Layout = Draft07
+	}
+	ln, err := Listen("127.0.0.1:0", sopts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	url := fmt.Sprintf("%s://%s/raw", scheme, ln.Addr())
+	conn, err := transport.Dial(ctx, url, transport.Options{TLS: transport.TLSOptions{PinSHA256: [][32]byte{fp}}})
+	if err != nil {
+		ln.Close()
+		t.Fatal(err)
+	}
+	r := &rawPeer{t: t, draft: d, conn: conn, ln: ln}
+	t.Cleanup(func() {
+		conn.CloseWithError(0, "")
+		if r.server != nil {
+			r.server.Close()
+			r.server.Wait()
+		}
+		ln.Close()
+	})
+	if r.ctrl, err = conn.OpenStreamSync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ps := wire.Params{wire.IntParam(wire.SetupMaxRequestID, 100)}
+	if d.Is07() {
+		ps = append(ps, wire.IntParam(wire.SetupRole, wire.RolePubSub))
+	}
+	r.sendMsg(&wire.ClientSetup{Versions: []uint64{d.Version()}, Params: ps})
+	r.cr = wire.NewControlReader(r.ctrl, d, nil)
+	m := r.read()
+	if _, ok := m.(*wire.ServerSetup); !ok {
+		t.Fatalf("got %T, want SERVER_SETUP", m)
+	}
+	if r.server, err = ln.Accept(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func (r *rawPeer) sendMsg(m wire.Message) {
+	r.t.Helper()
+	b, err := wire.AppendMessage(nil, r.draft, m)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.sendRaw(b)
+}
+
+func (r *rawPeer) sendRaw(b []byte) {
+	r.t.Helper()
+	if _, err := r.ctrl.Write(b); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// read returns the server's next control message.
+func (r *rawPeer) read() wire.Message {
+	r.t.Helper()
+	r.ctrl.SetReadDeadline(time.Now().Add(10 * time.Second))
+	m, err := r.cr.Read()
+	if err != nil {
+		r.t.Fatalf("reading the server's control stream: %v", err)
+	}
+	return m
+}
+
+// readUntil skips messages until one of type T arrives.
+func readUntil[T wire.Message](r *rawPeer) T {
+	r.t.Helper()
+	for {
+		if m, ok := r.read().(T); ok {
+			return m
+		}
+	}
+}
+
+// expectClosed waits for the server session to end and checks its code.
+func (r *rawPeer) expectClosed(code uint64) {
+	r.t.Helper()
+	ctx := ctxT(r.t)
+	select {
+	case <-r.server.Done():
+	case <-ctx.Done():
+		r.t.Fatalf("server session still open, want closed with code %#x", code)
+	}
+	var se *SessionError
+	if !errors.As(r.server.Err(), &se) {
+		r.t.Fatalf("server Err() = %v, want a *SessionError", r.server.Err())
+	}
+	if se.Code != code || !se.Local {
+		r.t.Fatalf("server closed with %v (code %#x, local %v), want local code %#x", se, se.Code, se.Local, code)
+	}
+	select {
+	case <-r.conn.Done(): // the peer sees the close too
+	case <-ctx.Done():
+		r.t.Fatal("raw connection still open after the server closed")
+	}
+}
+
+// frame frames a raw control message payload for the peer's draft.
+func (r *rawPeer) frame(typ uint64, payload []byte) []byte {
+	b := wire.AppendVarint(nil, typ)
+	if r.draft == Draft14 {
+		b = append(b, byte(len(payload)>>8), byte(len(payload)))
+	} else {
+		b = wire.AppendVarint(b, uint64(len(payload)))
+	}
+	return append(b, payload...)
+}
+
+func (r *rawPeer) subscribe(id uint64, ns Namespace, name string) {
+	r.t.Helper()
+	r.sendMsg(&wire.Subscribe{RequestID: id, TrackAlias: id, Namespace: ns, Name: name, SubscriberPriority: 128,
+		Forward: true, FilterType: FilterLatestObject})
+}
+
+// reqID is the n-th client request ID of the draft.
+func (r *rawPeer) reqID(n uint64) uint64 {
+	if r.draft == Draft14 {
+		return 2 * n
+	}
+	return n
+}
+
+func TestHostileMalformedControlMessage(t *testing.T) {
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) {
+			t.Parallel()
+			r := newRawPeer(t, v.scheme, v.draft, nil)
+			// SUBSCRIBE whose payload ends inside its first varint.
+			r.sendRaw(r.frame(0x03, []byte{0x40}))
+			r.expectClosed(CodeProtocolViolation)
+		})
+	}
+}
+
+func TestHostileTrailingBytes(t *testing.T) {
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) {
+			t.Parallel()
+			r := newRawPeer(t, v.scheme, v.draft, nil)
+			// UNSUBSCRIBE (0x0A) with a byte after its only field.
+			r.sendRaw(r.frame(0x0A, []byte{0x00, 0x00}))
+			r.expectClosed(CodeProtocolViolation)
+		})
+	}
+}
+
+func TestHostileUnknownMessageType(t *testing.T) {
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) {
+			t.Parallel()
+			r := newRawPeer(t, v.scheme, v.draft, nil)
+			r.sendRaw(r.frame(0x3f, nil))
+			r.expectClosed(CodeProtocolViolation)
+		})
+	}
+}
+
+func TestHostileSecondSetup(t *testing.T) {
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) {
+			t.Parallel()
+			r := newRawPeer(t, v.scheme, v.draft, nil)
+			r.sendMsg(&wire.ClientSetup{Versions: []uint64{v.draft.Version()}})
+			r.expectClosed(CodeProtocolViolation)
+		})
+	}
+}
+
+// TestHostileTooManyRequests: requests beyond the granted maximum close
+// the session with TOO_MANY_REQUESTS (draft-07: TOO_MANY_SUBSCRIBES).
+func TestHostileTooManyRequests(t *testing.T) {
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) {
+			t.Parallel()
+			r := newRawPeer(t, v.scheme, v.draft, &Options{MaxRequestID: 2})
+			ns := Namespace{"many"}
+			for i := 0; i < 3; i++ {
+				if _, err := r.server.Publish(ns, fmt.Sprint(i), TrackOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Two subscriptions stay active, so no credit comes back.
+			for n := uint64(0); n < 2; n++ {
+				r.subscribe(r.reqID(n), ns, fmt.Sprint(n))
+				if ok := readUntil[*wire.SubscribeOK](r); ok.RequestID != r.reqID(n) {
+					t.Fatalf("SUBSCRIBE_OK for %d, want %d", ok.RequestID, r.reqID(n))
+				}
+			}
+			r.subscribe(r.reqID(2), ns, "2")
+			want := CodeTooManyRequests
+			if v.draft.Is07() {
+				want = 0x6 // Too Many Subscribes
+			}
+			r.expectClosed(want)
+		})
+	}
+}
+
+// TestHostileRequestIDCredit: credit comes back as requests complete.
+func TestHostileRequestIDCredit(t *testing.T) {
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) {
+			t.Parallel()
+			r := newRawPeer(t, v.scheme, v.draft, &Options{MaxRequestID: 2})
+			ns := Namespace{"credit"}
+			if _, err := r.server.Publish(ns, "t", TrackOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			for n := uint64(0); n < 6; n++ {
+				r.subscribe(r.reqID(n), ns, "t")
+				if ok := readUntil[*wire.SubscribeOK](r); ok.RequestID != r.reqID(n) {
+					t.Fatalf("SUBSCRIBE_OK for %d, want %d", ok.RequestID, r.reqID(n))
+				}
+				r.sendMsg(&wire.Unsubscribe{RequestID: r.reqID(n)})
+				if v.draft.Is07() {
+					readUntil[*wire.PublishDone](r)
+				}
+				// Wait for the new maximum (with two requests of credit, it
+				// is sent for every completed request).
+				if max := readUntil[*wire.MaxRequestID](r); max.RequestID <= r.reqID(n+1) {
+					t.Fatalf("MAX_REQUEST_ID %d after request %d completed", max.RequestID, r.reqID(n))
+				}
+			}
+			select {
+			case <-r.server.Done():
+				t.Fatalf("session closed: %v", r.server.Err())
+			default:
+			}
+		})
+	}
+}
+
+// TestHostileUnknownAliasStream: a data stream for an alias nobody
+// subscribed is stopped; the session stays up.
+func TestHostileUnknownAliasStream(t *testing.T) {
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) {
+			t.Parallel()
+			r := newRawPeer(t, v.scheme, v.draft, nil)
+			st := r.openSubgroupStream(99)
+			r.expectStopped(st)
+			r.expectServing()
+		})
+	}
+}
+
+// TestHostileSilentUniStream: a data stream that stops inside its header
+// holds neither the streams behind it nor the session beyond the request
+// timeout.
+func TestHostileSilentUniStream(t *testing.T) {
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) {
+			t.Parallel()
+			r := newRawPeer(t, v.scheme, v.draft, &Options{RequestTimeout: 300 * time.Millisecond})
+			ctx := ctxT(t)
+			silent, err := r.conn.OpenUniStreamSync(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := silent.Write([]byte{0x40}); err != nil { // half a varint
+				t.Fatal(err)
+			}
+			// A stream opened after it is still handled: stopped, as its
+			// alias is unknown.
+			r.expectStopped(r.openSubgroupStream(7))
+			r.expectServing()
+			// The silent stream was given up on too.
+			r.expectStopped(silent)
+		})
+	}
+}
+
+// openSubgroupStream opens a data stream with a subgroup header for alias
+// and one object.
+func (r *rawPeer) openSubgroupStream(alias uint64) transport.SendStream {
+	r.t.Helper()
+	st, err := r.conn.OpenUniStreamSync(ctxT(r.t))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	h := wire.SubgroupHeader{SubscribeID: alias, TrackAlias: alias, Group: 0, Priority: 1}
+	if r.draft == Draft14 {
+		h.Type = wire.SubgroupType(false, false, false, 0)
+	} else {
+		h.Type = wire.StreamTypeSubgroup07
+	}
+	b, err := wire.AppendSubgroupHeader(nil, r.draft, &h)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	enc := wire.SubgroupEncoder{Draft: r.draft, Header: h}
+	b, err = enc.AppendObjectHeader(b, &wire.Object{Group: 0, ID: 0}, 3)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	b = append(b, "abc"...)
+	if _, err := st.Write(b); err != nil {
+		r.t.Fatal(err)
+	}
+	return st
+}
+
+// expectStopped writes to st until the peer's STOP_SENDING makes a write
+// fail.
+func (r *rawPeer) expectStopped(st transport.SendStream) {
+	r.t.Helper()
+	st.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	chunk := make([]byte, 1024)
+	for {
+		_, err := st.Write(chunk)
+		if err == nil {
+			continue
+		}
+		var se *transport.StreamError
+		if !errors.As(err, &se) || !se.Remote {
+			r.t.Fatalf("write on a stream the server should stop: %v, want a remote StreamError", err)
+		}
+		return
+	}
+}
+
+// expectServing checks the server still answers a SUBSCRIBE.
+func (r *rawPeer) expectServing() {
+	r.t.Helper()
+	ns := Namespace{"still", "here"}
+	if _, err := r.server.Publish(ns, "t", TrackOptions{}); err != nil {
+		r.t.Fatal(err)
+	}
+	r.subscribe(r.reqID(0), ns, "t")
+	if ok := readUntil[*wire.SubscribeOK](r); ok.RequestID != r.reqID(0) {
+		r.t.Fatalf("SUBSCRIBE_OK for %d", ok.RequestID)
+	}
+	select {
+	case <-r.server.Done():
+		r.t.Fatalf("server session ended: %v", r.server.Err())
+	default:
+	}
+}
