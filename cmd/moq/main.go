@@ -50,6 +50,7 @@ objects (frames, samples, state updates) out. moq-ffi-go speaks drafts 07
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
 	addWireCmd(root)
+	addRelayCmd(root)
 	return root
 }
 

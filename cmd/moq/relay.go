@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/moq-ffi/moq-ffi-go/internal/transport"
+	"github.com/moq-ffi/moq-ffi-go/moq"
+	"github.com/moq-ffi/moq-ffi-go/relay"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+)
+
+type relayFlags struct {
+	listen      string
+	cert, key   string
+	path        string
+	metrics     string
+	fingerprint string
+	drain       time.Duration
+	cacheGroups int
+	cacheBytes  int
+	layout07    string
+	verbose     bool
+}
+
+func addRelayCmd(root *cobra.Command) {
+	var f relayFlags
+	cmd := &cobra.Command{
+		Use:   "relay",
+		Short: "Run a MoQT relay (draft-07 and draft-14, raw QUIC and WebTransport on one port)",
+		Long: `relay runs a Media over QUIC relay. Publishers connect and announce namespaces;
+subscribers connect and subscribe to tracks; the relay forwards each track from
+its publisher to all its subscribers, keeping the most recent groups for late
+joiners and FETCH.
+
+One UDP port serves raw QUIC (moqt://HOST:PORT/, ALPN moq-00) and WebTransport
+(https://HOST:PORT/PATH), and draft-07 and draft-14 clients alike: a draft-07
+publisher's tracks reach draft-14 subscribers and the other way round.
+
+Without --cert/--key it makes a self-signed certificate valid for 13 days and
+prints its SHA-256 fingerprint: clients pin it (browsers through
+serverCertificateHashes). --fingerprint-http serves that fingerprint as text
+over plain HTTP, so a local web page can fetch it.
+
+Ctrl-C (SIGINT) or SIGTERM sends GOAWAY to every session, waits up to --drain
+for them to leave, then stops.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := runRelay(cmd, f); err != nil {
+				return &cmdError{cmd: "relay", err: err}
+			}
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.listen, "listen", "127.0.0.1:4443", "UDP address to listen on")
+	fl.StringVar(&f.cert, "cert", "", "TLS certificate chain (PEM); with --key")
+	fl.StringVar(&f.key, "key", "", "TLS private key (PEM); with --cert")
+	fl.StringVar(&f.path, "path", "", "accept WebTransport only at this URL path (default: any path)")
+	fl.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics over HTTP at this address, e.g. 127.0.0.1:9464")
+	fl.StringVar(&f.fingerprint, "fingerprint-http", "", "serve the certificate's SHA-256 fingerprint over plain HTTP at this address")
+	fl.DurationVar(&f.drain, "drain", 5*time.Second, "how long to wait for sessions to leave after GOAWAY on shutdown")
+	fl.IntVar(&f.cacheGroups, "cache-groups", 4, "groups kept per track for late joiners and FETCH")
+	fl.IntVar(&f.cacheBytes, "cache-bytes", 16<<20, "bytes kept per track for late joiners and FETCH")
+	fl.StringVar(&f.layout07, "draft07-layout", "07cf", "data layout used with draft-07 clients: 07cf (Cloudflare, moq-rs) or 07 (specification)")
+	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log sessions and requests")
+	root.AddCommand(cmd)
+}
+
+func runRelay(cmd *cobra.Command, f relayFlags) error {
+	out := cmd.OutOrStdout()
+	level := slog.LevelWarn
+	if f.verbose {
+		level = slog.LevelInfo
+	}
+	log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: level}))
+	var (
+		cert tls.Certificate
+		fp   [32]byte
+		err  error
+	)
+	switch {
+	case f.cert != "" || f.key != "":
+		if f.cert == "" || f.key == "" {
+			return errors.New("--cert and --key go together")
+		}
+		if cert, err = transport.LoadCertificate(f.cert, f.key); err != nil {
+			return err
+		}
+		fp = transport.Fingerprint(cert.Leaf)
+	default:
+		host, _, err := net.SplitHostPort(f.listen)
+		if err != nil {
+			return fmt.Errorf("--listen %q: %w", f.listen, err)
+		}
+		var hosts []string
+		if host != "" && host != "0.0.0.0" && host != "::" {
+			hosts = []string{host, "localhost", "127.0.0.1", "::1"}
+		}
+		if cert, fp, err = transport.GenerateSelfSigned(hosts, 0); err != nil {
+			return err
+		}
+	}
+	layout := moq.Draft07Cloudflare
+	switch f.layout07 {
+	case "07cf":
+	case "07":
+		layout = moq.Draft07
+	default:
+		return fmt.Errorf("--draft07-layout %q: want 07cf or 07", f.layout07)
+	}
+	cfg := relay.Config{
+		Addr:        f.listen,
+		Session:     moq.Options{TLS: moq.TLSConfig{Certificates: []tls.Certificate{cert}}, WebTransportPath: f.path, Draft07Layout: layout},
+		CacheGroups: f.cacheGroups,
+		CacheBytes:  f.cacheBytes,
+		Drain:       f.drain,
+		Logger:      log,
+	}
+	var servers []*http.Server
+	defer func() {
+		for _, s := range servers {
+			s.Close()
+		}
+	}()
+	if f.metrics != "" {
+		reg := prometheus.NewRegistry()
+		cfg.Metrics = relay.NewMetrics(reg)
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		s, addr, err := serveHTTP(f.metrics, mux)
+		if err != nil {
+			return fmt.Errorf("--metrics: %w", err)
+		}
+		servers = append(servers, s)
+		fmt.Fprintf(out, "metrics on http://%s/metrics\n", addr)
+	}
+	fpHex := transport.FormatFingerprint(fp)
+	fpURL := ""
+	if f.fingerprint != "" {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Access-Control-Allow-Origin", "*")
+			w.Header().Set("Content-Type", "text/plain")
+			fmt.Fprintln(w, fpHex)
+		})
+		s, addr, err := serveHTTP(f.fingerprint, mux)
+		if err != nil {
+			return fmt.Errorf("--fingerprint-http: %w", err)
+		}
+		servers = append(servers, s)
+		fpURL = "http://" + addr + "/"
+	}
+	r, err := relay.New(cfg)
+	if err != nil {
+		return err
+	}
+	addr := r.Addr().String()
+	fmt.Fprintf(out, "moq relay listening on %s (UDP)\n", addr)
+	fmt.Fprintf(out, "  raw QUIC:     moqt://%s/\n", addr)
+	fmt.Fprintf(out, "  WebTransport: https://%s%s\n", addr, orSlash(f.path))
+	fmt.Fprintf(out, "  certificate SHA-256 fingerprint: %s\n", fpHex)
+	if fpURL != "" {
+		fmt.Fprintf(out, "  fingerprint over HTTP: %s\n", fpURL)
+	}
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	fmt.Fprintln(out, "shutting down: GOAWAY sent, draining")
+	sctx, cancel := context.WithTimeout(context.Background(), f.drain+time.Second)
+	defer cancel()
+	err = r.Shutdown(sctx)
+	fmt.Fprintln(out, "stopped")
+	return err
+}
+
+func orSlash(p string) string {
+	if p == "" {
+		return "/"
+	}
+	return p
+}
+
+// serveHTTP serves h on addr in the background and returns the address it
+// is bound to.
+func serveHTTP(addr string, h http.Handler) (*http.Server, string, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", err
+	}
+	s := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go s.Serve(ln)
+	return s, ln.Addr().String(), nil
+}
