@@ -2,6 +2,7 @@ package moq
 
 import (
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -126,40 +127,53 @@ func (s *subscriber) enqueue(ev event) {
 	}
 }
 
-// dropOldestLocked drops the queued objects of the oldest groups until the
-// queue fits, keeping at least the newest group.
+// dropOldestLocked drops the queued objects of the oldest groups, keeping
+// at least the newest group. It drops down to three quarters of the limit,
+// so that a subscriber that stays behind costs one pass over its queue per
+// quarter of the limit, not one per object.
 func (s *subscriber) dropOldestLocked() {
-	for s.qBytes > s.limitBytes {
-		oldest, newest, found := uint64(0), uint64(0), false
-		for _, ev := range s.q {
-			if ev.kind != evObject {
-				continue
-			}
-			if !found || ev.obj.Group < oldest {
-				oldest = ev.obj.Group
-			}
-			if !found || ev.obj.Group > newest {
-				newest = ev.obj.Group
-			}
-			found = true
+	per := map[uint64]int{}
+	var newest uint64
+	for _, ev := range s.q {
+		if ev.kind == evObject {
+			per[ev.obj.Group] += len(ev.obj.Payload)
+			newest = max(newest, ev.obj.Group)
 		}
-		if !found || oldest == newest {
-			return
+	}
+	groups := make([]uint64, 0, len(per))
+	for g := range per {
+		if g != newest {
+			groups = append(groups, g)
 		}
-		kept := s.q[:0]
-		for _, ev := range s.q {
-			if ev.kind == evObject && ev.obj.Group == oldest {
-				s.qBytes -= len(ev.obj.Payload)
-				s.dropped++
-				continue
-			}
-			kept = append(kept, ev)
+	}
+	slices.Sort(groups)
+	target := s.limitBytes / 4 * 3
+	drop := map[uint64]bool{}
+	left := s.qBytes
+	for _, g := range groups {
+		if left <= target {
+			break
 		}
-		for i := len(kept); i < len(s.q); i++ {
-			s.q[i] = event{}
+		drop[g] = true
+		left -= per[g]
+	}
+	if len(drop) == 0 {
+		return
+	}
+	kept := s.q[:0]
+	for _, ev := range s.q {
+		if ev.kind == evObject && drop[ev.obj.Group] {
+			s.qBytes -= len(ev.obj.Payload)
+			s.dropped++
+			s.track.dropped.Add(1)
+			continue
 		}
-		s.q = kept
-		s.resetG[oldest] = true
+		kept = append(kept, ev)
+	}
+	clear(s.q[len(kept):])
+	s.q = kept
+	for g := range drop {
+		s.resetG[g] = true
 	}
 }
 
@@ -262,6 +276,7 @@ func (s *subscriber) sendDatagram(o *Object) {
 		s.mu.Lock()
 		s.dropped++
 		s.mu.Unlock()
+		s.track.dropped.Add(1)
 		if errors.Is(err, transport.ErrDatagramTooLarge) {
 			s.sess.log.Warn("datagram too large for the path; object dropped", "group", o.Group, "object", o.ID, "size", len(b))
 		}

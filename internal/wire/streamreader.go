@@ -32,8 +32,9 @@ func (k StreamKind) String() string {
 
 const (
 	// readerBufSize is the StreamReader's initial buffer for headers and
-	// small objects.
-	readerBufSize = 4096
+	// small objects; it grows for longer headers. Small, since every data
+	// stream (often one per object) has one.
+	readerBufSize = 512
 	// readerHeadSlack bounds everything of a stream header or an object
 	// header that is not its extension block (a few varints and a byte).
 	readerHeadSlack = 128
