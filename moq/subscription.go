@@ -201,22 +201,38 @@ func (sub *Subscription) pushLocked(o *Object) {
 	if !sub.stats.HasLatest || sub.stats.Latest.Less(l) {
 		sub.stats.Latest, sub.stats.HasLatest = l, true
 	}
-	for sub.qBytes > sub.limit && len(sub.q) > 1 {
-		g := sub.q[0].Group
-		if sub.q[len(sub.q)-1].Group == g {
-			break // one group only: keep it
-		}
-		i := 0
-		for i < len(sub.q) && sub.q[i].Group == g {
-			sub.qBytes -= len(sub.q[i].Payload)
-			sub.stats.Dropped++
-			sub.stats.Objects--
-			sub.stats.Bytes -= uint64(len(sub.q[i].Payload))
-			i++
-		}
-		sub.q = append(sub.q[:0], sub.q[i:]...)
+	if sub.qBytes > sub.limit {
+		sub.dropOldestLocked()
 	}
 	sub.signal()
+}
+
+// dropOldestLocked drops the oldest whole groups from the application
+// queue, down to three quarters of the limit (so that an application that
+// stays behind costs one pass per quarter of the buffer), keeping at least
+// the newest group.
+func (sub *Subscription) dropOldestLocked() {
+	newest := sub.q[len(sub.q)-1].Group
+	target := sub.limit / 4 * 3
+	i := 0
+	for i < len(sub.q) && sub.qBytes > target {
+		g := sub.q[i].Group
+		if g == newest {
+			break
+		}
+		for i < len(sub.q) && sub.q[i].Group == g {
+			n := uint64(len(sub.q[i].Payload))
+			sub.qBytes -= int(n)
+			sub.stats.Dropped++
+			sub.stats.Objects--
+			sub.stats.Bytes -= n
+			i++
+		}
+	}
+	if i > 0 {
+		clear(sub.q[:i])
+		sub.q = sub.q[i:]
+	}
 }
 
 // streamStarted registers a data stream of group g; false if the group is
