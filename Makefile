@@ -15,7 +15,7 @@ build:
 	$(GO) build -o build/bin/moq ./cmd/moq
 
 ## test: everything CI runs (lint, Go tests with the race detector).
-test: lint test-go
+test: lint test-go test-browser
 
 test-go:
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
@@ -44,3 +44,9 @@ demo:
 
 clean:
 	rm -rf build dist
+
+## test-browser: @moq/lite in headless Chromium subscribes through our relay to
+## a Go publisher's track (installs chromium and the npm packages if missing).
+.PHONY: test-browser
+test-browser:
+	bash scripts/browser-test.sh
