@@ -89,7 +89,17 @@ func (s *Session) readSubgroupStream(st transport.ReceiveStream, r *wire.StreamR
 	}
 	g := h.Group
 	started := sub.streamStarted(g)
-	release()
+	if sub.fwd != nil && started {
+		// Forwarding (a relay): the Track opens its subscribers' streams in
+		// the order the first objects reach it, and their subscriptions
+		// drop a group that starts after a later one. So the next stream
+		// forwards nothing before this one's first object is forwarded (or
+		// this stream ends, or a request timeout passes).
+		t := time.AfterFunc(s.opts.requestTimeout(), release)
+		defer t.Stop()
+	} else {
+		release()
+	}
 	if !started {
 		sub.mu.Lock()
 		sub.stats.Dropped++
@@ -109,6 +119,7 @@ func (s *Session) readSubgroupStream(st transport.ReceiveStream, r *wire.StreamR
 		if err == nil {
 			subgroup = o.Subgroup
 			sub.deliverStream((*Object)(o))
+			release()
 			continue
 		}
 		if errors.Is(err, io.EOF) {

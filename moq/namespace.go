@@ -99,11 +99,13 @@ func (n *NamespaceSubscription) Close() error {
 	return nil
 }
 
-// SubscribeNamespace asks the peer for the namespaces under prefix (an
-// empty prefix asks for all) and waits for its answer. Namespaces the peer
-// had already announced to this session are reported first.
+// SubscribeNamespace asks the peer for the namespaces under prefix and
+// waits for its answer. Namespaces the peer had already announced to this
+// session are reported first. In draft-07 an empty prefix asks for all
+// namespaces; draft-14 requires 1 to 32 fields (an empty tuple is a
+// protocol violation there), so an empty prefix fails with ErrInvalid.
 func (s *Session) SubscribeNamespace(ctx context.Context, prefix Namespace) (*NamespaceSubscription, error) {
-	if err := validateTrack(prefix, "", true); err != nil {
+	if err := validateTrack(prefix, "", s.draft.Is07()); err != nil {
 		return nil, err
 	}
 	k := prefix.Key()

@@ -2,6 +2,7 @@ package moq
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -148,6 +149,9 @@ type retainedGroup struct {
 	objects []*Object
 	bytes   int
 	closed  bool
+	// endedSub lists the subgroups whose stream ended (EndSubgroup): a late
+	// joiner's replayed stream for them must end too.
+	endedSub []uint64
 }
 
 // NewTrack creates a track that is not attached to any session. Sessions
@@ -288,6 +292,9 @@ func (t *Track) EndGroup(g uint64) {
 func (t *Track) EndSubgroup(g, sg uint64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if rg := t.findGroup(g); rg != nil && !slices.Contains(rg.endedSub, sg) {
+		rg.endedSub = append(rg.endedSub, sg)
+	}
 	for s := range t.subs {
 		s.enqueue(event{kind: evEndSubgroup, group: g, subgroup: sg})
 	}
@@ -425,6 +432,9 @@ func (t *Track) attach(s *subscriber, f Filter, d wire.Draft) (Location, bool, e
 			}
 			for _, o := range rg.objects {
 				s.enqueue(event{kind: evObject, obj: o, datagram: t.delivery == DeliveryDatagram})
+			}
+			for _, sg := range rg.endedSub {
+				s.enqueue(event{kind: evEndSubgroup, group: rg.id, subgroup: sg})
 			}
 			if rg.closed {
 				s.enqueue(event{kind: evEndGroup, group: rg.id})

@@ -9,6 +9,8 @@ package relay
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/moq-ffi/moq-ffi-go/internal/transport"
 	"github.com/moq-ffi/moq-ffi-go/moq"
 )
 
@@ -54,7 +57,11 @@ type Relay struct {
 	announces map[string]*announce   // by namespace key
 	tracks    map[string]*relayTrack // by track key
 	nsSubs    map[*moq.Session][]moq.Namespace
-	closed    bool
+	// fwd holds, per namespace subscriber and namespace, the completion of
+	// the last announce or withdrawal forwarded to it: they run in order.
+	fwd    map[fwdKey]chan struct{}
+	closed bool
+	fp     [32]byte
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -64,6 +71,11 @@ type Relay struct {
 type announce struct {
 	sess *moq.Session
 	ns   moq.Namespace
+}
+
+type fwdKey struct {
+	sess *moq.Session
+	ns   string
 }
 
 // relayTrack is one upstream subscription fanned out through a Track.
@@ -98,6 +110,21 @@ func New(cfg Config) (*Relay, error) {
 		log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	}
 	opts := cfg.Session
+	if len(opts.TLS.Certificates) == 0 {
+		host, _, err := net.SplitHostPort(cfg.Addr)
+		if err != nil {
+			return nil, fmt.Errorf("relay: address %q: %w", cfg.Addr, err)
+		}
+		var hosts []string
+		if host != "" && host != "0.0.0.0" && host != "::" {
+			hosts = []string{host, "localhost", "127.0.0.1", "::1"}
+		}
+		cert, _, err := transport.GenerateSelfSigned(hosts, 0)
+		if err != nil {
+			return nil, fmt.Errorf("relay: %w", err)
+		}
+		opts.TLS.Certificates = []tls.Certificate{cert}
+	}
 	if opts.Logger == nil {
 		opts.Logger = log
 	}
@@ -115,6 +142,12 @@ func New(cfg Config) (*Relay, error) {
 		announces: map[string]*announce{},
 		tracks:    map[string]*relayTrack{},
 		nsSubs:    map[*moq.Session][]moq.Namespace{},
+		fwd:       map[fwdKey]chan struct{}{},
+	}
+	if c := opts.TLS.Certificates[0]; c.Leaf != nil {
+		r.fp = transport.Fingerprint(c.Leaf)
+	} else if len(c.Certificate) > 0 {
+		r.fp = sha256.Sum256(c.Certificate[0])
 	}
 	opts.Handler = r
 	ln, err := moq.Listen(cfg.Addr, &opts)
@@ -131,6 +164,11 @@ func New(cfg Config) (*Relay, error) {
 
 // Addr returns the relay's UDP address.
 func (r *Relay) Addr() net.Addr { return r.ln.Addr() }
+
+// Fingerprint returns the SHA-256 fingerprint of the relay's leaf
+// certificate: clients pin it (moq.TLSConfig.PinSHA256), which is how they
+// trust the self-signed certificate New generates when none is configured.
+func (r *Relay) Fingerprint() [32]byte { return r.fp }
 
 func (r *Relay) acceptLoop() {
 	defer r.wg.Done()
@@ -223,43 +261,86 @@ func (r *Relay) findPublisherLocked(ns moq.Namespace) *announce {
 func (r *Relay) Announce(s *moq.Session, ns moq.Namespace) error {
 	k := ns.Key()
 	r.mu.Lock()
+	var stale *announce
 	if a := r.announces[k]; a != nil && a.sess != s {
-		r.mu.Unlock()
-		return &moq.RequestError{Op: "ANNOUNCE", Code: 0x4, Reason: "namespace already announced by another publisher"}
+		select {
+		case <-a.sess.Done():
+			// The previous publisher's session has ended and SessionClosed
+			// has not run yet: a reconnecting publisher takes over.
+			stale = a
+		default:
+			r.mu.Unlock()
+			return &moq.RequestError{Op: "ANNOUNCE", Code: 0x4, Reason: "namespace already announced by another publisher"}
+		}
 	}
+	fresh := r.announces[k] == nil
 	r.announces[k] = &announce{sess: s, ns: ns}
-	var targets []*moq.Session
+	var fwds []func()
 	for sub, prefixes := range r.nsSubs {
 		if sub == s {
 			continue
 		}
 		for _, p := range prefixes {
 			if ns.HasPrefix(p) {
-				targets = append(targets, sub)
+				if stale != nil {
+					fwds = append(fwds, r.forwardLocked(sub, ns, false))
+				}
+				fwds = append(fwds, r.forwardLocked(sub, ns, true))
 				break
 			}
 		}
 	}
 	r.mu.Unlock()
-	r.m.announceChanged(1)
-	for _, t := range targets {
-		r.forwardAnnounce(t, ns)
+	if fresh {
+		r.m.announceChanged(1)
+	}
+	for _, f := range fwds {
+		f()
 	}
 	return nil
 }
 
-// forwardAnnounce announces ns to a namespace subscriber (in the
-// background: the subscriber's answer must not hold the publisher).
-func (r *Relay) forwardAnnounce(s *moq.Session, ns moq.Namespace) {
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
-		ctx, cancel := context.WithTimeout(s.Context(), 10*time.Second)
-		defer cancel()
-		if err := s.Announce(ctx, ns); err != nil && !errors.Is(err, moq.ErrInvalid) {
-			r.log.Debug("forward announce", "namespace", ns.String(), "to", s.RemoteAddr(), "err", err)
-		}
-	}()
+// forwardLocked prepares the forwarding of an announce (or, with announce
+// false, its withdrawal) of ns to a namespace subscriber; the returned
+// function starts it in the background (the subscriber's answer must not
+// hold the publisher). Operations on one (subscriber, namespace) run in the
+// order they were prepared, so that a withdrawal never overtakes the
+// announce it withdraws (Session.Unannounce needs the answer to it).
+func (r *Relay) forwardLocked(s *moq.Session, ns moq.Namespace, announce bool) func() {
+	k := fwdKey{s, ns.Key()}
+	prev := r.fwd[k]
+	done := make(chan struct{})
+	r.fwd[k] = done
+	return func() {
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			defer func() {
+				r.mu.Lock()
+				if r.fwd[k] == done {
+					delete(r.fwd, k)
+				}
+				r.mu.Unlock()
+				close(done)
+			}()
+			if prev != nil {
+				select {
+				case <-prev:
+				case <-s.Done():
+					return
+				}
+			}
+			if !announce {
+				s.Unannounce(ns) // ErrInvalid if the announce failed: nothing to withdraw
+				return
+			}
+			ctx, cancel := context.WithTimeout(s.Context(), 10*time.Second)
+			defer cancel()
+			if err := s.Announce(ctx, ns); err != nil && !errors.Is(err, moq.ErrInvalid) {
+				r.log.Debug("forward announce", "namespace", ns.String(), "to", s.RemoteAddr(), "err", err)
+			}
+		}()
+	}
 }
 
 // Unannounce implements moq.Handler.
@@ -276,19 +357,19 @@ func (r *Relay) removeAnnounce(s *moq.Session, ns moq.Namespace) {
 		return
 	}
 	delete(r.announces, k)
-	var targets []*moq.Session
+	var fwds []func()
 	for sub, prefixes := range r.nsSubs {
 		for _, p := range prefixes {
 			if ns.HasPrefix(p) {
-				targets = append(targets, sub)
+				fwds = append(fwds, r.forwardLocked(sub, ns, false))
 				break
 			}
 		}
 	}
 	r.mu.Unlock()
 	r.m.announceChanged(-1)
-	for _, t := range targets {
-		t.Unannounce(ns)
+	for _, f := range fwds {
+		f()
 	}
 }
 
@@ -311,6 +392,14 @@ func (r *Relay) track(ns moq.Namespace, name string) (*relayTrack, error) {
 		<-rt.ready
 		if rt.err != nil {
 			return nil, rt.err
+		}
+		select {
+		case <-rt.up.Done():
+			// The upstream has ended (the publisher left) and the watcher
+			// has not dropped the track yet: drop it and start afresh.
+			r.dropTrack(rt)
+			return r.track(ns, name)
+		default:
 		}
 		return rt, nil
 	}
@@ -338,12 +427,7 @@ func (r *Relay) track(ns moq.Namespace, name string) (*relayTrack, error) {
 			delete(r.tracks, k)
 		}
 		r.mu.Unlock()
-		var re *moq.RequestError
-		if errors.As(err, &re) {
-			rt.err = re
-		} else {
-			rt.err = &moq.RequestError{Op: "SUBSCRIBE", Code: 0x0, Reason: "upstream: " + err.Error()}
-		}
+		rt.err = downstreamError(a.sess.Draft(), err)
 		close(rt.ready)
 		rt.track.Close()
 		return nil, rt.err
@@ -364,6 +448,27 @@ func (r *Relay) track(ns moq.Namespace, name string) (*relayTrack, error) {
 	}()
 	close(rt.ready)
 	return rt, nil
+}
+
+// downstreamError converts the upstream's refusal of a SUBSCRIBE into the
+// error given to downstream subscribers, who may speak another draft: the
+// codes differ per draft, so "does not exist" becomes ErrTrackNotFound
+// (each session answers it with its own draft's code) and anything else
+// becomes an internal error (code 0x0 in both drafts): the relay chose the
+// upstream filter, so a range error there is not the subscriber's.
+func downstreamError(up moq.Draft, err error) error {
+	var re *moq.RequestError
+	if !errors.As(err, &re) {
+		return &moq.RequestError{Op: "SUBSCRIBE", Code: 0x0, Reason: "upstream: " + err.Error()}
+	}
+	notExist := uint64(0x4) // draft-14 TRACK_DOES_NOT_EXIST
+	if up.Is07() {
+		notExist = 0x3 // draft-07 Track Does Not Exist
+	}
+	if re.Code == notExist {
+		return fmt.Errorf("relay: upstream: %s: %w", re.Reason, moq.ErrTrackNotFound)
+	}
+	return &moq.RequestError{Op: "SUBSCRIBE", Code: 0x0, Reason: "upstream: " + re.Reason}
 }
 
 // dropTrack ends a relay track: upstream UNSUBSCRIBE, downstream
@@ -438,15 +543,15 @@ func (r *Relay) SubscribeNamespace(s *moq.Session, prefix moq.Namespace) error {
 		}
 	}
 	r.nsSubs[s] = append(r.nsSubs[s], prefix)
-	var existing []moq.Namespace
+	var fwds []func()
 	for _, a := range r.announces {
 		if a.sess != s && a.ns.HasPrefix(prefix) {
-			existing = append(existing, a.ns)
+			fwds = append(fwds, r.forwardLocked(s, a.ns, true))
 		}
 	}
 	r.mu.Unlock()
-	for _, ns := range existing {
-		r.forwardAnnounce(s, ns)
+	for _, f := range fwds {
+		f()
 	}
 	return nil
 }

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/moq-ffi/moq-ffi-go/internal/transport"
+	"github.com/moq-ffi/moq-ffi-go/moq"
+	"go.uber.org/goleak"
+)
+
+// lockedBuffer is a bytes.Buffer safe for the relay's concurrent logging.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestRelayCommand runs "moq relay" in-process on loopback: it prints its
+// address and certificate fingerprint, a client pinning that fingerprint
+// connects over raw QUIC and WebTransport, the metrics endpoint answers,
+// and cancelling the command's context sends GOAWAY and stops it cleanly.
+func TestRelayCommand(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent(),
+		goleak.IgnoreTopFunction("os/signal.signal_recv")) // signal.NotifyContext's process-wide loop
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	var errOut lockedBuffer
+	root := newRootCmd()
+	root.SetArgs([]string{"relay", "--listen", "127.0.0.1:0", "--metrics", "127.0.0.1:0", "--drain", "30s"})
+	root.SetOut(pw)
+	root.SetErr(&errOut)
+	done := make(chan error, 1)
+	go func() {
+		err := root.ExecuteContext(ctx)
+		pw.Close()
+		done <- err
+	}()
+	lines := make(chan string, 64)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	timeout := time.After(20 * time.Second)
+	var addr, fp, metricsURL string
+	for addr == "" || fp == "" || metricsURL == "" {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("relay output ended early; stderr %q; err %v", errOut.String(), <-done)
+			}
+			switch {
+			case strings.HasPrefix(l, "moq relay listening on "):
+				addr = strings.TrimSuffix(strings.TrimPrefix(l, "moq relay listening on "), " (UDP)")
+			case strings.Contains(l, "certificate SHA-256 fingerprint: "):
+				fp = l[strings.LastIndex(l, " ")+1:]
+			case strings.HasPrefix(l, "metrics on "):
+				metricsURL = strings.TrimPrefix(l, "metrics on ")
+			}
+		case <-timeout:
+			t.Fatal("the relay printed no address and fingerprint")
+		}
+	}
+	pin, err := transport.ParseFingerprint(fp)
+	if err != nil {
+		t.Fatalf("printed fingerprint %q: %v", fp, err)
+	}
+
+	dctx, dcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer dcancel()
+	goaway := make(chan string, 2)
+	var sessions []*moq.Session
+	for _, u := range []string{"moqt://" + addr + "/", "https://" + addr + "/"} {
+		s, err := moq.Dial(dctx, u, &moq.Options{TLS: moq.TLSConfig{PinSHA256: [][32]byte{pin}},
+			OnGoAway: func(string) { goaway <- u }})
+		if err != nil {
+			t.Fatalf("dial %s with the printed fingerprint: %v", u, err)
+		}
+		defer s.Wait()
+		defer s.Close()
+		sessions = append(sessions, s)
+	}
+	if err := sessions[0].Announce(dctx, moq.Namespace{"cli"}); err != nil {
+		t.Fatalf("announce: %v", err)
+	}
+
+	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := hc.Get(metricsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "moq_relay_announced_namespaces 1") {
+		t.Errorf("metrics do not show the announce:\n%s", body)
+	}
+
+	cancel() // as SIGINT would
+	for range sessions {
+		select {
+		case <-goaway:
+		case <-timeout:
+			t.Fatal("no GOAWAY after the command's context was cancelled")
+		}
+	}
+	for _, s := range sessions {
+		s.Close() // leave: the relay stops without waiting for the drain
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("relay command: %v", err)
+	}
+	var rest []string
+	for l := range lines {
+		rest = append(rest, l)
+	}
+	if got := strings.Join(rest, "\n"); !strings.Contains(got, "shutting down") || !strings.HasSuffix(got, "stopped") {
+		t.Errorf("output after cancel: %q", got)
+	}
+}
