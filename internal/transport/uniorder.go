@@ -8,8 +8,15 @@ import (
 
 // uniOrderGap bounds how long Accept holds back a stream while a stream the
 // peer opened before it has not arrived yet (it may have been reset before
-// its WebTransport header could be read, and then never arrives).
-const uniOrderGap = 200 * time.Millisecond
+// its WebTransport header could be read, and then never arrives). Before the
+// first stream is released the bound is uniOrderFirstGap: a peer whose
+// HTTP/3 layer opened more streams than its control stream (browsers open
+// QPACK streams too) leaves a gap below its first WebTransport stream that
+// never fills.
+const (
+	uniOrderGap      = time.Second
+	uniOrderFirstGap = 200 * time.Millisecond
+)
 
 // uniOrderer restores the peer's opening order of unidirectional streams.
 //
@@ -25,10 +32,11 @@ type uniOrderer struct {
 	in   chan orderedStream
 	errc chan error
 
-	mu      sync.Mutex
-	pending []orderedStream // sorted by id
-	next    uint64          // the ID expected next; 0 = not known yet
-	gapAt   time.Time       // when the current gap was first seen
+	mu       sync.Mutex
+	pending  []orderedStream // sorted by id
+	next     uint64          // the ID expected next; 0 = not known yet
+	released bool            // a stream has been released
+	gapAt    time.Time       // when the current gap was first seen
 }
 
 type orderedStream struct {
@@ -81,16 +89,24 @@ func (o *uniOrderer) pop(now time.Time) (ReceiveStream, bool) {
 		if o.gapAt.IsZero() {
 			o.gapAt = now
 		}
-		if now.Sub(o.gapAt) < uniOrderGap {
+		if now.Sub(o.gapAt) < o.gapBound() {
 			return nil, false
 		}
 	}
 	o.gapAt = time.Time{}
+	o.released = true
 	o.pending = o.pending[1:]
 	if first.id >= o.next {
 		o.next = first.id + 4
 	}
 	return first.s, true
+}
+
+func (o *uniOrderer) gapBound() time.Duration {
+	if o.released {
+		return uniOrderGap
+	}
+	return uniOrderFirstGap
 }
 
 // Accept returns the next stream in opening order.
@@ -118,7 +134,7 @@ func (o *uniOrderer) Accept(ctx context.Context) (ReceiveStream, error) {
 		}
 		var gapC <-chan time.Time
 		if len(o.pending) > 0 {
-			wait := uniOrderGap - time.Since(o.gapAt)
+			wait := o.gapBound() - time.Since(o.gapAt)
 			if timer == nil {
 				timer = time.NewTimer(wait)
 			} else {
@@ -133,7 +149,7 @@ func (o *uniOrderer) Accept(ctx context.Context) (ReceiveStream, error) {
 		case err := <-o.errc:
 			o.errc <- err
 			if len(o.pending) > 0 {
-				o.gapAt = time.Now().Add(-uniOrderGap)
+				o.gapAt = time.Now().Add(-o.gapBound())
 				continue
 			}
 			return nil, err
