@@ -91,6 +91,7 @@ func (s *Session) Announce(ctx context.Context, ns Namespace) error {
 		return fmt.Errorf("moq: %d namespaces announced: %w", len(s.announced), ErrLimit)
 	}
 	s.mu.Unlock()
+	unlock := func() {}
 	var (
 		p   *pendingReq
 		id  uint64
@@ -104,7 +105,9 @@ func (s *Session) Announce(ctx context.Context, ns Namespace) error {
 			return err
 		}
 	} else {
+		unlock = s.lockRequests()
 		if id, err = s.allocRequestID(ctx); err != nil {
+			unlock()
 			return err
 		}
 		s.mu.Lock()
@@ -118,7 +121,9 @@ func (s *Session) Announce(ctx context.Context, ns Namespace) error {
 			delete(s.pending, id)
 		}
 	}
-	if err := s.send(&wire.PublishNamespace{RequestID: id, Namespace: ns}); err != nil {
+	err = s.send(&wire.PublishNamespace{RequestID: id, Namespace: ns})
+	unlock()
+	if err != nil {
 		s.mu.Lock()
 		cleanup()
 		s.mu.Unlock()
@@ -177,6 +182,8 @@ func (s *Session) Subscribe(ctx context.Context, ns Namespace, name string, opts
 	if n >= s.opts.maxSubscriptions() {
 		return nil, fmt.Errorf("moq: %d subscriptions active: %w", n, ErrLimit)
 	}
+	unlock := s.lockRequests()
+	defer unlock()
 	id, err := s.allocRequestID(ctx)
 	if err != nil {
 		return nil, err
@@ -224,7 +231,9 @@ func (s *Session) Subscribe(ctx context.Context, ns Namespace, name string, opts
 			delete(s.subsByAlias, sub.alias)
 		}
 	}
-	if err := s.send(msg); err != nil {
+	err = s.send(msg)
+	unlock()
+	if err != nil {
 		s.mu.Lock()
 		cleanup()
 		s.mu.Unlock()

@@ -83,6 +83,8 @@ func (s *Session) fetch(ctx context.Context, m *wire.Fetch, opts FetchOptions) (
 		m.SubscriberPriority = *opts.Priority
 	}
 	m.GroupOrder = opts.GroupOrder
+	unlock := s.lockRequests()
+	defer unlock()
 	id, err := s.allocRequestID(ctx)
 	if err != nil {
 		return nil, err
@@ -105,7 +107,9 @@ func (s *Session) fetch(ctx context.Context, m *wire.Fetch, opts FetchOptions) (
 			delete(s.fetches, id)
 		}
 	}
-	if err := s.send(m); err != nil {
+	err = s.send(m)
+	unlock()
+	if err != nil {
 		s.mu.Lock()
 		cleanup()
 		s.mu.Unlock()

@@ -115,6 +115,14 @@ func (s *Session) SubscribeNamespace(ctx context.Context, prefix Namespace) (*Na
 		id  uint64
 		err error
 	)
+	unlock := s.lockRequests()
+	defer unlock()
+	s.mu.Lock()
+	_, dup := s.nsSubs[k]
+	s.mu.Unlock()
+	if dup {
+		return nil, fmt.Errorf("moq: prefix %q is already subscribed: %w", prefix.String(), ErrInvalid)
+	}
 	if !s.draft.Is07() {
 		if id, err = s.allocRequestID(ctx); err != nil {
 			return nil, err
@@ -152,7 +160,9 @@ func (s *Session) SubscribeNamespace(ctx context.Context, prefix Namespace) (*Na
 			delete(s.nsSubs, k)
 		}
 	}
-	if err := s.send(&wire.SubscribeNamespace{RequestID: id, Prefix: prefix}); err != nil {
+	err = s.send(&wire.SubscribeNamespace{RequestID: id, Prefix: prefix})
+	unlock()
+	if err != nil {
 		s.mu.Lock()
 		cleanup()
 		s.mu.Unlock()

@@ -375,7 +375,9 @@ func (s *subscriber) finish(code uint64, reason string) {
 	s.mu.Lock()
 	s.stopped = true
 	s.mu.Unlock()
-	s.track.detach(s)
+	if s.track != nil { // a placeholder while the handler runs has no track yet
+		s.track.detach(s)
+	}
 	if s.sess.forgetSubscriber(s) {
 		m := s.sess.publishDone(s.reqID, code, reason, s.streamCount.Load())
 		// Draft-07 subscribers learn the last object sent, so that they can
@@ -414,7 +416,9 @@ func (s *subscriber) detach(sendDone bool, code uint64, reason string) {
 	default:
 	}
 	s.mu.Unlock()
-	s.track.detach(s)
+	if s.track != nil { // a placeholder while the handler runs has no track yet
+		s.track.detach(s)
+	}
 	if sendDone {
 		s.sess.send(s.sess.publishDone(s.reqID, code, reason, s.streamCount.Load()))
 	}

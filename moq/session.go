@@ -29,6 +29,7 @@ type Session struct {
 	ctrl       transport.Stream
 	ctrlReader *wire.ControlReader
 	ctrlMu     sync.Mutex // serialises control writes
+	reqMu      sync.Mutex // held from a request ID's allocation until its request is written
 	wbuf       []byte
 
 	ctx    context.Context // cancelled when the session ends
@@ -490,6 +491,15 @@ func (s *Session) await(ctx context.Context, p *pendingReq, cleanup func()) (wir
 		s.mu.Unlock()
 		return nil, fmt.Errorf("moq: %s: %w: no answer within %v", p.op, ErrTimeout, s.opts.requestTimeout())
 	}
+}
+
+// lockRequests serialises new requests, so that request IDs go out in the
+// order they were allocated (the peer requires it). The caller holds it from
+// allocRequestID until the request is written, and calls the returned
+// function (idempotent) then; a deferred call covers early returns.
+func (s *Session) lockRequests() func() {
+	s.reqMu.Lock()
+	return sync.OnceFunc(s.reqMu.Unlock)
 }
 
 // allocRequestID returns our next request ID, waiting for credit from the

@@ -30,6 +30,8 @@ func (s *Session) TrackStatus(ctx context.Context, ns Namespace, name string) (T
 		err error
 	)
 	key := "ts" + trackKey(ns, name)
+	unlock := s.lockRequests()
+	defer unlock()
 	if s.draft == wire.Draft14 {
 		if id, err = s.allocRequestID(ctx); err != nil {
 			return TrackStatus{}, err
@@ -58,7 +60,9 @@ func (s *Session) TrackStatus(ctx context.Context, ns Namespace, name string) (T
 	}
 	req := &wire.TrackStatusRequest{RequestID: id, Namespace: ns, Name: name, SubscriberPriority: 128,
 		FilterType: wire.FilterLargestObject, Forward: true}
-	if err := s.send(req); err != nil {
+	err = s.send(req)
+	unlock()
+	if err != nil {
 		s.mu.Lock()
 		cleanup()
 		s.mu.Unlock()
