@@ -1,0 +1,66 @@
+/* C side of the library: per-thread state, callback trampolines, and the
+ * three exports that need no Go (moq_version, moq_last_error, moq_free_str). */
+#include "moq_ffi.h" /* with prototypes: the definitions below must match them */
+#include "bridge.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* moq_last_error storage: a fixed per-thread buffer, so that nothing is left
+ * to free when a thread exits. Longer messages are cut at a UTF-8 boundary. */
+#define MOQ__ERR_CAP 2048
+static _Thread_local char moq__err_buf[MOQ__ERR_CAP];
+static _Thread_local int moq__err_set;
+static _Thread_local int moq__cb_depth;
+
+void moq__set_last_error(const char* msg, size_t len) {
+    if (len >= MOQ__ERR_CAP) {
+        len = MOQ__ERR_CAP - 1;
+        /* Do not end inside a multi-byte UTF-8 sequence. */
+        while (len > 0 && (((unsigned char)msg[len]) & 0xC0) == 0x80) {
+            len--;
+        }
+    }
+    memcpy(moq__err_buf, msg, len);
+    moq__err_buf[len] = '\0';
+    moq__err_set = 1;
+}
+
+void moq__clear_last_error(void) { moq__err_set = 0; }
+
+int moq__in_callback(void) { return moq__cb_depth > 0; }
+
+MOQ_API const char* moq_last_error(void) { return moq__err_set ? moq__err_buf : NULL; }
+
+MOQ_API void moq_free_str(const char* str) { free((void*)str); }
+
+MOQ_API const char* moq_version(void) { return "moq_ffi 0.2.0 (IETF Draft 07, 14)"; }
+
+void moq__call_conn(uintptr_t cb, uintptr_t ud, int state) {
+    moq__cb_depth++;
+    ((MoqConnectionCallback)cb)((void*)ud, (MoqConnectionState)state);
+    moq__cb_depth--;
+}
+
+void moq__call_data(uintptr_t cb, uintptr_t ud, const uint8_t* data, size_t len) {
+    moq__cb_depth++;
+    ((MoqDataCallback)cb)((void*)ud, data, len);
+    moq__cb_depth--;
+}
+
+void moq__call_track(uintptr_t cb, uintptr_t ud, const char* ns) {
+    moq__cb_depth++;
+    ((MoqTrackCallback)cb)((void*)ud, ns, NULL);
+    moq__cb_depth--;
+}
+
+void moq__call_catalog(uintptr_t cb, uintptr_t ud, const MoqTrackInfo* tracks, size_t n) {
+    moq__cb_depth++;
+    ((MoqCatalogCallback)cb)((void*)ud, tracks, n);
+    moq__cb_depth--;
+}
+
+static const uint8_t moq__empty_byte = 0;
+const uint8_t* moq__empty(void) { return &moq__empty_byte; }
+
+const char* moq__getenv(const char* name) { return getenv(name); }

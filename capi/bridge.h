@@ -1,0 +1,31 @@
+/* Internal declarations shared by the cgo preambles and bridge.c. Not part of
+ * the public API: the public header is include/moq_ffi.h. */
+#ifndef MOQ_FFI_BRIDGE_H
+#define MOQ_FFI_BRIDGE_H
+
+#define MOQ_FFI_NO_PROTOTYPES 1
+#include "moq_ffi.h"
+#include <stdlib.h>
+#include <string.h>
+
+/* Per-thread last error (bridge.c). */
+void moq__set_last_error(const char* msg, size_t len);
+void moq__clear_last_error(void);
+
+/* Non-zero while the calling thread is running a library callback. */
+int moq__in_callback(void);
+
+/* Trampolines: Go calls the host's function pointers only through these. */
+void moq__call_conn(uintptr_t cb, uintptr_t ud, int state);
+void moq__call_data(uintptr_t cb, uintptr_t ud, const uint8_t* data, size_t len);
+void moq__call_track(uintptr_t cb, uintptr_t ud, const char* ns);
+void moq__call_catalog(uintptr_t cb, uintptr_t ud, const MoqTrackInfo* tracks, size_t n);
+
+/* A valid pointer for zero-length data. */
+const uint8_t* moq__empty(void);
+
+/* getenv, read at call time (Go's os.Getenv sees only the start-up
+ * environment of a c-shared library's host). */
+const char* moq__getenv(const char* name);
+
+#endif

@@ -1,0 +1,425 @@
+package main
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/../include
+#include "bridge.h"
+*/
+import "C"
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"unsafe"
+
+	"github.com/moq-ffi/moq-ffi-go/moq"
+)
+
+// Delivery modes (MoqDeliveryMode).
+const (
+	deliveryDatagram = 0
+	deliveryStream   = 1
+)
+
+func toDelivery(mode int) (moq.Delivery, error) {
+	switch mode {
+	case deliveryDatagram:
+		return moq.DeliveryDatagram, nil
+	case deliveryStream:
+		return moq.DeliveryStream, nil
+	}
+	return 0, errf(codeInvalid, "delivery_mode %d is neither MOQ_DELIVERY_DATAGRAM (0) nor MOQ_DELIVERY_STREAM (1)", mode)
+}
+
+// publisher is a MoqPublisher.
+type publisher struct {
+	id   uintptr
+	c    *client
+	sess *moq.Session
+	pt   *pubTrack
+	dead bool // guarded by c.mu
+}
+
+// createPublisher implements moq_create_publisher_ex.
+func (c *client) createPublisher(nsStr, name string, mode int) (*publisher, error) {
+	ns, err := parseNamespace(nsStr)
+	if err != nil {
+		return nil, err
+	}
+	if name == "" {
+		return nil, errf(codeInvalid, "track name is empty")
+	}
+	if len(nsStr)+len(name) > maxNameLen {
+		return nil, errf(codeInvalid, "namespace and track name are longer than %d bytes", maxNameLen)
+	}
+	d, err := toDelivery(mode)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dead {
+		return nil, errDead()
+	}
+	if c.sess == nil || c.sess.Err() != nil {
+		return nil, errf(codeNotConnected, "Not connected to MoQ server")
+	}
+	if !c.announced[ns.Key()] {
+		return nil, errf(codeInvalid, "Namespace not announced: %s", nsStr)
+	}
+	k := trackKey(ns, name)
+	pt := c.tracks[k]
+	if pt == nil {
+		pt = &pubTrack{key: k, track: moq.NewTrack(ns, name, moq.TrackOptions{Delivery: d})}
+		c.tracks[k] = pt
+	}
+	pt.refs++
+	p := &publisher{c: c, sess: c.sess, pt: pt}
+	handles.Lock()
+	p.id = newIDLocked()
+	handles.pubs[p.id] = p
+	handles.Unlock()
+	c.pubs[p.id] = p
+	return p, nil
+}
+
+// destroy implements moq_publisher_destroy.
+func (p *publisher) destroy() {
+	handles.Lock()
+	delete(handles.pubs, p.id)
+	handles.Unlock()
+	c := p.c
+	c.mu.Lock()
+	if p.dead {
+		c.mu.Unlock()
+		return
+	}
+	p.dead = true
+	delete(c.pubs, p.id)
+	p.pt.refs--
+	last := p.pt.refs == 0
+	if last && c.tracks[p.pt.key] == p.pt {
+		delete(c.tracks, p.pt.key)
+	}
+	c.mu.Unlock()
+	if last {
+		p.pt.track.Close()
+	}
+}
+
+// publish implements moq_publish_data. data is host memory, copied here.
+func (p *publisher) publish(data []byte, mode int) error {
+	d, err := toDelivery(mode)
+	if err != nil {
+		return err
+	}
+	if len(data) > maxObject {
+		return errf(codeInvalid, "data_len %d exceeds the maximum object size of %d bytes (16 MiB)", len(data), maxObject)
+	}
+	if d == moq.DeliveryDatagram && len(data) > moq.MaxDatagramPayload {
+		return errf(codeInvalid, "data_len %d exceeds the maximum datagram object size of %d bytes; use MOQ_DELIVERY_STREAM", len(data), moq.MaxDatagramPayload)
+	}
+	c := p.c
+	c.mu.Lock()
+	dead, cur := p.dead || c.dead, c.sess
+	c.mu.Unlock()
+	if dead {
+		return errf(codeInvalid, "publisher handle is invalid or destroyed")
+	}
+	if cur != p.sess || p.sess.Err() != nil {
+		return errf(codeNotConnected, "the publisher's session has ended")
+	}
+	_, err = p.pt.track.WriteMode(data, d)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, moq.ErrEnded):
+		return errf(codeNotConnected, "the publisher's session has ended")
+	case errors.Is(err, moq.ErrTooLarge), errors.Is(err, moq.ErrInvalid):
+		return errf(codeInvalid, "%v", err)
+	}
+	return errf(codeInternal, "publish: %v", err)
+}
+
+// subscriber is a MoqSubscriber (data or catalog).
+type subscriber struct {
+	id      uintptr
+	c       *client
+	sess    *moq.Session
+	ns      moq.Namespace
+	name    string
+	catalog bool
+	g       *gate
+	ctx     context.Context
+	cancel  context.CancelFunc
+
+	mu      sync.Mutex
+	sub     *moq.Subscription
+	ended   bool
+	endErr  error
+	stopped bool
+}
+
+// subscribe implements moq_subscribe and moq_subscribe_catalog.
+func (c *client) subscribe(nsStr, name string, cb, ud uintptr, catalog bool) (*subscriber, error) {
+	ns, err := parseNamespace(nsStr)
+	if err != nil {
+		return nil, err
+	}
+	if name == "" {
+		return nil, errf(codeInvalid, "track name is empty")
+	}
+	if len(nsStr)+len(name) > maxNameLen {
+		return nil, errf(codeInvalid, "namespace and track name are longer than %d bytes", maxNameLen)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dead {
+		return nil, errDead()
+	}
+	if c.sess == nil || c.sess.Err() != nil {
+		return nil, errf(codeNotConnected, "Not connected to MoQ server")
+	}
+	s := &subscriber{c: c, sess: c.sess, ns: ns, name: name, catalog: catalog, g: newGate(cb, ud)}
+	s.ctx, s.cancel = context.WithCancel(c.sess.Context())
+	handles.Lock()
+	s.id = newIDLocked()
+	handles.subs[s.id] = s
+	handles.Unlock()
+	c.subs[s.id] = s
+	go s.run(c.cfg)
+	return s, nil
+}
+
+// end records why the subscription ended (first reason wins).
+func (s *subscriber) end(err error) {
+	s.mu.Lock()
+	first := !s.ended
+	if first {
+		s.ended, s.endErr = true, err
+	}
+	s.mu.Unlock()
+	if first {
+		logger().Info("subscription ended", "namespace", nsString(s.ns), "track", s.name, "reason", err)
+	}
+}
+
+func (s *subscriber) run(cfg *config) {
+	defer recoverGoroutine("subscriber")
+	ctx, cancel := context.WithTimeout(s.ctx, cfg.requestTimeout)
+	sub, err := s.sess.Subscribe(ctx, s.ns, s.name, moq.SubscribeOptions{})
+	cancel()
+	if err != nil {
+		var re *moq.RequestError
+		switch {
+		case s.ctx.Err() != nil:
+			s.end(errf(codeNotConnected, "subscription to %s/%s ended before it was answered", nsString(s.ns), s.name))
+		case errors.As(err, &re):
+			s.end(errf(codeConnFailed, "subscribe %s/%s refused: %v", nsString(s.ns), s.name, err))
+		case errors.Is(err, moq.ErrTimeout):
+			s.end(errf(codeTimeout, "subscribe %s/%s: no answer within %v", nsString(s.ns), s.name, cfg.requestTimeout))
+		default:
+			s.end(errf(codeConnFailed, "subscribe %s/%s: %v", nsString(s.ns), s.name, err))
+		}
+		return
+	}
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		sub.Close()
+		return
+	}
+	s.sub = sub
+	s.mu.Unlock()
+	for {
+		o, err := sub.ReadObject(s.ctx)
+		if err != nil {
+			if s.ctx.Err() != nil && s.sess.Err() != nil {
+				err = s.sess.Err()
+			}
+			s.end(errf(codeNotConnected, "subscription to %s/%s ended: %v", nsString(s.ns), s.name, err))
+			return
+		}
+		cb, ud, ok := s.g.enter()
+		if !ok {
+			return
+		}
+		if cb != 0 {
+			if s.catalog {
+				deliverCatalog(cb, ud, o.Payload, nsString(s.ns)+"/"+s.name)
+			} else {
+				var p *C.uint8_t
+				if len(o.Payload) > 0 {
+					p = (*C.uint8_t)(unsafe.Pointer(&o.Payload[0]))
+				} else {
+					p = C.moq__empty()
+				}
+				C.moq__call_data(C.uintptr_t(cb), C.uintptr_t(ud), p, C.size_t(len(o.Payload)))
+			}
+		}
+		s.g.leave()
+	}
+}
+
+// halt stops the subscription (UNSUBSCRIBE) and its callbacks.
+func (s *subscriber) halt(reason error) {
+	s.end(reason)
+	s.mu.Lock()
+	s.stopped = true
+	sub := s.sub
+	s.mu.Unlock()
+	s.cancel()
+	if sub != nil {
+		sub.Close()
+	}
+	s.g.close()
+}
+
+// destroy implements moq_subscriber_destroy.
+func (s *subscriber) destroy() {
+	handles.Lock()
+	delete(handles.subs, s.id)
+	handles.Unlock()
+	s.c.mu.Lock()
+	delete(s.c.subs, s.id)
+	s.c.mu.Unlock()
+	s.halt(errf(codeInvalid, "unsubscribed"))
+}
+
+// isSubscribed implements moq_is_subscribed; err says why not.
+func (s *subscriber) isSubscribed() (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ended {
+		return false, s.endErr
+	}
+	if err := s.sess.Err(); err != nil {
+		return false, errf(codeNotConnected, "session ended: %v", err)
+	}
+	return true, nil
+}
+
+// subscribeAnnounces implements moq_subscribe_announces.
+func (c *client) subscribeAnnounces(cb, ud uintptr) error {
+	c.mu.Lock()
+	if c.dead {
+		c.mu.Unlock()
+		return errDead()
+	}
+	if c.ann == nil {
+		c.ann = newGate(0, 0)
+		c.annCh = make(chan annEvent, 1024)
+		go c.annLoop(c.ann, c.annCh)
+	}
+	g := c.ann
+	c.annReg = cb != 0
+	var old *moq.NamespaceSubscription
+	if cb == 0 {
+		old, c.nsSub = c.nsSub, nil
+	}
+	sess, cfg := c.sess, c.cfg
+	c.mu.Unlock()
+	g.set(cb, ud)
+	if old != nil {
+		old.Close()
+	}
+	if cb == 0 || sess == nil {
+		return nil
+	}
+	return c.startAnnounceListener(sess, cfg, true)
+}
+
+// startAnnounceListener sends SUBSCRIBE_ANNOUNCES / SUBSCRIBE_NAMESPACE for
+// a registered listener, waiting for the answer when wait is set.
+func (c *client) startAnnounceListener(sess *moq.Session, cfg *config, wait bool) error {
+	c.mu.Lock()
+	if !c.annReg || c.sess != sess || c.nsSub != nil || c.nsPending {
+		c.mu.Unlock()
+		return nil
+	}
+	prefix := moq.Namespace{}
+	if cfg.hasPrefix {
+		prefix = cfg.announcePrefix
+	} else if !sess.Draft().Is07() {
+		warn := !c.warnedNS14
+		c.warnedNS14 = true
+		c.mu.Unlock()
+		if warn {
+			logger().Warn("draft-14 has no empty namespace prefix: the announce listener reports only namespaces the relay announces unasked; set MOQ_FFI_ANNOUNCE_PREFIX to ask for a prefix")
+		}
+		return nil
+	}
+	c.nsPending = true
+	c.mu.Unlock()
+	do := func() error {
+		ctx, cancel := context.WithTimeout(sess.Context(), cfg.requestTimeout)
+		defer cancel()
+		n, err := sess.SubscribeNamespace(ctx, prefix)
+		c.mu.Lock()
+		c.nsPending = false
+		keep := err == nil && c.annReg && c.sess == sess && c.nsSub == nil && !c.dead
+		if keep {
+			c.nsSub = n
+		}
+		c.mu.Unlock()
+		if err != nil {
+			var re *moq.RequestError
+			switch {
+			case errors.As(err, &re):
+				return errf(codeConnFailed, "announce subscription refused by the relay: %v", err)
+			case sess.Err() != nil:
+				return errf(codeNotConnected, "announce subscription: session ended: %v", sess.Err())
+			case errors.Is(err, moq.ErrTimeout):
+				return errf(codeTimeout, "announce subscription: no answer within %v", cfg.requestTimeout)
+			}
+			return errf(codeConnFailed, "announce subscription: %v", err)
+		}
+		if !keep {
+			n.Close()
+			return nil
+		}
+		go func() { // Events are reported through the handler; drop the queue.
+			for {
+				if _, err := n.Next(sess.Context()); err != nil {
+					return
+				}
+			}
+		}()
+		return nil
+	}
+	if wait {
+		return do()
+	}
+	go func() {
+		defer recoverGoroutine("announce listener")
+		if err := do(); err != nil {
+			logger().Warn("announce listener not started", "err", err)
+		}
+	}()
+	return nil
+}
+
+// annLoop delivers announce callbacks, one at a time.
+func (c *client) annLoop(g *gate, ch chan annEvent) {
+	defer recoverGoroutine("announce dispatcher")
+	for {
+		select {
+		case <-c.done:
+			return
+		case ev := <-ch:
+			cb, ud, ok := g.enter()
+			if !ok {
+				return
+			}
+			c.mu.Lock()
+			current := c.sess == ev.sess && !c.dead
+			c.mu.Unlock()
+			if cb != 0 && current {
+				cs := C.CString(ev.ns)
+				C.moq__call_track(C.uintptr_t(cb), C.uintptr_t(ud), cs)
+				C.free(unsafe.Pointer(cs))
+			}
+			g.leave()
+		}
+	}
+}

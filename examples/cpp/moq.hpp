@@ -1,0 +1,202 @@
+// moq.hpp - a small C++17 RAII wrapper over moq_ffi.h (header-only example).
+//
+// Client, Publisher and Subscriber own their handles (move-only; the
+// destructor destroys). Errors throw moq::Error. Callbacks are
+// std::function objects owned by the wrapper; they run on library threads
+// (see moq_ffi.h, CALLBACKS) and must not throw.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "moq_ffi.h"
+
+namespace moq {
+
+class Error : public std::runtime_error {
+public:
+    Error(MoqResultCode code, const std::string& what) : std::runtime_error(what), code_(code) {}
+    MoqResultCode code() const noexcept { return code_; }
+
+private:
+    MoqResultCode code_;
+};
+
+// check throws for a failed MoqResult, freeing its message either way.
+inline void check(MoqResult r, const char* what) {
+    if (r.code == MOQ_OK) return;
+    std::string msg = std::string(what) + ": " + (r.message ? r.message : "unknown error");
+    moq_free_str(r.message);
+    throw Error(r.code, msg);
+}
+
+inline std::string last_error() {
+    const char* e = moq_last_error();
+    return e ? e : "unknown error";
+}
+
+struct Track {
+    std::string name, codec, mime_type, language;
+    uint32_t width = 0, height = 0, bitrate = 0, sample_rate = 0;
+};
+
+using DataFn = std::function<void(const uint8_t*, size_t)>;
+using CatalogFn = std::function<void(const std::vector<Track>&)>;
+using StateFn = std::function<void(MoqConnectionState)>;
+using AnnounceFn = std::function<void(const std::string&)>;
+
+class Subscriber {
+public:
+    Subscriber() = default;
+    Subscriber(Subscriber&& o) noexcept { *this = std::move(o); }
+    Subscriber& operator=(Subscriber&& o) noexcept {
+        if (this != &o) {
+            reset();
+            h_ = std::exchange(o.h_, nullptr);
+            data_ = std::move(o.data_);
+            catalog_ = std::move(o.catalog_);
+        }
+        return *this;
+    }
+    Subscriber(const Subscriber&) = delete;
+    Subscriber& operator=(const Subscriber&) = delete;
+    ~Subscriber() { reset(); }
+
+    bool subscribed() const { return h_ && moq_is_subscribed(h_); }
+    // Why the subscription ended (call after subscribed() returned false).
+    std::string reason() const { return subscribed() ? "" : last_error(); }
+    void unsubscribe() {
+        if (h_) check(moq_unsubscribe(h_), "moq_unsubscribe");
+    }
+    // Destroys the handle; no callback runs after this returns.
+    void reset() {
+        if (h_) moq_subscriber_destroy(h_);
+        h_ = nullptr;
+    }
+
+private:
+    friend class Client;
+    MoqSubscriber* h_ = nullptr;
+    std::unique_ptr<DataFn> data_;
+    std::unique_ptr<CatalogFn> catalog_;
+};
+
+class Publisher {
+public:
+    Publisher() = default;
+    Publisher(Publisher&& o) noexcept : h_(std::exchange(o.h_, nullptr)), mode_(o.mode_) {}
+    Publisher& operator=(Publisher&& o) noexcept {
+        if (this != &o) {
+            reset();
+            h_ = std::exchange(o.h_, nullptr);
+            mode_ = o.mode_;
+        }
+        return *this;
+    }
+    Publisher(const Publisher&) = delete;
+    Publisher& operator=(const Publisher&) = delete;
+    ~Publisher() { reset(); }
+
+    void publish(const void* data, size_t n) { publish(data, n, mode_); }
+    void publish(const void* data, size_t n, MoqDeliveryMode mode) {
+        check(moq_publish_data(h_, static_cast<const uint8_t*>(data), n, mode), "moq_publish_data");
+    }
+    void publish(const std::string& s) { publish(s.data(), s.size()); }
+    void reset() {
+        if (h_) moq_publisher_destroy(h_);
+        h_ = nullptr;
+    }
+
+private:
+    friend class Client;
+    MoqPublisher* h_ = nullptr;
+    MoqDeliveryMode mode_ = MOQ_DELIVERY_STREAM;
+};
+
+class Client {
+public:
+    Client() : h_(moq_client_create()) {
+        if (!h_) throw Error(MOQ_ERROR_INTERNAL, "moq_client_create: " + last_error());
+    }
+    Client(const Client&) = delete;
+    Client& operator=(const Client&) = delete;
+    // Destroys the client; its publishers and subscribers die with it
+    // (destroy them first if they are still in scope).
+    ~Client() { moq_client_destroy(h_); }
+
+    void connect(const std::string& url, StateFn on_state = nullptr) {
+        state_ = std::make_unique<StateFn>(std::move(on_state));
+        check(moq_connect(h_, url.c_str(), *state_ ? &Client::state_cb : nullptr, state_.get()), "moq_connect");
+    }
+    void disconnect() { check(moq_disconnect(h_), "moq_disconnect"); }
+    bool connected() const { return moq_is_connected(h_); }
+    void announce(const std::string& ns) { check(moq_announce_namespace(h_, ns.c_str()), "moq_announce_namespace"); }
+
+    Publisher publisher(const std::string& ns, const std::string& track, MoqDeliveryMode mode = MOQ_DELIVERY_STREAM) {
+        Publisher p;
+        p.h_ = moq_create_publisher_ex(h_, ns.c_str(), track.c_str(), mode);
+        if (!p.h_) throw Error(MOQ_ERROR_INVALID_ARGUMENT, "moq_create_publisher_ex: " + last_error());
+        p.mode_ = mode;
+        return p;
+    }
+
+    Subscriber subscribe(const std::string& ns, const std::string& track, DataFn fn) {
+        Subscriber s;
+        s.data_ = std::make_unique<DataFn>(std::move(fn));
+        s.h_ = moq_subscribe(h_, ns.c_str(), track.c_str(), &Client::data_cb, s.data_.get());
+        if (!s.h_) throw Error(MOQ_ERROR_INVALID_ARGUMENT, "moq_subscribe: " + last_error());
+        return s;
+    }
+
+    Subscriber subscribe_catalog(const std::string& ns, const std::string& track, CatalogFn fn) {
+        Subscriber s;
+        s.catalog_ = std::make_unique<CatalogFn>(std::move(fn));
+        s.h_ = moq_subscribe_catalog(h_, ns.c_str(), track.c_str(), &Client::catalog_cb, s.catalog_.get());
+        if (!s.h_) throw Error(MOQ_ERROR_INVALID_ARGUMENT, "moq_subscribe_catalog: " + last_error());
+        return s;
+    }
+
+    // Replaces the announce listener (nullptr removes it).
+    void on_announce(AnnounceFn fn) {
+        auto next = fn ? std::make_unique<AnnounceFn>(std::move(fn)) : nullptr;
+        check(moq_subscribe_announces(h_, next ? &Client::announce_cb : nullptr, next.get()), "moq_subscribe_announces");
+        announce_ = std::move(next);  // the old function is no longer called
+    }
+
+private:
+    static void state_cb(void* ud, MoqConnectionState st) { (*static_cast<StateFn*>(ud))(st); }
+    static void data_cb(void* ud, const uint8_t* d, size_t n) {
+        auto* fn = static_cast<DataFn*>(ud);
+        if (*fn) (*fn)(d, n);
+    }
+    static void catalog_cb(void* ud, const MoqTrackInfo* t, size_t n) {
+        std::vector<Track> v;
+        v.reserve(n);
+        for (size_t i = 0; i < n; i++) {
+            Track x;
+            x.name = t[i].name;
+            x.codec = t[i].codec ? t[i].codec : "";
+            x.mime_type = t[i].mime_type ? t[i].mime_type : "";
+            x.language = t[i].language ? t[i].language : "";
+            x.width = t[i].width;
+            x.height = t[i].height;
+            x.bitrate = t[i].bitrate;
+            x.sample_rate = t[i].sample_rate;
+            v.push_back(std::move(x));
+        }
+        auto* fn = static_cast<CatalogFn*>(ud);
+        if (*fn) (*fn)(v);
+    }
+    static void announce_cb(void* ud, const char* ns, const char*) { (*static_cast<AnnounceFn*>(ud))(ns); }
+
+    MoqClient* h_;
+    std::unique_ptr<StateFn> state_;
+    std::unique_ptr<AnnounceFn> announce_;
+};
+
+}  // namespace moq

@@ -1,0 +1,584 @@
+/*
+ * moq_ffi.h - Media over QUIC Transport (MoQT) client library, C interface.
+ *
+ * This header is the library's manual. It is source- and ABI-compatible with
+ * the moq_ffi 0.1.x header (same 20 functions, names, signatures, enum values,
+ * struct layouts and callback types): a host written against 0.1.x compiles
+ * and links against this library unchanged. Where 0.1.x misbehaved, this
+ * library does what the documentation below says; each such change is marked
+ * "Changed from 0.1".
+ *
+ * ---------------------------------------------------------------------------
+ * OVERVIEW
+ * ---------------------------------------------------------------------------
+ *   moq_init();                                  // optional
+ *   MoqClient* c = moq_client_create();
+ *   MoqResult r = moq_connect(c, "https://relay.example:4443/", on_state, ctx);
+ *   if (r.code != MOQ_OK) { fprintf(stderr, "%s\n", r.message); moq_free_str(r.message); }
+ *   moq_announce_namespace(c, "game/match-7");          // publisher side
+ *   MoqPublisher* p = moq_create_publisher_ex(c, "game/match-7", "state", MOQ_DELIVERY_STREAM);
+ *   moq_publish_data(p, bytes, n, MOQ_DELIVERY_STREAM);
+ *   MoqSubscriber* s = moq_subscribe(c, "game/match-7", "state", on_data, ctx);  // subscriber side
+ *   ...
+ *   moq_subscriber_destroy(s); moq_publisher_destroy(p);
+ *   moq_disconnect(c); moq_client_destroy(c);
+ *
+ * ---------------------------------------------------------------------------
+ * PROTOCOL
+ * ---------------------------------------------------------------------------
+ * URLs: "https://host[:port]/path" connects over WebTransport (HTTP/3);
+ * "moqt://host[:port]/path" connects over raw QUIC (ALPN "moq-00"). The
+ * default port is 443.
+ *
+ * Drafts: MoQT draft-14 and draft-07 (both the specification's data layout
+ * and the Cloudflare / moq-rs layout). By default moq_connect offers draft-14
+ * and, if the server refuses that version, reconnects offering draft-07 with
+ * the Cloudflare layout. The environment variable MOQ_FFI_DRAFT overrides
+ * this (see ENVIRONMENT). moq_version() names the drafts supported.
+ *
+ * Strings: URLs, namespaces and track names are NUL-terminated UTF-8
+ * (otherwise MOQ_ERROR_INVALID_ARGUMENT / NULL); URLs at most 8192 bytes.
+ *
+ * Namespaces: a namespace string is split on '/' into the tuple sent on the
+ * wire: "a/b" is ("a","b"). Every field must be non-empty: "", "/a", "a/"
+ * and "a//b" are rejected with MOQ_ERROR_INVALID_ARGUMENT (Changed from 0.1,
+ * which produced empty fields). At most 32 fields; namespace plus track name
+ * at most 4096 bytes. Namespaces reported to the host (announce callback) are
+ * written the same way, without a leading '/' (Changed from 0.1).
+ *
+ * Objects: each moq_publish_data call sends one MoQT group holding one object
+ * (group IDs count up from 0 per publisher). Objects are at most 16 MiB;
+ * datagram objects at most 1024 bytes (one QUIC datagram). Zero-length
+ * objects are sent and delivered (Changed from 0.1, which dropped them).
+ *
+ * Subscriptions start at the live edge: on draft-07 with the current group
+ * (so the latest object is delivered first if one exists), on draft-14 with
+ * the next group. Objects published before that are not delivered.
+ *
+ * ---------------------------------------------------------------------------
+ * TLS
+ * ---------------------------------------------------------------------------
+ * The server certificate is verified against the system roots. On Linux
+ * these are read (once, at the first connection) from the usual system
+ * locations, or from SSL_CERT_FILE and SSL_CERT_DIR when set.
+ * MOQ_FFI_CA_FILE adds a PEM file of trusted roots.
+ * MOQ_FFI_PIN_SHA256 pins the server's certificate instead: one or more
+ * SHA-256 fingerprints of the server's leaf certificate (DER), each 64 hex
+ * digits (or 32 colon-separated hex pairs), separated by commas. When set,
+ * chain and name verification are replaced by the pin (plus the certificate's
+ * validity period), as browsers do for WebTransport serverCertificateHashes.
+ * This is how a host connects to a relay with a self-signed certificate
+ * (`moq relay` prints its fingerprint). There is no "insecure" mode.
+ *
+ * ---------------------------------------------------------------------------
+ * ENVIRONMENT (read with getenv at each moq_connect, so a host may setenv
+ * before connecting; SSL_CERT_* are read when system roots are first loaded)
+ * ---------------------------------------------------------------------------
+ *   MOQ_FFI_PIN_SHA256          server certificate pin(s), see TLS.
+ *   MOQ_FFI_CA_FILE             extra trusted root certificates (PEM file).
+ *   MOQ_FFI_DRAFT               drafts to offer, in order, comma-separated:
+ *                               "14", "07" (specification layout), "07cf"
+ *                               (Cloudflare / moq-rs layout). Default
+ *                               "14,07cf". Unknown values make moq_connect
+ *                               fail with MOQ_ERROR_INVALID_ARGUMENT.
+ *   MOQ_FFI_CONNECT_TIMEOUT_MS  moq_connect deadline, default 10000.
+ *   MOQ_FFI_REQUEST_TIMEOUT_MS  deadline for the relay's answer to ANNOUNCE,
+ *                               SUBSCRIBE and SUBSCRIBE_ANNOUNCES, default 10000.
+ *   MOQ_FFI_IDLE_TIMEOUT_MS     a silent peer is declared dead after this
+ *                               long (QUIC idle timeout), default 30000. The
+ *                               library sends keep-alives at a third of it.
+ *   MOQ_FFI_ANNOUNCE_PREFIX     namespace prefix ('/'-separated) that
+ *                               moq_subscribe_announces asks the relay for;
+ *                               default: all namespaces (see that function).
+ *   MOQ_FFI_LOG                 library log level on stderr: "error",
+ *                               "warn" (default), "info", "debug", "off".
+ *
+ * ---------------------------------------------------------------------------
+ * HANDLES
+ * ---------------------------------------------------------------------------
+ * MoqClient*, MoqPublisher* and MoqSubscriber* are opaque identifiers, not
+ * addresses: the library never dereferences them and never reuses a value.
+ * Passing NULL, a destroyed handle, a handle of another type or a made-up
+ * value is safe: the function fails with MOQ_ERROR_INVALID_ARGUMENT (or
+ * returns NULL / false, with moq_last_error() set). Destroying a handle twice
+ * is harmless. Publishers and subscribers belong to the client (and to the
+ * session) that created them: after moq_client_destroy they are dead (calls
+ * on them fail as above; destroying them is still allowed and harmless).
+ *
+ * ---------------------------------------------------------------------------
+ * ERRORS
+ * ---------------------------------------------------------------------------
+ * Functions returning MoqResult report failure in .code; .message is then a
+ * heap string describing it, which the caller must free with moq_free_str
+ * (it is NULL when .code is MOQ_OK). Functions returning a handle or bool
+ * report failure as NULL / false. In both cases moq_last_error() returns the
+ * description on the calling thread.
+ *
+ * moq_last_error() is per thread. Every function except moq_last_error,
+ * moq_free_str and moq_version sets it on failure and clears it (NULL) on
+ * success. The returned pointer stays valid until the same thread's next call
+ * into the library; do not free it. (Changed from 0.1, which never cleared it.)
+ *
+ * Every function catches internal faults (Go panics) and reports them as
+ * MOQ_ERROR_INTERNAL (or NULL / false); the library never aborts the host.
+ * MOQ_ERROR_UNSUPPORTED and MOQ_ERROR_BUFFER_TOO_SMALL are never returned by
+ * this version.
+ *
+ * ---------------------------------------------------------------------------
+ * THREADS AND BLOCKING
+ * ---------------------------------------------------------------------------
+ * Every function may be called from any thread, concurrently, including from
+ * inside callbacks. Blocking calls have deadlines: moq_connect (connect
+ * timeout), moq_announce_namespace, and moq_subscribe_announces when
+ * connected (request timeout). moq_disconnect, moq_client_destroy,
+ * moq_unsubscribe and moq_subscriber_destroy wait only for a callback of the
+ * handles concerned that is running on another thread to return (see
+ * CALLBACKS). Everything else returns without waiting for the network.
+ *
+ * ---------------------------------------------------------------------------
+ * CALLBACKS
+ * ---------------------------------------------------------------------------
+ * - No library lock is held while a callback runs. A callback may call any
+ *   library function, including destroying the handle it belongs to or its
+ *   client, and moq_connect (which then blocks that callback's thread).
+ * - Data, catalog and announce callbacks run on threads created by the
+ *   library (never the host's threads). Connection callbacks for CONNECTING,
+ *   CONNECTED and FAILED raised by moq_connect, and DISCONNECTED raised by
+ *   moq_disconnect, run on the calling thread before the call returns;
+ *   DISCONNECTED or FAILED caused by the network (peer closed the session,
+ *   peer went silent, GOAWAY) run on a library thread. Hosts must be
+ *   thread-safe accordingly; copy data to your own thread with a queue.
+ * - Callbacks of one subscriber are serial (never concurrent) and in order;
+ *   so are the connection callbacks of one client, and its announce
+ *   callbacks. Callbacks of different handles may run concurrently.
+ * - After moq_subscriber_destroy, moq_unsubscribe or moq_client_destroy
+ *   returns (moq_disconnect for the client's announce and data callbacks), no
+ *   callback of the handles concerned runs or starts, provided the call was
+ *   made outside any library callback. A call made from inside a library
+ *   callback never waits (so it cannot deadlock): the calling callback itself
+ *   finishes normally, and a callback of another handle that was already
+ *   running on another thread may still be finishing.
+ * - Do not hold a lock in the host while calling a destroy function if one
+ *   of your callbacks takes that same lock: the destroy waits for the callback.
+ * - Pointers passed to callbacks (data, strings, MoqTrackInfo) are valid only
+ *   until the callback returns; copy what you keep. data is never NULL (a
+ *   zero-length object gets a valid pointer and data_len 0).
+ * - Panicking, longjmp-ing or throwing C++ exceptions out of a callback is
+ *   undefined behaviour.
+ *
+ * ---------------------------------------------------------------------------
+ * PROCESS-WIDE NOTES
+ * ---------------------------------------------------------------------------
+ * The library is written in Go and contains the Go runtime. Only one library
+ * built with Go may be loaded in a process. The shared library is never
+ * unloaded (dlclose is a no-op). The runtime starts a few threads at load
+ * time and installs signal handlers for synchronous signals (SIGSEGV, SIGBUS,
+ * SIGFPE), SIGPIPE and SIGURG (preemption); host signal handlers must be
+ * installed with SA_ONSTACK. The runtime is never shut down.
+ *
+ * Exported symbols: libmoq_ffi.so exports only the 20 moq_* functions below
+ * (a linker version script hides the rest). libmoq_ffi.a necessarily also
+ * defines global Go runtime and cgo symbols (names beginning with "_cgo_",
+ * "x_cgo_", "crosscall", "_rt0_", "runtime.", "go:", "type:" and Go package
+ * paths, among others); they are not part of the API. Link the archive with
+ * -pthread (and -ldl -lm -lresolv on older glibc).
+ */
+#ifndef MOQ_FFI_H
+#define MOQ_FFI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32) || defined(__CYGWIN__)
+#  ifdef MOQ_FFI_EXPORTS
+#    define MOQ_API __declspec(dllexport)
+#  else
+#    define MOQ_API __declspec(dllimport)
+#  endif
+#else
+#  define MOQ_API __attribute__((visibility("default")))
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ======================================================================== */
+/* Types                                                                    */
+/* ======================================================================== */
+
+/** Result codes. */
+typedef enum {
+    MOQ_OK = 0,
+    /** A NULL, dead or unknown handle, or an invalid argument (bad URL,
+     *  namespace, size, state such as "already connected"). */
+    MOQ_ERROR_INVALID_ARGUMENT = 1,
+    /** The connection could not be established (DNS, QUIC, TLS, WebTransport,
+     *  MoQT SETUP failure, or a refused request). message says why. */
+    MOQ_ERROR_CONNECTION_FAILED = 2,
+    /** The client has no live session (never connected, disconnected, or the
+     *  session ended). */
+    MOQ_ERROR_NOT_CONNECTED = 3,
+    /** A deadline passed: connect timeout, or no answer from the relay. */
+    MOQ_ERROR_TIMEOUT = 4,
+    /** An internal fault (a caught panic) or an unexpected failure. */
+    MOQ_ERROR_INTERNAL = 5,
+    /** Not returned by this version. */
+    MOQ_ERROR_UNSUPPORTED = 6,
+    /** Not returned by this version. */
+    MOQ_ERROR_BUFFER_TOO_SMALL = 7
+} MoqResultCode;
+
+/** A result, returned by value. When code != MOQ_OK, message is a heap
+ *  string the caller frees with moq_free_str; it is NULL when code == MOQ_OK. */
+typedef struct {
+    MoqResultCode code;
+    const char* message;
+} MoqResult;
+
+/** Connection states reported to MoqConnectionCallback. */
+typedef enum {
+    MOQ_STATE_DISCONNECTED = 0,
+    MOQ_STATE_CONNECTING = 1,
+    MOQ_STATE_CONNECTED = 2,
+    MOQ_STATE_FAILED = 3
+} MoqConnectionState;
+
+/** How a publisher's objects travel. */
+typedef enum {
+    /** One QUIC datagram per object: unreliable, may be reordered or lost;
+     *  at most 1024 bytes per object. */
+    MOQ_DELIVERY_DATAGRAM = 0,
+    /** One QUIC stream per object (group): reliable. */
+    MOQ_DELIVERY_STREAM = 1
+} MoqDeliveryMode;
+
+/** Opaque handle types (never dereferenced; see HANDLES). */
+typedef struct MoqClient MoqClient;
+typedef struct MoqPublisher MoqPublisher;
+typedef struct MoqSubscriber MoqSubscriber;
+
+/** One track of a catalog. All pointers are valid only during the catalog
+ *  callback. codec, mime_type and language may be NULL; numeric fields are 0
+ *  when absent. */
+typedef struct {
+    const char* name;
+    const char* codec;
+    const char* mime_type;
+    uint32_t width;
+    uint32_t height;
+    uint32_t bitrate;
+    uint32_t sample_rate;
+    const char* language;
+} MoqTrackInfo;
+
+/** Connection state changes of a client. See CALLBACKS for the thread. */
+typedef void (*MoqConnectionCallback)(void* user_data, MoqConnectionState state);
+
+/** One received object: data_len bytes at data (never NULL; valid only
+ *  during the call). */
+typedef void (*MoqDataCallback)(void* user_data, const uint8_t* data, size_t data_len);
+
+/** A namespace announced by the relay: namespace_str is '/'-joined, without
+ *  a leading '/'; track_name is always NULL. Valid only during the call. */
+typedef void (*MoqTrackCallback)(void* user_data, const char* namespace_str, const char* track_name);
+
+/** A complete catalog: track_count entries at tracks (tracks is NULL when
+ *  track_count is 0). Valid only during the call. */
+typedef void (*MoqCatalogCallback)(void* user_data, const MoqTrackInfo* tracks, size_t track_count);
+
+#ifndef MOQ_FFI_NO_PROTOTYPES /* defined only when building the library itself */
+
+/* ======================================================================== */
+/* Library                                                                  */
+/* ======================================================================== */
+
+/**
+ * Initialises the library. Optional: the library initialises itself when
+ * loaded; calling this any number of times from any thread is harmless.
+ * Returns true. Non-blocking.
+ */
+MOQ_API bool moq_init(void);
+
+/**
+ * Returns the library version and the drafts it speaks, a static string that
+ * is never freed: "moq_ffi 0.2.0 (IETF Draft 07, 14)". Does not touch
+ * moq_last_error.
+ */
+MOQ_API const char* moq_version(void);
+
+/**
+ * Returns the description of the last failure of a library call on the
+ * calling thread, or NULL if the thread's last call succeeded (or it made
+ * none). The string is owned by the library and valid until this thread's
+ * next call into the library (other than moq_last_error); do not free it.
+ */
+MOQ_API const char* moq_last_error(void);
+
+/**
+ * Frees a MoqResult.message. NULL is a no-op. Passing any other pointer is
+ * undefined behaviour. Does not touch moq_last_error.
+ */
+MOQ_API void moq_free_str(const char* str);
+
+/* ======================================================================== */
+/* Client and connection                                                    */
+/* ======================================================================== */
+
+/**
+ * Creates a disconnected client. Returns NULL only on an internal fault.
+ * Non-blocking. Destroy it with moq_client_destroy.
+ */
+MOQ_API MoqClient* moq_client_create(void);
+
+/**
+ * Destroys a client: closes its session gracefully if it has one
+ * (withdraws announced namespaces, unsubscribes, closes the connection with
+ * NO_ERROR), stops its announce listener, and kills its publishers and
+ * subscribers. No callback of the client or of its publishers and
+ * subscribers runs after this returns (see CALLBACKS); no DISCONNECTED
+ * callback is delivered for this. A moq_connect running on another thread
+ * is cancelled and returns MOQ_ERROR_CONNECTION_FAILED.
+ * NULL, dead or unknown handles are ignored. Blocks only to wait for running
+ * callbacks (never from inside a callback).
+ */
+MOQ_API void moq_client_destroy(MoqClient* client);
+
+/**
+ * Connects to a MoQT relay or server and completes the MoQT SETUP. Blocks
+ * until the session is set up or the connect deadline passes (default 10 s;
+ * MOQ_FFI_CONNECT_TIMEOUT_MS).
+ *
+ * url: "https://..." (WebTransport) or "moqt://..." (raw QUIC).
+ * connection_callback (may be NULL) and user_data are stored with the client
+ * and receive every later state change of it, replacing any earlier ones.
+ *
+ * Callbacks: after validation succeeds, CONNECTING, then CONNECTED or FAILED,
+ * on the calling thread before this returns. When the session later ends
+ * without moq_disconnect, DISCONNECTED (peer closed it normally, or sent
+ * GOAWAY) or FAILED (transport error, protocol error, peer silent for the
+ * idle timeout) on a library thread; moq_is_connected is false from then on.
+ *
+ * GOAWAY: when the relay sends GOAWAY the library closes the session
+ * gracefully at once and reports DISCONNECTED; connect again (to the new URI
+ * the log names, or the same URL) to continue.
+ *
+ * Returns:
+ *   MOQ_OK                       connected.
+ *   MOQ_ERROR_INVALID_ARGUMENT   NULL/dead client or NULL url (no callback);
+ *                                URL not https:// or moqt://, or malformed
+ *                                (no callback); bad MOQ_FFI_* setting (no
+ *                                callback); the client is already connected
+ *                                or connecting (no callback; the existing
+ *                                session is untouched; moq_disconnect first).
+ *   MOQ_ERROR_TIMEOUT            the deadline passed (FAILED fired).
+ *   MOQ_ERROR_CONNECTION_FAILED  any other failure, with the reason: DNS,
+ *                                unreachable, TLS verification, WebTransport
+ *                                refused, no common MoQT version (FAILED
+ *                                fired), or the client was destroyed meanwhile.
+ * Changed from 0.1: moqt:// accepted; MOQ_ERROR_TIMEOUT on timeout (10 s
+ * instead of 30 s); reconnecting a connected client is refused instead of
+ * leaking the old session; callbacks run without locks held.
+ */
+MOQ_API MoqResult moq_connect(MoqClient* client, const char* url,
+                              MoqConnectionCallback connection_callback, void* user_data);
+
+/**
+ * Closes the client's session gracefully (UNANNOUNCE, UNSUBSCRIBE,
+ * CONNECTION_CLOSE with NO_ERROR). Its publishers and subscribers die
+ * (subscribers report moq_is_subscribed false; publishers fail with
+ * MOQ_ERROR_NOT_CONNECTED); destroy them as usual. Fires DISCONNECTED on the
+ * calling thread if the client was connected. The announce listener stays
+ * registered and restarts on the next moq_connect. After it returns no data,
+ * catalog or announce callback of this client runs (see CALLBACKS).
+ * The client can connect again.
+ * Returns MOQ_OK (also when not connected), or MOQ_ERROR_INVALID_ARGUMENT for
+ * a NULL/dead client. Non-blocking apart from waiting for running callbacks.
+ */
+MOQ_API MoqResult moq_disconnect(MoqClient* client);
+
+/**
+ * True while the client has a live session. Becomes false as soon as the
+ * session is gone (moq_disconnect, peer closed, transport failure, idle
+ * timeout, GOAWAY). False for NULL/dead handles. When it returns false for a
+ * valid client whose session ended, moq_last_error() on this thread says why.
+ * Non-blocking. (Changed from 0.1: remote session death is detected.)
+ */
+MOQ_API bool moq_is_connected(const MoqClient* client);
+
+/* ======================================================================== */
+/* Publishing                                                               */
+/* ======================================================================== */
+
+/**
+ * Announces a namespace (ANNOUNCE on draft-07, PUBLISH_NAMESPACE on
+ * draft-14) and waits for the relay's answer, at most the request timeout
+ * (default 10 s; MOQ_FFI_REQUEST_TIMEOUT_MS).
+ * Returns:
+ *   MOQ_OK                       the relay accepted it.
+ *   MOQ_ERROR_INVALID_ARGUMENT   NULL/dead client, NULL or invalid namespace
+ *                                (see Namespaces), or already announced by
+ *                                this client.
+ *   MOQ_ERROR_NOT_CONNECTED      no live session, or it ended while waiting.
+ *   MOQ_ERROR_CONNECTION_FAILED  the relay refused it (message has the
+ *                                relay's code and reason).
+ *   MOQ_ERROR_TIMEOUT            no answer in time.
+ * Changed from 0.1: waits for and returns the relay's answer.
+ */
+MOQ_API MoqResult moq_announce_namespace(MoqClient* client, const char* namespace_str);
+
+/**
+ * Same as moq_create_publisher_ex(client, namespace_str, track_name,
+ * MOQ_DELIVERY_STREAM).
+ */
+MOQ_API MoqPublisher* moq_create_publisher(MoqClient* client, const char* namespace_str,
+                                           const char* track_name);
+
+/**
+ * Creates a publisher of track (namespace_str, track_name) on the client's
+ * current session. The namespace must have been announced by this client
+ * with moq_announce_namespace on the current session. delivery_mode is the
+ * default mode of the publisher (moq_publish_data also takes one per call).
+ * The relay's subscribers are served as soon as it exists. Creating a second
+ * publisher for the same track returns a new handle sharing the same track
+ * (group IDs continue); the track ends (subscribers get SUBSCRIBE_DONE /
+ * PUBLISH_DONE) when its last publisher is destroyed or the session ends.
+ * Returns NULL, with moq_last_error set, for: a NULL/dead client, NULL or
+ * invalid namespace or track name, a delivery_mode outside the enum, no live
+ * session, or a namespace not announced ("Namespace not announced: <ns>").
+ * Non-blocking.
+ */
+MOQ_API MoqPublisher* moq_create_publisher_ex(MoqClient* client, const char* namespace_str,
+                                              const char* track_name, MoqDeliveryMode delivery_mode);
+
+/**
+ * Destroys a publisher. When it was the track's last publisher, the track
+ * ends: subscribers get SUBSCRIBE_DONE (PUBLISH_DONE). NULL, dead and unknown
+ * handles are ignored. Non-blocking.
+ */
+MOQ_API void moq_publisher_destroy(MoqPublisher* publisher);
+
+/**
+ * Publishes data_len bytes as a new group with one object, to every current
+ * subscriber of the track. The bytes are copied before the call returns.
+ * delivery_mode chooses how this object travels (Changed from 0.1, which
+ * ignored it). Zero-length objects are allowed (data may then be NULL).
+ * Returns OK when the object was queued for sending (also with no
+ * subscriber). Non-blocking: when a subscriber cannot keep up, the oldest
+ * whole groups queued for it are dropped.
+ * Returns:
+ *   MOQ_ERROR_INVALID_ARGUMENT   NULL/dead publisher; data NULL with
+ *                                data_len > 0 ("Data is null but data_len is
+ *                                non-zero"); data_len over 16 MiB; a
+ *                                datagram over 1024 bytes; delivery_mode
+ *                                outside the enum.
+ *   MOQ_ERROR_NOT_CONNECTED      the session has ended.
+ *   MOQ_ERROR_INTERNAL           an unexpected failure.
+ */
+MOQ_API MoqResult moq_publish_data(MoqPublisher* publisher, const uint8_t* data, size_t data_len,
+                                   MoqDeliveryMode delivery_mode);
+
+/* ======================================================================== */
+/* Subscribing                                                              */
+/* ======================================================================== */
+
+/**
+ * Subscribes to track (namespace_str, track_name). Returns a handle at once;
+ * the SUBSCRIBE runs in the background. data_callback (may be NULL: objects
+ * are then discarded) receives every object in order, including empty ones
+ * (datagram objects in arrival order), serially, on a library thread.
+ *
+ * moq_is_subscribed is true while the subscription is pending or active. It
+ * becomes false when the relay refuses it (SUBSCRIBE_ERROR, e.g. unknown
+ * track), when no answer arrives within the request timeout, when the track
+ * ends (SUBSCRIBE_DONE / PUBLISH_DONE), or when the session ends; then
+ * moq_last_error() on the thread that called moq_is_subscribed gives the
+ * reason, and the library also logs it (level "info").
+ * Returns NULL, with moq_last_error set, for a NULL/dead client, NULL or
+ * invalid namespace or track name, or no live session. Non-blocking.
+ * Changed from 0.1: SUBSCRIBE_ERROR and the end of the track are reported.
+ */
+MOQ_API MoqSubscriber* moq_subscribe(MoqClient* client, const char* namespace_str,
+                                     const char* track_name, MoqDataCallback data_callback,
+                                     void* user_data);
+
+/**
+ * Unsubscribes (sends UNSUBSCRIBE, or cancels a pending SUBSCRIBE) and stops
+ * the callbacks: none runs after this returns (see CALLBACKS). The handle
+ * stays valid (moq_is_subscribed returns false) until
+ * moq_subscriber_destroy. Idempotent.
+ * Returns MOQ_OK, or MOQ_ERROR_INVALID_ARGUMENT for a NULL/dead handle.
+ */
+MOQ_API MoqResult moq_unsubscribe(MoqSubscriber* subscriber);
+
+/**
+ * moq_unsubscribe, then frees the handle. Works for catalog subscribers too.
+ * NULL, dead and unknown handles are ignored.
+ */
+MOQ_API void moq_subscriber_destroy(MoqSubscriber* subscriber);
+
+/**
+ * True while the subscription is pending or active (see moq_subscribe).
+ * False for NULL/dead handles. When false for a valid handle,
+ * moq_last_error() on this thread says why it ended. Non-blocking.
+ */
+MOQ_API bool moq_is_subscribed(const MoqSubscriber* subscriber);
+
+/**
+ * Registers (or, with callback NULL, removes) the client's announce
+ * listener: callback(user_data, namespace, NULL) for each namespace the relay
+ * announces to this client, serially, on a library thread. It may be called
+ * before or after moq_connect; it is (re)started on every connect
+ * (Changed from 0.1, which never started a listener registered before
+ * connect).
+ *
+ * The listener asks the relay for announcements: SUBSCRIBE_ANNOUNCES with an
+ * empty prefix (every namespace) on draft-07. Draft-14 does not allow an
+ * empty prefix; there the listener asks for MOQ_FFI_ANNOUNCE_PREFIX if it is
+ * set, and otherwise only reports namespaces the relay announces unasked
+ * (logged once at "warn"). MOQ_FFI_ANNOUNCE_PREFIX also applies to draft-07.
+ * Namespaces the relay had announced before are reported too. Namespaces are
+ * reported without a leading '/'. Namespace withdrawals are not reported.
+ *
+ * When connected this waits for the relay's answer (request timeout).
+ * Returns:
+ *   MOQ_OK                       registered (and, when connected, accepted).
+ *   MOQ_ERROR_INVALID_ARGUMENT   NULL/dead client, or a bad
+ *                                MOQ_FFI_ANNOUNCE_PREFIX.
+ *   MOQ_ERROR_CONNECTION_FAILED  the relay refused it (the listener stays
+ *                                registered for unasked announces).
+ *   MOQ_ERROR_TIMEOUT            no answer in time (likewise).
+ *   MOQ_ERROR_NOT_CONNECTED      the session ended while waiting (likewise).
+ */
+MOQ_API MoqResult moq_subscribe_announces(MoqClient* client, MoqTrackCallback callback, void* user_data);
+
+/**
+ * Subscribes to a catalog track (for example ".catalog" or "catalog") like
+ * moq_subscribe, and parses each object as a complete catalog:
+ *   - draft-ietf-moq-catalogformat-01 ("version", "streamingFormat",
+ *     "commonTrackFields", "tracks" with "selectionParams"); "version" and
+ *     "streamingFormat" may be numbers or strings; commonTrackFields apply
+ *     to every track unless overridden;
+ *   - the flat WARP / MSF layout (codec, width, ... directly on each track).
+ * Mapping to MoqTrackInfo: name; codec; mimeType -> mime_type; width; height;
+ * bitrate; samplerate -> sample_rate; lang -> language. Numbers must be
+ * integers in 0..4294967295 (else the field is 0); strings with NUL bytes
+ * become NULL. Tracks without a name are skipped.
+ * callback (may be NULL) receives the full track list after every catalog
+ * object (tracks NULL when empty), serially, on a library thread. An object
+ * that is not a catalog (bad UTF-8 or JSON, no "tracks" array, a JSON Patch
+ * delta update) is logged at "warn" and skipped; it never crashes.
+ * Returns NULL as moq_subscribe does. Destroy with moq_subscriber_destroy.
+ */
+MOQ_API MoqSubscriber* moq_subscribe_catalog(MoqClient* client, const char* namespace_str,
+                                             const char* catalog_track_name,
+                                             MoqCatalogCallback callback, void* user_data);
+
+#endif /* MOQ_FFI_NO_PROTOTYPES */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MOQ_FFI_H */

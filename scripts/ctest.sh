@@ -1,0 +1,249 @@
+#!/usr/bin/env bash
+# C/C++ test suite for libmoq_ffi: builds the library and the test programs
+# in tests/c, starts `moq relay` instances on loopback, runs the programs
+# against them, and stops the relays.
+#
+# Usage: scripts/ctest.sh [MODE...]
+#   plain      every test program, linked against the shared library
+#              (test_errors also against the static archive)
+#   valgrind   memcheck (library built with -tags valgrind, GODEBUG
+#              asyncpreemptoff=1, only the two Go-runtime suppressions in
+#              tests/c/valgrind.supp); a representative subset unless
+#              MOQ_CTEST_FULL=1. GOGC=off: with the garbage collector on,
+#              Go's valgrind annotations can describe a reused block twice,
+#              and memcheck's leak check then aborts ("Block overlaps").
+#   asan       programs built with -fsanitize=address (LeakSanitizer on)
+#   selftest   proves the harness fails: a deliberately leaking program must
+#              be caught by valgrind and by ASan
+# Default: plain valgrind asan selftest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH=/usr/local/go/bin:$PATH
+ROOT=$PWD
+MODES=("$@")
+[ ${#MODES[@]} -gt 0 ] || MODES=(plain valgrind asan selftest)
+FULL=${MOQ_CTEST_FULL:-0}
+
+# --- tools (idempotent) ---
+need=()
+command -v gcc >/dev/null || need+=(gcc)
+command -v g++ >/dev/null || need+=(g++)
+for m in "${MODES[@]}"; do
+  if [ "$m" = valgrind ] || [ "$m" = selftest ]; then command -v valgrind >/dev/null || need+=(valgrind); fi
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "ctest: installing ${need[*]}" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/moq-ctest.XXXXXX")
+RELAY_PIDS=()
+cleanup() {
+  local pid
+  for pid in "${RELAY_PIDS[@]}"; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+t_start=$(date +%s)
+stamp() { echo "ctest: [$(( $(date +%s) - t_start ))s] $*" >&2; }
+
+# --- build ---
+stamp "building the library and the relay"
+scripts/build-lib.sh build >/dev/null
+go build -o build/bin/moq ./cmd/moq
+for m in "${MODES[@]}"; do
+  if [ "$m" = valgrind ] || [ "$m" = selftest ]; then
+    # DWARF 4: valgrind 3.19 cannot read the Go linker's DWARF 5.
+    GOEXPERIMENT=nodwarf5 scripts/build-lib.sh build/valgrind -tags valgrind >/dev/null
+    break
+  fi
+done
+
+CFLAGS=(-std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 -Iinclude -Itests/c)
+CXXFLAGS=(-std=c++17 -Wall -Wextra -Werror -g -O1 -Iinclude -Itests/c -Iexamples/cpp)
+C_TESTS=(test_errors test_pubsub test_callbacks test_kill test_compat)
+CXX_TESTS=(test_cpp)
+
+# build_tests LIBDIR OUTDIR [extra flags...]
+build_tests() {
+  local lib=$1 out=$2
+  shift 2
+  mkdir -p "$out"
+  local t
+  for t in "${C_TESTS[@]}"; do
+    gcc "${CFLAGS[@]}" "$@" "tests/c/$t.c" -o "$out/$t" -L"$lib" -lmoq_ffi -Wl,-rpath,"$ROOT/$lib" -pthread
+  done
+  for t in "${CXX_TESTS[@]}"; do
+    g++ "${CXXFLAGS[@]}" "$@" "tests/c/$t.cpp" -o "$out/$t" -L"$lib" -lmoq_ffi -Wl,-rpath,"$ROOT/$lib" -pthread
+  done
+  gcc "${CFLAGS[@]}" "$@" tests/c/test_leak.c -o "$out/test_leak" -L"$lib" -lmoq_ffi -Wl,-rpath,"$ROOT/$lib" -pthread
+}
+
+# start_relay NAME [relay flags...]: sets RELAY_ADDR and RELAY_FP.
+start_relay() {
+  local name=$1
+  shift
+  build/bin/moq relay --listen 127.0.0.1:0 "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+  local pid=$!
+  RELAY_PIDS+=("$pid")
+  local deadline=$(( $(date +%s) + 20 ))
+  until grep -q 'certificate SHA-256 fingerprint' "$WORK/$name.out" 2>/dev/null; do
+    if ! kill -0 "$pid" 2>/dev/null || [ "$(date +%s)" -gt "$deadline" ]; then
+      echo "ctest: relay $name did not start:" >&2
+      cat "$WORK/$name.out" "$WORK/$name.err" >&2
+      exit 1
+    fi
+    sleep 0.05
+  done
+  RELAY_ADDR=$(sed -n 's/^moq relay listening on \([^ ]*\) (UDP)$/\1/p' "$WORK/$name.out")
+  RELAY_FP=$(sed -n 's/.*certificate SHA-256 fingerprint: \([0-9a-f]*\)$/\1/p' "$WORK/$name.out")
+  [ -n "$RELAY_ADDR" ] && [ -n "$RELAY_FP" ] || { echo "ctest: cannot parse relay $name output" >&2; exit 1; }
+}
+
+stamp "starting relays"
+start_relay cf
+ADDR_CF=$RELAY_ADDR
+FP_CF=$RELAY_FP
+start_relay spec --draft07-layout 07
+ADDR_SPEC=$RELAY_ADDR
+FP_SPEC=$RELAY_FP
+export MOQ_FFI_LOG=${MOQ_FFI_LOG:-error}
+export MOQ_TEST_RELAY_BIN=$ROOT/build/bin/moq
+
+FAILED=()
+# run LABEL WRAPPER... -- PROGRAM: runs with the environment set by the caller.
+run() {
+  local label=$1
+  shift
+  local log="$WORK/run.log"
+  local t0
+  t0=$(date +%s)
+  if "$@" >"$log" 2>&1; then
+    stamp "ok   $label ($(( $(date +%s) - t0 ))s)"
+  else
+    stamp "FAIL $label (exit $?)"
+    tail -n 60 "$log" >&2
+    FAILED+=("$label")
+  fi
+}
+
+# suite PREFIX DIR WRAPPER...: the test matrix.
+suite() {
+  local prefix=$1 dir=$2
+  shift 2
+  local w=("$@")
+  local u d
+  MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=https://$ADDR_CF/ \
+    run "$prefix test_errors" "${w[@]}" "$dir/test_errors"
+  for u in "https://$ADDR_CF/moq" "moqt://$ADDR_CF/"; do
+    for d in 14 07cf; do
+      MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=$u MOQ_FFI_DRAFT=$d \
+        run "$prefix test_pubsub $u draft $d" "${w[@]}" "$dir/test_pubsub"
+    done
+  done
+  for u in "https://$ADDR_SPEC/" "moqt://$ADDR_SPEC/"; do
+    MOQ_FFI_PIN_SHA256=$FP_SPEC MOQ_TEST_URL=$u MOQ_FFI_DRAFT=07 \
+      run "$prefix test_pubsub $u draft 07" "${w[@]}" "$dir/test_pubsub"
+  done
+  MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=https://$ADDR_CF/ \
+    run "$prefix test_callbacks" "${w[@]}" "$dir/test_callbacks"
+  MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=moqt://$ADDR_CF/ MOQ_FFI_DRAFT=07cf \
+    run "$prefix test_callbacks draft 07cf" "${w[@]}" "$dir/test_callbacks"
+  run "$prefix test_kill" "${w[@]}" "$dir/test_kill"
+  MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=https://$ADDR_CF/ \
+    run "$prefix test_cpp" "${w[@]}" "$dir/test_cpp"
+  MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=https://$ADDR_CF/ \
+    run "$prefix test_compat" "${w[@]}" "$dir/test_compat"
+}
+
+# The subset run under valgrind by default: every function, both drafts,
+# both schemes, callbacks, session death.
+valgrind_subset() {
+  local dir=$1
+  shift
+  local w=("$@")
+  MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=https://$ADDR_CF/ \
+    run "valgrind test_errors" "${w[@]}" "$dir/test_errors"
+  MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=https://$ADDR_CF/ MOQ_FFI_DRAFT=14 \
+    run "valgrind test_pubsub https draft 14" "${w[@]}" "$dir/test_pubsub"
+  MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=moqt://$ADDR_CF/ MOQ_FFI_DRAFT=07cf \
+    run "valgrind test_pubsub moqt draft 07cf" "${w[@]}" "$dir/test_pubsub"
+  MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=https://$ADDR_CF/ \
+    run "valgrind test_callbacks" "${w[@]}" "$dir/test_callbacks"
+  run "valgrind test_kill" "${w[@]}" "$dir/test_kill"
+  MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=https://$ADDR_CF/ \
+    run "valgrind test_cpp" "${w[@]}" "$dir/test_cpp"
+}
+
+VG=(valgrind --tool=memcheck --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible
+    --errors-for-leak-kinds=definite,indirect,possible --suppressions="$ROOT/tests/c/valgrind.supp" --quiet
+    --trace-children=no)
+
+for mode in "${MODES[@]}"; do
+  case $mode in
+  plain)
+    stamp "== plain"
+    build_tests build/lib build/ctest/plain
+    # The static archive links and works too.
+    gcc "${CFLAGS[@]}" tests/c/test_errors.c -o build/ctest/plain/test_errors_static build/lib/libmoq_ffi.a -pthread -lm -ldl -lresolv
+    MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=https://$ADDR_CF/ run "plain test_errors (static)" build/ctest/plain/test_errors_static
+    suite plain build/ctest/plain env
+    ;;
+  asan)
+    stamp "== asan"
+    build_tests build/lib build/ctest/asan -fsanitize=address -fno-omit-frame-pointer
+    suite asan build/ctest/asan env ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=98 MOQ_TEST_SLOW=2
+    ;;
+  valgrind)
+    stamp "== valgrind"
+    build_tests build/valgrind/lib build/ctest/valgrind
+    if [ "$FULL" = 1 ]; then
+      suite valgrind build/ctest/valgrind env GODEBUG=asyncpreemptoff=1 GOGC=off MOQ_TEST_SLOW=10 "${VG[@]}"
+    else
+      valgrind_subset build/ctest/valgrind env GODEBUG=asyncpreemptoff=1 GOGC=off MOQ_TEST_SLOW=10 "${VG[@]}"
+    fi
+    ;;
+  selftest)
+    stamp "== selftest: the harness must catch a deliberate leak"
+    [ -x build/ctest/valgrind/test_leak ] || build_tests build/valgrind/lib build/ctest/valgrind
+    [ -x build/ctest/asan/test_leak ] || build_tests build/lib build/ctest/asan -fsanitize=address -fno-omit-frame-pointer
+    if env GODEBUG=asyncpreemptoff=1 GOGC=off "${VG[@]}" build/ctest/valgrind/test_leak >"$WORK/leak.log" 2>&1; then
+      stamp "FAIL selftest: valgrind did not report the deliberate leak"
+      cat "$WORK/leak.log" >&2
+      FAILED+=("selftest valgrind")
+    elif grep -q 'definitely lost' "$WORK/leak.log" && grep -q test_leak.c "$WORK/leak.log"; then
+      stamp "ok   selftest: valgrind caught the leak"
+    else
+      stamp "FAIL selftest: valgrind failed for another reason"
+      cat "$WORK/leak.log" >&2
+      FAILED+=("selftest valgrind")
+    fi
+    if env ASAN_OPTIONS=detect_leaks=1:exitcode=98 build/ctest/asan/test_leak >"$WORK/leak.log" 2>&1; then
+      stamp "FAIL selftest: ASan did not report the deliberate leak"
+      cat "$WORK/leak.log" >&2
+      FAILED+=("selftest asan")
+    elif grep -q 'LeakSanitizer: detected memory leaks' "$WORK/leak.log"; then
+      stamp "ok   selftest: ASan caught the leak"
+    else
+      stamp "FAIL selftest: ASan failed for another reason"
+      cat "$WORK/leak.log" >&2
+      FAILED+=("selftest asan")
+    fi
+    ;;
+  *)
+    echo "ctest: unknown mode $mode (plain, valgrind, asan, selftest)" >&2
+    exit 2
+    ;;
+  esac
+done
+
+if [ ${#FAILED[@]} -gt 0 ]; then
+  stamp "${#FAILED[@]} failed:"
+  printf '  %s\n' "${FAILED[@]}" >&2
+  exit 1
+fi
+stamp "all passed (${MODES[*]})"

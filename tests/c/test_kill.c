@@ -1,0 +1,131 @@
+/* Session death: a relay killed mid-stream (SIGKILL: the client notices by
+ * the idle timeout) and a relay shutting down (SIGTERM: GOAWAY). Each case
+ * starts its own relay from MOQ_TEST_RELAY_BIN. */
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include "test_net.h"
+
+extern char** environ;
+
+typedef struct {
+    pid_t pid;
+    FILE* out; /* kept open until the relay exits: it prints on shutdown */
+    char url[128];
+    char fp[80];
+} relay;
+
+/* Starts `moq relay --listen 127.0.0.1:0 ...` and reads its address and
+ * fingerprint from its stdout. */
+static int relay_start(relay* r, const char* extra) {
+    const char* bin = getenv("MOQ_TEST_RELAY_BIN");
+    if (!bin) {
+        fprintf(stderr, "MOQ_TEST_RELAY_BIN is not set\n");
+        return 0;
+    }
+    int fds[2];
+    if (pipe(fds) != 0) return 0;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    posix_spawn_file_actions_addclose(&fa, fds[0]);
+    char* argv[] = {(char*)bin, (char*)"relay", (char*)"--listen", (char*)"127.0.0.1:0", (char*)extra, NULL};
+    if (!extra) argv[4] = NULL;
+    int rc = posix_spawn(&r->pid, bin, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(fds[1]);
+    if (rc != 0) {
+        close(fds[0]);
+        return 0;
+    }
+    FILE* f = fdopen(fds[0], "r");
+    char line[512], addr[100] = "";
+    r->fp[0] = 0;
+    while (fgets(line, sizeof line, f)) {
+        sscanf(line, "moq relay listening on %99s", addr);
+        char* p = strstr(line, "fingerprint: ");
+        if (p) {
+            sscanf(p + 13, "%79s", r->fp);
+            break;
+        }
+    }
+    r->out = f;
+    snprintf(r->url, sizeof r->url, "https://%s/", addr);
+    return addr[0] && r->fp[0];
+}
+
+static int relay_stop(relay* r, int sig) {
+    kill(r->pid, sig);
+    int st = 0;
+    waitpid(r->pid, &st, 0);
+    fclose(r->out);
+    return st;
+}
+
+static int is_down(void* c) { return !moq_is_connected((MoqClient*)c); }
+
+static int last_state_is(state_log* log, int want) {
+    pthread_mutex_lock(&log->mu);
+    int ok = log->n > 0 && log->states[log->n - 1] == want;
+    pthread_mutex_unlock(&log->mu);
+    return ok;
+}
+
+static void session_death(int sig, int want_state) {
+    relay r;
+    CHECK(relay_start(&r, sig == SIGTERM ? "--drain=30s" : NULL));
+    if (!r.fp[0]) return;
+    setenv("MOQ_FFI_PIN_SHA256", r.fp, 1);
+    setenv("MOQ_FFI_IDLE_TIMEOUT_MS", "1500", 1);
+    state_log plog, slog;
+    state_log_init(&plog);
+    state_log_init(&slog);
+    MoqClient* pc = connect_client(r.url, &plog);
+    MoqClient* sc = connect_client(r.url, &slog);
+    CHECK(pc && sc);
+    char ns[64];
+    unique("kill", ns, sizeof ns);
+    CHECK_RESULT(moq_announce_namespace(pc, ns), MOQ_OK);
+    MoqPublisher* p = moq_create_publisher(pc, ns, "t");
+    sink s;
+    sink_init(&s);
+    MoqSubscriber* sub = moq_subscribe(sc, ns, "t", on_data, &s);
+    CHECK(await_live(p, &s, MOQ_DELIVERY_STREAM, T(10)));
+    /* Mid-stream: the relay goes away. */
+    relay_stop(&r, sig);
+    CHECK(poll_until(is_down, pc, T(20)));
+    CHECK(poll_until(is_down, sc, T(20)));
+    CHECK(moq_last_error() != NULL);
+    if (moq_last_error()) fprintf(stderr, "  reason: %s\n", moq_last_error());
+    CHECK(waiter_wait(&plog.w, 3, T(10)) == 3);
+    CHECK(waiter_wait(&slog.w, 3, T(10)) == 3);
+    CHECK_MSG(last_state_is(&plog, want_state), "publisher's last state %d, want %d", state_at(&plog, 2), want_state);
+    CHECK_MSG(last_state_is(&slog, want_state), "subscriber's last state %d, want %d", state_at(&slog, 2), want_state);
+    /* Reported from a library thread, not this one. */
+    CHECK(plog.n == 3 && !pthread_equal(plog.threads[2], pthread_self()));
+    CHECK_RESULT(moq_publish_data(p, (const uint8_t*)"x", 1, MOQ_DELIVERY_STREAM), MOQ_ERROR_NOT_CONNECTED);
+    CHECK(!moq_is_subscribed(sub));
+    CHECK_RESULT(moq_announce_namespace(pc, "other"), MOQ_ERROR_NOT_CONNECTED);
+    /* Nothing more is reported; disconnect after death is harmless. */
+    CHECK_RESULT(moq_disconnect(pc), MOQ_OK);
+    CHECK(plog.n == 3);
+    moq_subscriber_destroy(sub);
+    moq_publisher_destroy(p);
+    moq_client_destroy(pc);
+    moq_client_destroy(sc);
+    unsetenv("MOQ_FFI_IDLE_TIMEOUT_MS");
+    sink_destroy(&s);
+    state_log_destroy(&plog);
+    state_log_destroy(&slog);
+}
+
+TEST(relay_killed_mid_stream) { session_death(SIGKILL, MOQ_STATE_FAILED); }
+TEST(relay_sends_goaway) { session_death(SIGTERM, MOQ_STATE_DISCONNECTED); }
+
+int main(void) {
+    signal(SIGPIPE, SIG_IGN);
+    RUN(relay_killed_mid_stream);
+    RUN(relay_sends_goaway);
+    return t_summary("test_kill");
+}
