@@ -14,8 +14,9 @@ build:
 	$(GO) build $(PKGS)
 	$(GO) build -o build/bin/moq ./cmd/moq
 
-## test: everything CI runs (lint, Go tests with the race detector).
-test: lint test-go test-browser
+## test: everything CI runs: lint, Go tests with the race detector, the browser
+## interop test, and the C/C++ suite (plain, ASan, valgrind subset, leak self-test).
+test: lint test-go test-browser test-c
 
 test-go:
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
@@ -39,8 +40,12 @@ fuzz:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
 
-demo:
-	@echo "make demo arrives with the C library and relay (issues 4, 5, 7); see README.md" >&2; exit 2
+## demo: our relay on loopback, a C publisher of simulated motion capture and a C
+## subscriber with a live status line; stops by itself (DEMO_SECONDS, default 10).
+demo: lib
+	bash scripts/setup.sh
+	$(GO) build -o build/bin/moq ./cmd/moq
+	bash scripts/demo.sh
 
 clean:
 	rm -rf build dist
@@ -50,3 +55,33 @@ clean:
 .PHONY: test-browser
 test-browser:
 	bash scripts/browser-test.sh
+
+# ---- C library (issue 5) ----
+.PHONY: lib examples test-c test-c-full test-c-asan test-c-valgrind
+
+## lib: build/lib/libmoq_ffi.so (soname libmoq_ffi.so.0) and .a, build/include/moq_ffi.h,
+## build/lib/pkgconfig/moq_ffi.pc (PKG_CONFIG_PATH=build/lib/pkgconfig pkg-config --cflags --libs moq_ffi).
+lib:
+	bash scripts/build-lib.sh build
+
+## examples: build/examples/pubsub (C) and build/examples/chat (C++17 RAII wrapper).
+examples: lib
+	@mkdir -p build/examples
+	gcc -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -Ibuild/include examples/c/pubsub.c \
+	  -o build/examples/pubsub -Lbuild/lib -lmoq_ffi -Wl,-rpath,'$$ORIGIN/../lib' -pthread
+	g++ -std=c++17 -Wall -Wextra -Werror -Ibuild/include -Iexamples/cpp examples/cpp/main.cpp \
+	  -o build/examples/chat -Lbuild/lib -lmoq_ffi -Wl,-rpath,'$$ORIGIN/../lib' -pthread
+
+## test-c: the C/C++ suite: everything plain and under ASan, a valgrind subset, and the leak self-test.
+test-c:
+	bash scripts/ctest.sh plain asan valgrind selftest
+
+## test-c-full: as test-c, with the whole suite under valgrind.
+test-c-full:
+	MOQ_CTEST_FULL=1 bash scripts/ctest.sh plain asan valgrind selftest
+
+test-c-asan:
+	bash scripts/ctest.sh asan
+
+test-c-valgrind:
+	MOQ_CTEST_FULL=1 bash scripts/ctest.sh valgrind
