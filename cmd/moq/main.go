@@ -51,6 +51,7 @@ objects (frames, samples, state updates) out. moq-ffi-go speaks drafts 07
 	root.CompletionOptions.DisableDefaultCmd = true
 	addWireCmd(root)
 	addRelayCmd(root)
+	addBenchCmd(root)
 	return root
 }
 
