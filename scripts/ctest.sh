@@ -191,6 +191,13 @@ for mode in "${MODES[@]}"; do
     # The static archive links and works too.
     gcc "${CFLAGS[@]}" tests/c/test_errors.c -o build/ctest/plain/test_errors_static build/lib/libmoq_ffi.a -pthread -lm -ldl -lresolv
     MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=https://$ADDR_CF/ run "plain test_errors (static)" build/ctest/plain/test_errors_static
+    # A consumer that knows only pkg-config builds against build/ (the compatibility test: old header only).
+    command -v pkg-config >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pkg-config; }
+    pc=$(PKG_CONFIG_PATH=build/lib/pkgconfig pkg-config --cflags --libs moq_ffi)
+    # shellcheck disable=SC2086
+    gcc -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Itests/c tests/c/test_compat.c \
+      -o build/ctest/plain/test_compat_pc $pc -Wl,-rpath,"$ROOT/build/lib" -pthread
+    MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=https://$ADDR_CF/ run "plain test_compat (built with pkg-config)" build/ctest/plain/test_compat_pc
     suite plain build/ctest/plain env
     ;;
   asan)
