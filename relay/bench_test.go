@@ -1,0 +1,714 @@
+package relay
+
+// Benchmarks of the relay, each next to baselines measured in the same
+// benchmark binary and the same run, so that ratios compare figures taken
+// under the same machine load:
+//
+//	go test -run '^$' -bench 'Relay' -benchtime 2s ./relay/
+//
+// All traffic is draft-14 over raw QUIC on loopback, in this one process
+// (publisher, relay and subscribers alike).
+//
+//   - BenchmarkRelayThroughput200B, BenchmarkRelayThroughput64KiB:
+//     publisher -> relay -> subscriber ("relay"), publisher -> subscriber
+//     ("direct") and plain quic-go ("rawquic"). One op is one object.
+//   - BenchmarkRelayLatency: 200-byte objects at a steady 1000 objects/s;
+//     one op is one object, so b.N objects take b.N milliseconds (use
+//     -benchtime 3000x for three seconds). Reports the one-way latency from
+//     Track.Write to the return of ReadObject: p50 and p99 in µs.
+//   - BenchmarkRelayFanout100: one publisher, 100 subscribers via the relay,
+//     1 KiB objects; reports the process CPU time per GB delivered (summed
+//     over all subscribers), next to the direct 1 -> 1 case.
+//
+// As in moq/bench_test.go, every sender is paced by a window of objects in
+// flight (sent but not yet read by the receiving application), so that
+// objects/s counts delivered objects and nothing is dropped; "dropped"
+// reports any gap in the received sequence all the same.
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/moq-ffi/moq-ffi-go/internal/transport"
+	"github.com/moq-ffi/moq-ffi-go/moq"
+	"github.com/quic-go/quic-go"
+)
+
+const (
+	// relayBenchTimeout bounds one benchmark run: a stall fails the
+	// benchmark instead of hanging it.
+	relayBenchTimeout = 2 * time.Minute
+	// Windows of objects in flight, as in moq/bench_test.go: 256 x 200 B,
+	// 64 x 64 KiB (4 MiB, half the default 8 MiB buffers), 256 x 1 KiB.
+	relayWindowSmall  = 256
+	relayWindowLarge  = 64
+	relayWindowFanout = 256
+)
+
+var benchNS = moq.Namespace{"bench"}
+
+// benchSetup is a publisher's track and its subscriptions, over the relay
+// or directly.
+type benchSetup struct {
+	tr       *moq.Track
+	subs     []*moq.Subscription
+	pubSess  *moq.Session
+	relay    *Relay // nil when direct
+	closeAll func()
+}
+
+// dropped sums the objects dropped on the way: by the publisher's session
+// (its queue to the relay or to the direct subscriber), by the relay (its
+// queues to the subscribers) and by the subscriptions.
+func (s *benchSetup) dropped() uint64 {
+	n := s.tr.Stats().Dropped
+	if s.relay != nil {
+		for _, st := range s.relay.activeTrackStats() {
+			n += st.Dropped
+		}
+	}
+	for _, sub := range s.subs {
+		n += sub.Stats().Dropped
+	}
+	return n
+}
+
+// benchSessions closes sessions and waits for them.
+func benchSessions(ss []*moq.Session) {
+	for _, s := range ss {
+		if s != nil {
+			s.Close()
+		}
+	}
+	for _, s := range ss {
+		if s != nil {
+			s.Wait()
+		}
+	}
+}
+
+// setupRelay starts a relay on loopback, a publisher that publishes and
+// announces benchNS/"data", and nSubs subscribers to it through the relay
+// (at most 16 handshakes at once: quic-go's accept queue holds 32).
+func setupRelay(b *testing.B, ctx context.Context, nSubs int) *benchSetup {
+	b.Helper()
+	cert, fp, err := transport.GenerateSelfSigned(nil, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg := Config{Addr: "127.0.0.1:0"}
+	cfg.Session.TLS.Certificates = []tls.Certificate{cert}
+	rl, err := New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := &testRelay{Relay: rl, fp: fp}
+	sessions := make([]*moq.Session, nSubs+1)
+	fail := func(format string, args ...any) {
+		benchSessions(sessions)
+		rl.Close()
+		b.Fatalf(format, args...)
+	}
+	pub, err := r.tryDial(quic14, nil)
+	if err != nil {
+		fail("dial publisher: %v", err)
+	}
+	sessions[nSubs] = pub
+	tr, err := pub.Publish(benchNS, "data", moq.TrackOptions{})
+	if err != nil {
+		fail("publish: %v", err)
+	}
+	if err := pub.Announce(ctx, benchNS); err != nil {
+		fail("announce: %v", err)
+	}
+	subs := make([]*moq.Subscription, nSubs)
+	errs := make([]error, nSubs)
+	sem := make(chan struct{}, 16)
+	var wg sync.WaitGroup
+	for i := range nSubs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			s, err := r.tryDial(quic14, nil)
+			if err != nil {
+				errs[i] = fmt.Errorf("dial: %w", err)
+				return
+			}
+			sessions[i] = s
+			subs[i], errs[i] = s.Subscribe(ctx, benchNS, "data", moq.SubscribeOptions{})
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		tr.Close()
+		fail("subscribers: %v", err)
+	}
+	return &benchSetup{tr: tr, subs: subs, pubSess: pub, relay: rl, closeAll: func() {
+		tr.Close()
+		benchSessions(sessions)
+		rl.Close()
+	}}
+}
+
+// setupDirect connects a client session to a listener on loopback: the
+// client publishes and announces benchNS/"data", the server session
+// subscribes to it (the moq package's benchmark pair).
+func setupDirect(b *testing.B, ctx context.Context) *benchSetup {
+	b.Helper()
+	cert, fp, err := transport.GenerateSelfSigned(nil, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, err := moq.Listen("127.0.0.1:0", &moq.Options{TLS: moq.TLSConfig{Certificates: []tls.Certificate{cert}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	type res struct {
+		s   *moq.Session
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		s, err := ln.Accept(ctx)
+		ch <- res{s, err}
+	}()
+	url := fmt.Sprintf("moqt://%s/bench", ln.Addr())
+	pub, err := moq.Dial(ctx, url, &moq.Options{TLS: moq.TLSConfig{PinSHA256: [][32]byte{fp}}, Drafts: []moq.Draft{moq.Draft14}})
+	if err != nil {
+		ln.Close()
+		<-ch
+		b.Fatalf("dial %s: %v", url, err)
+	}
+	a := <-ch
+	sessions := []*moq.Session{pub, a.s}
+	fail := func(format string, args ...any) {
+		benchSessions(sessions)
+		ln.Close()
+		b.Fatalf(format, args...)
+	}
+	if a.err != nil {
+		fail("accept: %v", a.err)
+	}
+	tr, err := pub.Publish(benchNS, "data", moq.TrackOptions{})
+	if err != nil {
+		fail("publish: %v", err)
+	}
+	if err := pub.Announce(ctx, benchNS); err != nil {
+		fail("announce: %v", err)
+	}
+	sub, err := a.s.Subscribe(ctx, benchNS, "data", moq.SubscribeOptions{})
+	if err != nil {
+		tr.Close()
+		fail("subscribe: %v", err)
+	}
+	return &benchSetup{tr: tr, subs: []*moq.Subscription{sub}, pubSess: pub, closeAll: func() {
+		tr.Close()
+		benchSessions(sessions)
+		ln.Close()
+	}}
+}
+
+// window paces the publisher: at most size objects in flight, an object
+// leaving flight once every subscriber has read it (or skipped it: a gap).
+// Subscribers read in order, so objects complete in order and slot
+// seq%size is free again by the time object seq+size takes a credit.
+type window struct {
+	credits chan struct{}
+	pending []atomic.Int32 // readers still to read object seq, at seq % size
+	readers int32
+}
+
+func newWindow(size, readers int) *window {
+	return &window{credits: make(chan struct{}, size), pending: make([]atomic.Int32, size), readers: int32(readers)}
+}
+
+// take waits for room for object seq.
+func (w *window) take(ctx context.Context, seq int) error {
+	select {
+	case w.credits <- struct{}{}:
+		w.pending[seq%len(w.pending)].Store(w.readers)
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("object %d: waiting for the subscribers: %w", seq, ctx.Err())
+	}
+}
+
+// done records that one reader is past object seq.
+func (w *window) done(seq int) {
+	if w.pending[seq%len(w.pending)].Add(-1) == 0 {
+		<-w.credits
+	}
+}
+
+// reader reads n objects of size bytes from sub, perGroup per group
+// (sequence number group*perGroup+id: a fresh track starts at group 0),
+// checking that sequence numbers rise; onObject (if set) sees each object
+// when ReadObject returns. Returns the objects and bytes read and the gaps.
+func reader(ctx context.Context, sub *moq.Subscription, w *window, n, size, perGroup int,
+	onObject func(*moq.Object, time.Time)) (objects, bytes, lost int, err error) {
+	next := 0
+	for next < n {
+		o, err := sub.ReadObject(ctx)
+		if err != nil {
+			return objects, bytes, lost, fmt.Errorf("reading object %d of %d (%d received): %w", next, n, objects, err)
+		}
+		now := time.Now()
+		seq := int(o.Group)*perGroup + int(o.ID)
+		if seq < next || seq >= n || len(o.Payload) != size {
+			return objects, bytes, lost, fmt.Errorf("object (%d,%d) of %d bytes after sequence %d", o.Group, o.ID, len(o.Payload), next)
+		}
+		if onObject != nil {
+			onObject(o, now)
+		}
+		lost += seq - next
+		objects++
+		bytes += len(o.Payload)
+		if w != nil {
+			for ; next <= seq; next++ {
+				w.done(next)
+			}
+		}
+		next = seq + 1
+	}
+	return objects, bytes, lost, nil
+}
+
+// publish writes n objects of payload, perGroup per group, each after
+// pace(seq) returns nil; before (if set) may stamp the payload.
+func publish(tr *moq.Track, payload []byte, n, perGroup int, pace func(seq int) error, before func([]byte)) error {
+	for seq := 0; seq < n; {
+		if perGroup == 1 {
+			if err := pace(seq); err != nil {
+				return err
+			}
+			if before != nil {
+				before(payload)
+			}
+			if _, err := tr.Write(payload); err != nil {
+				return fmt.Errorf("object %d: %w", seq, err)
+			}
+			seq++
+			continue
+		}
+		gw, err := tr.OpenGroup(nil)
+		if err != nil {
+			return fmt.Errorf("object %d: open group: %w", seq, err)
+		}
+		for j := 0; j < perGroup && seq < n; j++ {
+			if err := pace(seq); err != nil {
+				gw.Close()
+				return err
+			}
+			if before != nil {
+				before(payload)
+			}
+			if _, err := gw.WriteObject(payload, nil); err != nil {
+				gw.Close()
+				return fmt.Errorf("object %d: %w", seq, err)
+			}
+			seq++
+		}
+		if err := gw.Close(); err != nil {
+			return fmt.Errorf("object %d: close group: %w", seq, err)
+		}
+	}
+	return nil
+}
+
+// flowResult is what runFlow measured.
+type flowResult struct {
+	objects, bytes, lost int
+	cpu                  time.Duration // process CPU time between the timer's start and stop
+}
+
+// runFlow publishes b.N objects of size bytes through s, paced by a window
+// of windowSize objects, and reads them on every subscription; the
+// benchmark timer (and the CPU clock) cover the first write to the last
+// read.
+func runFlow(b *testing.B, ctx context.Context, cancel context.CancelFunc, s *benchSetup, size, perGroup, windowSize int) flowResult {
+	n := b.N
+	w := newWindow(windowSize, len(s.subs))
+	payload := make([]byte, size)
+	for i := range payload {
+		payload[i] = byte(i)
+	}
+	type res struct {
+		objects, bytes, lost int
+		err                  error
+	}
+	results := make(chan res, len(s.subs))
+	b.SetBytes(int64(size * len(s.subs))) // MB/s: payload delivered to all subscribers
+	b.ResetTimer()
+	cpu0 := processCPU(b)
+	for _, sub := range s.subs {
+		go func() {
+			o, by, l, err := reader(ctx, sub, w, n, size, perGroup, nil)
+			if err != nil {
+				cancel()
+			}
+			results <- res{o, by, l, err}
+		}()
+	}
+	pubErr := publish(s.tr, payload, n, perGroup, func(seq int) error { return w.take(ctx, seq) }, nil)
+	if pubErr != nil {
+		cancel()
+	}
+	var r flowResult
+	var errs []error
+	for range s.subs {
+		x := <-results
+		r.objects += x.objects
+		r.bytes += x.bytes
+		r.lost += x.lost
+		if x.err != nil {
+			errs = append(errs, x.err)
+		}
+	}
+	b.StopTimer()
+	r.cpu = processCPU(b) - cpu0
+	if pubErr != nil || len(errs) > 0 {
+		b.Fatalf("publish: %v; receive: %v; dropped on the way %d", pubErr, errors.Join(errs...), s.dropped())
+	}
+	if r.lost > 0 {
+		b.Logf("b.N=%d: %d objects lost (dropped on the way %d)", n, r.lost, s.dropped())
+	}
+	return r
+}
+
+// processCPU returns the user plus system CPU time of the process so far.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatalf("getrusage: %v", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func benchThroughput(b *testing.B, relay bool, size, perGroup, windowSize int) {
+	ctx, cancel := context.WithTimeout(context.Background(), relayBenchTimeout)
+	defer cancel()
+	var s *benchSetup
+	if relay {
+		s = setupRelay(b, ctx, 1)
+	} else {
+		s = setupDirect(b, ctx)
+	}
+	defer s.closeAll()
+	r := runFlow(b, ctx, cancel, s, size, perGroup, windowSize)
+	b.ReportMetric(float64(r.objects)/b.Elapsed().Seconds(), "objects/s")
+	b.ReportMetric(float64(r.lost), "dropped")
+}
+
+// BenchmarkRelayThroughput200B: 200-byte objects, one per group
+// (Track.Write: one QUIC stream per object), window 256.
+func BenchmarkRelayThroughput200B(b *testing.B) {
+	b.Run("relay", func(b *testing.B) { benchThroughput(b, true, 200, 1, relayWindowSmall) })
+	b.Run("direct", func(b *testing.B) { benchThroughput(b, false, 200, 1, relayWindowSmall) })
+	b.Run("rawquic", func(b *testing.B) { benchRawStreams(b, 200, relayWindowSmall) })
+}
+
+// BenchmarkRelayThroughput64KiB: 64 KiB objects, 30 per group (one stream
+// per group), window 64.
+func BenchmarkRelayThroughput64KiB(b *testing.B) {
+	b.Run("relay", func(b *testing.B) { benchThroughput(b, true, 64<<10, 30, relayWindowLarge) })
+	b.Run("direct", func(b *testing.B) { benchThroughput(b, false, 64<<10, 30, relayWindowLarge) })
+	b.Run("rawquic", func(b *testing.B) { benchRawStream(b, 64<<10, relayWindowLarge) })
+}
+
+// BenchmarkRelayLatency: 200-byte objects, one per group, written at a
+// steady 1000 objects/s (object i at start + i ms, not paced by the
+// receiver); each payload carries its write time on the monotonic clock.
+// One op is one object: b.N objects take b.N ms (ns/op ~ 1e6 by design).
+// Reports p50, p99 and max of the one-way latency Write -> ReadObject
+// return, in µs.
+func BenchmarkRelayLatency(b *testing.B) {
+	b.Run("relay", func(b *testing.B) { benchLatency(b, true) })
+	b.Run("direct", func(b *testing.B) { benchLatency(b, false) })
+}
+
+func benchLatency(b *testing.B, relay bool) {
+	const size, interval = 200, time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), relayBenchTimeout)
+	defer cancel()
+	var s *benchSetup
+	if relay {
+		s = setupRelay(b, ctx, 1)
+	} else {
+		s = setupDirect(b, ctx)
+	}
+	defer s.closeAll()
+	n := b.N
+	base := time.Now() // time.Since(base) reads the monotonic clock
+	lat := make([]time.Duration, 0, n)
+	recvErr := make(chan error, 1)
+	var lost int
+	b.ResetTimer()
+	go func() {
+		var err error
+		_, _, lost, err = reader(ctx, s.subs[0], nil, n, size, 1, func(o *moq.Object, now time.Time) {
+			sent := time.Duration(binary.LittleEndian.Uint64(o.Payload))
+			lat = append(lat, now.Sub(base)-sent)
+		})
+		if err != nil {
+			cancel()
+		}
+		recvErr <- err
+	}()
+	payload := make([]byte, size)
+	start := time.Now()
+	pace := func(seq int) error {
+		if d := time.Until(start.Add(time.Duration(seq) * interval)); d > 0 {
+			select {
+			case <-time.After(d):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return nil
+	}
+	stamp := func(p []byte) { binary.LittleEndian.PutUint64(p, uint64(time.Since(base))) }
+	pubErr := publish(s.tr, payload, n, 1, pace, stamp)
+	if pubErr != nil {
+		cancel()
+	}
+	rerr := <-recvErr
+	b.StopTimer()
+	if pubErr != nil || rerr != nil {
+		b.Fatalf("publish: %v; receive: %v; dropped on the way %d", pubErr, rerr, s.dropped())
+	}
+	slices.Sort(lat)
+	us := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+	b.ReportMetric(us(percentile(lat, 50)), "p50-µs")
+	b.ReportMetric(us(percentile(lat, 99)), "p99-µs")
+	b.ReportMetric(us(lat[len(lat)-1]), "max-µs")
+	b.ReportMetric(float64(lost), "dropped")
+}
+
+// percentile returns the p-th percentile (nearest rank) of sorted d.
+func percentile(d []time.Duration, p int) time.Duration {
+	k := (len(d)*p + 99) / 100 // ceil(len*p/100)
+	if k < 1 {
+		k = 1
+	}
+	return d[k-1]
+}
+
+// BenchmarkRelayFanout100: one publisher, 1 KiB objects, 30 per group,
+// window 256 objects (an object leaves the window once every subscriber has
+// read it). "relay": 100 subscribers through the relay; "direct": one
+// subscriber, no relay. One op is one published object; MB/s counts the
+// payload delivered to all subscribers. cpu-s/GB is the
+// process CPU time (user + system, getrusage) from the first write to the
+// last read, divided by the payload bytes delivered to all subscribers;
+// publisher, relay and subscribers all run in this process, so it is the
+// whole system's cost per delivered byte.
+func BenchmarkRelayFanout100(b *testing.B) {
+	b.Run("relay", func(b *testing.B) { benchFanout(b, true, 100) })
+	b.Run("direct", func(b *testing.B) { benchFanout(b, false, 1) })
+}
+
+func benchFanout(b *testing.B, relay bool, nSubs int) {
+	const size, perGroup = 1 << 10, 30
+	ctx, cancel := context.WithTimeout(context.Background(), relayBenchTimeout)
+	defer cancel()
+	var s *benchSetup
+	if relay {
+		s = setupRelay(b, ctx, nSubs)
+	} else {
+		s = setupDirect(b, ctx)
+	}
+	defer s.closeAll()
+	r := runFlow(b, ctx, cancel, s, size, perGroup, relayWindowFanout)
+	b.ReportMetric(r.cpu.Seconds()/(float64(r.bytes)/1e9), "cpu-s/GB")
+	b.ReportMetric(float64(r.lost), "dropped")
+}
+
+const rawBenchALPN = "moq-relay-bench-raw"
+
+// rawConns is a plain quic-go connection on loopback: client sends, server
+// receives.
+type rawConns struct {
+	client, server *quic.Conn
+}
+
+func newRawConns(b *testing.B) (*rawConns, func()) {
+	b.Helper()
+	cert, fp, err := transport.GenerateSelfSigned(nil, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	conf := &quic.Config{MaxIncomingUniStreams: transport.DefaultMaxIncomingUniStreams, MaxIdleTimeout: 30 * time.Second}
+	ln, err := quic.ListenAddr("127.0.0.1:0",
+		&tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{rawBenchALPN}}, conf)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ch := make(chan *quic.Conn, 1)
+	go func() {
+		c, _ := ln.Accept(ctx)
+		ch <- c
+	}()
+	c, err := quic.DialAddr(ctx, ln.Addr().String(), &tls.Config{
+		NextProtos:         []string{rawBenchALPN},
+		InsecureSkipVerify: true, // checked against the pin instead
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 || transport.Fingerprint(cs.PeerCertificates[0]) != fp {
+				return errors.New("server certificate does not match the pin")
+			}
+			return nil
+		},
+	}, conf)
+	if err != nil {
+		ln.Close()
+		<-ch
+		b.Fatal(err)
+	}
+	srv := <-ch
+	if srv == nil {
+		c.CloseWithError(0, "")
+		ln.Close()
+		b.Fatal("accept failed")
+	}
+	rc := &rawConns{client: c, server: srv}
+	return rc, func() {
+		c.CloseWithError(0, "")
+		srv.CloseWithError(0, "")
+		<-c.Context().Done()
+		<-srv.Context().Done()
+		ln.Close()
+	}
+}
+
+// benchRawStreams: the quic-go ceiling for one object per stream: each
+// message on its own unidirectional stream, read concurrently.
+func benchRawStreams(b *testing.B, size, windowSize int) {
+	rc, closeRaw := newRawConns(b)
+	ctx, cancel := context.WithTimeout(context.Background(), relayBenchTimeout)
+	defer cancel()
+	n := b.N
+	w := newWindow(windowSize, 1)
+	var got atomic.Int64
+	allIn := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // ends when the connection closes
+		defer wg.Done()
+		for {
+			st, err := rc.server.AcceptUniStream(context.Background())
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				buf := make([]byte, size+1)
+				k, err := io.ReadFull(st, buf)
+				if k != size || !errors.Is(err, io.ErrUnexpectedEOF) {
+					b.Errorf("stream %d: read %d bytes, err %v; want %d bytes then EOF", st.StreamID(), k, err, size)
+					cancel()
+					return
+				}
+				// Streams complete in any order: give back a credit
+				// without the per-object slots of the window.
+				<-w.credits
+				if got.Add(1) == int64(n) {
+					close(allIn)
+				}
+			}()
+		}
+	}()
+	defer func() {
+		closeRaw()
+		wg.Wait()
+	}()
+	payload := make([]byte, size)
+	b.SetBytes(int64(size))
+	b.ResetTimer()
+	for i := 0; i < n; i++ {
+		select {
+		case w.credits <- struct{}{}:
+		case <-ctx.Done():
+			b.Fatalf("message %d: %v", i, ctx.Err())
+		}
+		st, err := rc.client.OpenUniStreamSync(ctx)
+		if err != nil {
+			b.Fatalf("message %d: open stream: %v", i, err)
+		}
+		if _, err := st.Write(payload); err != nil {
+			b.Fatalf("message %d: write: %v", i, err)
+		}
+		st.Close()
+	}
+	select {
+	case <-allIn:
+	case <-ctx.Done():
+		b.Fatalf("received %d of %d messages: %v", got.Load(), n, ctx.Err())
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "objects/s")
+	b.ReportMetric(0, "dropped")
+}
+
+// benchRawStream: the quic-go ceiling for large objects: one
+// unidirectional stream carrying all the messages.
+func benchRawStream(b *testing.B, size, windowSize int) {
+	rc, closeRaw := newRawConns(b)
+	defer closeRaw()
+	ctx, cancel := context.WithTimeout(context.Background(), relayBenchTimeout)
+	defer cancel()
+	n := b.N
+	w := newWindow(windowSize, 1)
+	recvErr := make(chan error, 1)
+	go func() {
+		st, err := rc.server.AcceptUniStream(ctx)
+		if err != nil {
+			recvErr <- err
+			return
+		}
+		buf := make([]byte, size)
+		for i := 0; i < n; i++ {
+			if _, err := io.ReadFull(st, buf); err != nil {
+				recvErr <- fmt.Errorf("message %d of %d: %w", i, n, err)
+				cancel()
+				return
+			}
+			w.done(i)
+		}
+		recvErr <- nil
+	}()
+	payload := make([]byte, size)
+	b.SetBytes(int64(size))
+	b.ResetTimer()
+	st, err := rc.client.OpenUniStreamSync(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var sendErr error
+	for i := 0; i < n && sendErr == nil; i++ {
+		if sendErr = w.take(ctx, i); sendErr == nil {
+			_, sendErr = st.Write(payload)
+		}
+	}
+	st.Close()
+	rerr := <-recvErr
+	b.StopTimer()
+	if sendErr != nil || rerr != nil {
+		b.Fatalf("send: %v; receive: %v", sendErr, rerr)
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "objects/s")
+	b.ReportMetric(0, "dropped")
+}
