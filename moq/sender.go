@@ -239,7 +239,10 @@ func (s *subscriber) process(ev *event) bool {
 				delete(s.streams, k)
 			}
 		}
-		if s.hasEnd && ev.group >= s.endGroup {
+		s.mu.Lock()
+		rangeOver := s.hasEnd && ev.group >= s.endGroup
+		s.mu.Unlock()
+		if rangeOver {
 			s.finish(s.sess.doneCode(doneSubscriptionEnded), "subscription range complete")
 			return false
 		}

@@ -205,7 +205,13 @@ func (s *Session) onSubscribeUpdate(m *wire.SubscribeUpdate) {
 		}
 	}
 	sub.subPrio = m.SubscriberPriority
+	hasEnd, endGroup := sub.hasEnd, sub.endGroup
 	sub.mu.Unlock()
+	// An end the track has already passed ends the subscription now (after
+	// what is queued); otherwise the end group's end does.
+	if hasEnd && sub.track.groupEnded(endGroup) {
+		sub.enqueue(event{kind: evEndGroup, group: endGroup})
+	}
 }
 
 func (s *Session) onFetch(m *wire.Fetch) {

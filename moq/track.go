@@ -478,6 +478,18 @@ func (t *Track) retainedRange(start, end Location) []*Object {
 	return out
 }
 
+// groupEnded reports whether group g is over: a later group was written,
+// or g was ended.
+func (t *Track) groupEnded(g uint64) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.hasContent && t.largest.Group > g {
+		return true
+	}
+	rg := t.findGroup(g)
+	return rg != nil && rg.closed
+}
+
 // OnClose registers f to run when the track is closed.
 func (t *Track) OnClose(f func()) {
 	t.mu.Lock()
