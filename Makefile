@@ -85,3 +85,6 @@ test-c-asan:
 
 test-c-valgrind:
 	MOQ_CTEST_FULL=1 bash scripts/ctest.sh valgrind
+
+# Further targets live in mk/*.mk (one file per area).
+-include mk/*.mk
