@@ -11,12 +11,12 @@ OUT=${1:-build}
 shift || true
 mkdir -p "$OUT/lib/pkgconfig" "$OUT/include"
 so=libmoq_ffi.so.$VERSION
-go build "$@" -buildmode=c-shared \
+go build -trimpath "$@" -buildmode=c-shared \
   -ldflags="-extldflags=-Wl,-soname,libmoq_ffi.so.0,--version-script=$PWD/capi/exports.map" \
   -o "$OUT/lib/$so" ./capi
 ln -sf "$so" "$OUT/lib/libmoq_ffi.so.0"
 ln -sf libmoq_ffi.so.0 "$OUT/lib/libmoq_ffi.so"
-go build "$@" -buildmode=c-archive -o "$OUT/lib/libmoq_ffi.a" ./capi
+go build -trimpath "$@" -buildmode=c-archive -o "$OUT/lib/libmoq_ffi.a" ./capi
 # cgo writes its own headers next to the outputs; ours is the public one.
 rm -f "$OUT/lib/libmoq_ffi.so.0.2.h" "$OUT/lib/libmoq_ffi.h" "$OUT/lib/"*.so.*.h
 cp include/moq_ffi.h "$OUT/include/moq_ffi.h"
