@@ -6,7 +6,8 @@ package moq
 // upstream there); the session answers the peer when it returns.
 //
 // Sessions without a Handler serve the tracks published with
-// Session.Publish and accept announces (see Session.Announces).
+// Session.Publish and accept announces (see Session.PeerNamespaces and
+// Session.SubscribeNamespace).
 type Handler interface {
 	// Subscribe returns the track that serves a SUBSCRIBE, or an error
 	// (a *RequestError to choose the code) to refuse it.
@@ -22,7 +23,7 @@ type Handler interface {
 	Unannounce(s *Session, ns Namespace)
 	// SubscribeNamespace accepts (nil) or refuses the peer's
 	// SUBSCRIBE_NAMESPACE / SUBSCRIBE_ANNOUNCES. After accepting, the
-	// handler announces matching namespaces with Session.AnnounceTo.
+	// handler announces matching namespaces to s with Session.Announce.
 	SubscribeNamespace(s *Session, prefix Namespace) error
 	// UnsubscribeNamespace tells that the peer withdrew a namespace
 	// subscription.

@@ -100,8 +100,12 @@ func (s *Session) Err() error {
 // Context returns a context cancelled when the session ends.
 func (s *Session) Context() context.Context { return s.ctx }
 
+// ConnStats are a connection's QUIC statistics: RTT, bytes and packets sent,
+// received and lost.
+type ConnStats = transport.Stats
+
 // ConnStats returns the connection's statistics.
-func (s *Session) ConnStats() transport.Stats { return s.conn.Stats() }
+func (s *Session) ConnStats() ConnStats { return s.conn.Stats() }
 
 func newSession(conn transport.Conn, ctrl transport.Stream, draft wire.Draft, opts *Options, isServer bool) *Session {
 	ctx, cancel := context.WithCancel(context.Background())

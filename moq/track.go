@@ -78,11 +78,14 @@ type Object struct {
 	ID       uint64
 	// Priority is the publisher priority.
 	Priority uint8
-	Status   wire.ObjectStatus
+	Status   ObjectStatus
 	// Extensions is the raw draft-14 extension headers block, or nil.
 	Extensions []byte
 	Payload    []byte
 }
+
+// ObjectStatus is an object's status code.
+type ObjectStatus = wire.ObjectStatus
 
 // Object statuses.
 const (

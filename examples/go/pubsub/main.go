@@ -6,12 +6,10 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"log"
 	"time"
 
-	"github.com/moq-ffi/moq-ffi-go/internal/transport"
 	"github.com/moq-ffi/moq-ffi-go/moq"
 	"github.com/moq-ffi/moq-ffi-go/relay"
 )
@@ -20,18 +18,14 @@ func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	// A relay on loopback with a self-signed certificate; clients pin it.
-	cert, fingerprint, err := transport.GenerateSelfSigned(nil, 0)
-	if err != nil {
-		log.Fatal(err)
-	}
-	r, err := relay.New(relay.Config{Addr: "127.0.0.1:0",
-		Session: moq.Options{TLS: moq.TLSConfig{Certificates: []tls.Certificate{cert}}}})
+	// A relay on loopback; with no certificate given it makes a self-signed
+	// one, which clients pin by its SHA-256 fingerprint.
+	r, err := relay.New(relay.Config{Addr: "127.0.0.1:0"})
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer r.Close()
-	opts := &moq.Options{TLS: moq.TLSConfig{PinSHA256: [][32]byte{fingerprint}}}
+	opts := &moq.Options{TLS: moq.TLSConfig{PinSHA256: [][32]byte{r.Fingerprint()}}}
 	url := "moqt://" + r.Addr().String() + "/" // or https://... for WebTransport
 
 	// Publisher: announce a namespace, publish a track.
