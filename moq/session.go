@@ -220,7 +220,9 @@ func Dial(ctx context.Context, rawURL string, opts *Options) (*Session, error) {
 func dialDraft(ctx context.Context, rawURL string, u *url.URL, d wire.Draft, opts *Options) (*Session, error) {
 	conn, err := transport.Dial(ctx, rawURL, opts.transportOptions())
 	if err != nil {
-		if ctx.Err() != nil {
+		// QUIC's handshake timer (the same duration) may fire just before
+		// the context's deadline: both are a timeout.
+		if ctx.Err() != nil || errors.Is(err, transport.ErrHandshakeTimeout) {
 			return nil, fmt.Errorf("%w: %w", ErrTimeout, err)
 		}
 		return nil, err
