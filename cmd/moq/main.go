@@ -52,6 +52,9 @@ objects (frames, samples, state updates) out. moq-ffi-go speaks drafts 07
 	addWireCmd(root)
 	addRelayCmd(root)
 	addBenchCmd(root)
+	addPubCmd(root)
+	addSubCmd(root)
+	addAnnouncesCmd(root)
 	return root
 }
 
