@@ -40,6 +40,13 @@ type SubscribeRequest struct {
 	GroupOrder         uint8
 	Filter             Filter
 	Forward            bool
+	// ReplayFrom, set by a Handler, replays the track's retained objects
+	// from this location whatever the filter, and serves the subscriber
+	// even if the track has ended by then (it gets what was retained, then
+	// PUBLISH_DONE). A relay sets it for subscribers that asked before its
+	// upstream subscription was in place, so that nothing forwarded
+	// meanwhile is lost.
+	ReplayFrom *Location
 }
 
 // FetchRequest describes a peer's standalone FETCH (joining fetches are

@@ -125,7 +125,7 @@ func (s *Session) serveSubscribe(m *wire.Subscribe, ph *subscriber) {
 		return // unsubscribed (or the session ended) while the handler ran
 	}
 	sub := newSubscriber(s, t, m.RequestID, alias, m.SubscriberPriority)
-	largest, exists, err := t.attach(sub, req.Filter, s.draft)
+	largest, exists, err := t.attach(sub, req.Filter, s.draft, req.ReplayFrom)
 	if err != nil {
 		refuse(err)
 		return

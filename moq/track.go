@@ -390,10 +390,10 @@ func (t *Track) endGroupLocked(g uint64) {
 
 // attach adds subscriber s, replaying retained objects from start, and
 // returns the largest location (for SUBSCRIBE_OK).
-func (t *Track) attach(s *subscriber, f Filter, d wire.Draft) (Location, bool, error) {
+func (t *Track) attach(s *subscriber, f Filter, d wire.Draft, replayFrom *Location) (Location, bool, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.ended {
+	if t.ended && replayFrom == nil {
 		return Location{}, false, fmt.Errorf("moq: track %s/%s: %w", t.ns, t.name, ErrEnded)
 	}
 	start, replay := Location{}, false
@@ -419,6 +419,9 @@ func (t *Track) attach(s *subscriber, f Filter, d wire.Draft) (Location, bool, e
 	default:
 		return Location{}, false, fmt.Errorf("moq: unknown filter type %d: %w", f.Type, ErrInvalid)
 	}
+	if replayFrom != nil && f.Type != FilterAbsoluteStart && f.Type != FilterAbsoluteRange {
+		start, replay = *replayFrom, true
+	}
 	s.start = start
 	if f.Type == FilterAbsoluteRange {
 		s.hasEnd = true
@@ -443,6 +446,10 @@ func (t *Track) attach(s *subscriber, f Filter, d wire.Draft) (Location, bool, e
 				s.enqueue(event{kind: evEndGroup, group: rg.id})
 			}
 		}
+	}
+	if t.ended {
+		s.endTrack() // what was retained, then PUBLISH_DONE
+		return t.largest, t.hasContent, nil
 	}
 	t.subs[s] = struct{}{}
 	return t.largest, t.hasContent, nil

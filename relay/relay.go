@@ -375,23 +375,39 @@ func (r *Relay) removeAnnounce(s *moq.Session, ns moq.Namespace) {
 
 // Subscribe implements moq.Handler: one upstream subscription per track.
 func (r *Relay) Subscribe(s *moq.Session, req *moq.SubscribeRequest) (*moq.Track, error) {
-	rt, err := r.track(req.Namespace, req.Name)
+	rt, fresh, err := r.track(req.Namespace, req.Name)
 	if err != nil {
 		return nil, err
+	}
+	if fresh {
+		// This subscriber asked before the upstream subscription was in
+		// place: it gets everything forwarded since.
+		req.ReplayFrom = &moq.Location{}
 	}
 	return rt.track, nil
 }
 
 // track returns the relay track for (ns, name), subscribing upstream if it
 // is not active yet; concurrent callers share one upstream subscription.
-func (r *Relay) track(ns moq.Namespace, name string) (*relayTrack, error) {
+// fresh reports that the caller asked before the upstream subscription was
+// in place (it created it, or waited for it).
+func (r *Relay) track(ns moq.Namespace, name string) (rt *relayTrack, fresh bool, err error) {
 	k := trackKey(ns, name)
 	r.mu.Lock()
 	if rt := r.tracks[k]; rt != nil {
 		r.mu.Unlock()
-		<-rt.ready
+		waited := false
+		select {
+		case <-rt.ready:
+		default:
+			waited = true
+			<-rt.ready
+		}
 		if rt.err != nil {
-			return nil, rt.err
+			return nil, false, rt.err
+		}
+		if waited {
+			return rt, true, nil
 		}
 		select {
 		case <-rt.up.Done():
@@ -401,14 +417,14 @@ func (r *Relay) track(ns moq.Namespace, name string) (*relayTrack, error) {
 			return r.track(ns, name)
 		default:
 		}
-		return rt, nil
+		return rt, false, nil
 	}
 	a := r.findPublisherLocked(ns)
 	if a == nil {
 		r.mu.Unlock()
-		return nil, fmt.Errorf("relay: no publisher for namespace %s: %w", ns, moq.ErrTrackNotFound)
+		return nil, false, fmt.Errorf("relay: no publisher for namespace %s: %w", ns, moq.ErrTrackNotFound)
 	}
-	rt := &relayTrack{key: k, ready: make(chan struct{}), pub: a.sess,
+	rt = &relayTrack{key: k, ready: make(chan struct{}), pub: a.sess,
 		track: moq.NewTrack(ns, name, moq.TrackOptions{RetainGroups: r.cfg.CacheGroups, RetainBytes: r.cfg.CacheBytes,
 			MaxObjectSize: r.cfg.Session.MaxObjectSize})}
 	r.tracks[k] = rt
@@ -430,7 +446,7 @@ func (r *Relay) track(ns moq.Namespace, name string) (*relayTrack, error) {
 		rt.err = downstreamError(a.sess.Draft(), err)
 		close(rt.ready)
 		rt.track.Close()
-		return nil, rt.err
+		return nil, false, rt.err
 	}
 	rt.up = up
 	r.m.trackChanged(1)
@@ -447,7 +463,7 @@ func (r *Relay) track(ns moq.Namespace, name string) (*relayTrack, error) {
 		r.dropTrack(rt)
 	}()
 	close(rt.ready)
-	return rt, nil
+	return rt, true, nil
 }
 
 // downstreamError converts the upstream's refusal of a SUBSCRIBE into the

@@ -23,7 +23,7 @@ import (
 // from that cache.
 func testRelay(t *testing.T) (url, pin string) {
 	t.Helper()
-	r, err := relay.New(relay.Config{Addr: "127.0.0.1:0", CacheGroups: 64})
+	r, err := relay.New(relay.Config{Addr: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}
