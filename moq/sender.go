@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/moq-ffi/moq-ffi-go/internal/transport"
 	"github.com/moq-ffi/moq-ffi-go/internal/wire"
@@ -57,6 +58,7 @@ type subscriber struct {
 	stopped   bool
 	resetG    map[uint64]bool
 	dropped   uint64 // objects dropped because the subscriber fell behind
+	busy      bool   // the run goroutine is writing a batch
 	rangeDone bool
 
 	// Owned by the run goroutine.
@@ -177,6 +179,26 @@ func (s *subscriber) dropOldestLocked() {
 	}
 }
 
+// waitDrained waits until everything queued has been written to the
+// network (or the subscriber stopped), at most until deadline.
+func (s *subscriber) waitDrained(deadline time.Time) {
+	for {
+		s.mu.Lock()
+		drained := s.stopped || (len(s.q) == 0 && !s.busy)
+		s.mu.Unlock()
+		if drained || !time.Now().Before(deadline) {
+			return
+		}
+		select {
+		case <-time.After(5 * time.Millisecond):
+		case <-s.done:
+			return
+		case <-s.sess.done:
+			return
+		}
+	}
+}
+
 // run drains the queue until the subscriber stops or the session ends.
 func (s *subscriber) run() {
 	defer close(s.done)
@@ -197,6 +219,7 @@ func (s *subscriber) run() {
 			}
 			batch, s.q = s.q, batch[:0]
 			s.qBytes = 0
+			s.busy = len(batch) > 0
 			var resets []uint64
 			for g := range s.resetG {
 				resets = append(resets, g)

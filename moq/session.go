@@ -336,6 +336,12 @@ func connSessionError(err error) *SessionError {
 	return &SessionError{Code: CodeInternalError, Err: err}
 }
 
+// Bounds of Close's flush of published data.
+const (
+	closeDrain = 2 * time.Second
+	closeGrace = 500 * time.Millisecond
+)
+
 // connCloseWait bounds how long the control loop waits, after a read error
 // that is not a stream reset, for the connection to report its close.
 const connCloseWait = time.Second
@@ -362,8 +368,12 @@ func (s *Session) sendOrClose(m wire.Message) {
 	}
 }
 
-// Close ends the session gracefully: it withdraws announced namespaces,
-// ends subscriptions, and closes the connection with NO_ERROR.
+// Close ends the session gracefully: objects already published are sent
+// first (Close waits at most closeDrain for subscribers' queues to be
+// written, then a few round trips, at most closeGrace, for the packets to
+// be acknowledged: closing a QUIC connection discards unsent data), then it
+// withdraws announced namespaces, ends subscriptions, and closes the
+// connection with NO_ERROR.
 func (s *Session) Close() error {
 	s.mu.Lock()
 	closed := s.closing
@@ -375,9 +385,26 @@ func (s *Session) Close() error {
 	for _, sub := range s.subs {
 		subs = append(subs, sub)
 	}
+	var senders []*subscriber
+	for _, in := range s.inSubs {
+		senders = append(senders, in)
+	}
 	s.mu.Unlock()
 	if closed {
 		return nil
+	}
+	if len(senders) > 0 {
+		deadline := time.Now().Add(closeDrain)
+		for _, in := range senders {
+			if in.track != nil {
+				in.waitDrained(deadline)
+			}
+		}
+		grace := min(max(3*s.conn.Stats().SmoothedRTT+10*time.Millisecond, 10*time.Millisecond), closeGrace)
+		select {
+		case <-time.After(grace):
+		case <-s.done:
+		}
 	}
 	for _, ns := range nss {
 		s.send(&wire.PublishNamespaceDone{Namespace: ns})
