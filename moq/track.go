@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/moq-ffi/moq-ffi-go/internal/wire"
 )
@@ -67,6 +68,9 @@ type TrackOptions struct {
 	// and FETCH. Zero: the session's Options (default 2 groups, 8 MiB).
 	RetainGroups int
 	RetainBytes  int
+	// RetainAge drops retained groups that began longer ago than this (0:
+	// no age limit).
+	RetainAge time.Duration
 	// MaxObjectSize bounds a payload. Zero: the session's Options (16 MiB).
 	MaxObjectSize int
 }
@@ -106,6 +110,7 @@ type Track struct {
 	maxObj   int
 	retainG  int
 	retainB  int
+	retainA  time.Duration
 
 	mu         sync.Mutex
 	subs       map[*subscriber]struct{}
@@ -152,6 +157,7 @@ type retainedGroup struct {
 	objects []*Object
 	bytes   int
 	closed  bool
+	born    time.Time // when its first object was written
 	// endedSub lists the subgroups whose stream ended (EndSubgroup): a late
 	// joiner's replayed stream for them must end too.
 	endedSub []uint64
@@ -169,6 +175,7 @@ func NewTrack(ns Namespace, name string, opts TrackOptions) *Track {
 		maxObj:   intOr(opts.MaxObjectSize, wire.DefaultMaxObjectPayload),
 		retainG:  intOr(opts.RetainGroups, 2),
 		retainB:  intOr(opts.RetainBytes, 8<<20),
+		retainA:  opts.RetainAge,
 		subs:     map[*subscriber]struct{}{},
 	}
 	if opts.Priority != nil {
@@ -337,6 +344,21 @@ func (t *Track) findGroup(g uint64) *retainedGroup {
 	return nil
 }
 
+// expireLocked drops retained groups older than the age limit.
+func (t *Track) expireLocked() {
+	if t.retainA <= 0 {
+		return
+	}
+	cut := time.Now().Add(-t.retainA)
+	n := 0
+	for n < len(t.groups) && t.groups[n].born.Before(cut) {
+		t.retained -= t.groups[n].bytes
+		t.groups[n] = nil
+		n++
+	}
+	t.groups = t.groups[n:]
+}
+
 // publishLocked retains o and fans it out.
 func (t *Track) publishLocked(o *Object, datagram bool) {
 	loc := Location{Group: o.Group, Object: o.ID}
@@ -350,7 +372,7 @@ func (t *Track) publishLocked(o *Object, datagram bool) {
 	// Retain.
 	rg := t.findGroup(o.Group)
 	if rg == nil {
-		rg = &retainedGroup{id: o.Group}
+		rg = &retainedGroup{id: o.Group, born: time.Now()}
 		i := len(t.groups)
 		for i > 0 && t.groups[i-1].id > o.Group {
 			i--
@@ -362,6 +384,7 @@ func (t *Track) publishLocked(o *Object, datagram bool) {
 	rg.objects = append(rg.objects, o)
 	rg.bytes += len(o.Payload)
 	t.retained += len(o.Payload)
+	t.expireLocked()
 	for len(t.groups) > 1 && (len(t.groups) > t.retainG || t.retained > t.retainB) {
 		t.retained -= t.groups[0].bytes
 		t.groups[0] = nil
@@ -432,6 +455,7 @@ func (t *Track) attach(s *subscriber, f Filter, d wire.Draft, replayFrom *Locati
 		}
 	}
 	if replay {
+		t.expireLocked()
 		for _, rg := range t.groups {
 			if rg.id < start.Group {
 				continue
@@ -472,6 +496,7 @@ func (t *Track) detach(s *subscriber) {
 func (t *Track) retainedRange(start, end Location) []*Object {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.expireLocked()
 	var out []*Object
 	for _, rg := range t.groups {
 		if rg.id < start.Group || rg.id > end.Group {

@@ -34,6 +34,8 @@ type Config struct {
 	// 16 MiB.
 	CacheGroups int
 	CacheBytes  int
+	// CacheAge drops cached groups older than this. Default 0: no age limit.
+	CacheAge time.Duration
 	// MaxSessions bounds concurrent sessions. Default 1024.
 	MaxSessions int
 	// Drain is how long Shutdown waits after GOAWAY before closing sessions.
@@ -425,7 +427,7 @@ func (r *Relay) track(ns moq.Namespace, name string) (rt *relayTrack, fresh bool
 		return nil, false, fmt.Errorf("relay: no publisher for namespace %s: %w", ns, moq.ErrTrackNotFound)
 	}
 	rt = &relayTrack{key: k, ready: make(chan struct{}), pub: a.sess,
-		track: moq.NewTrack(ns, name, moq.TrackOptions{RetainGroups: r.cfg.CacheGroups, RetainBytes: r.cfg.CacheBytes,
+		track: moq.NewTrack(ns, name, moq.TrackOptions{RetainGroups: r.cfg.CacheGroups, RetainBytes: r.cfg.CacheBytes, RetainAge: r.cfg.CacheAge,
 			MaxObjectSize: r.cfg.Session.MaxObjectSize})}
 	r.tracks[k] = rt
 	r.mu.Unlock()

@@ -30,6 +30,7 @@ type relayFlags struct {
 	drain       time.Duration
 	cacheGroups int
 	cacheBytes  int
+	cacheAge    time.Duration
 	layout07    string
 	verbose     bool
 }
@@ -73,6 +74,7 @@ for them to leave, then stops.`,
 	fl.DurationVar(&f.drain, "drain", 5*time.Second, "how long to wait for sessions to leave after GOAWAY on shutdown")
 	fl.IntVar(&f.cacheGroups, "cache-groups", 4, "groups kept per track for late joiners and FETCH")
 	fl.IntVar(&f.cacheBytes, "cache-bytes", 16<<20, "bytes kept per track for late joiners and FETCH")
+	fl.DurationVar(&f.cacheAge, "cache-age", 0, "drop cached groups older than this (0: no age limit)")
 	fl.StringVar(&f.layout07, "draft07-layout", "07cf", "data layout used with draft-07 clients: 07cf (Cloudflare, moq-rs) or 07 (specification)")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log sessions and requests")
 	root.AddCommand(cmd)
@@ -125,6 +127,7 @@ func runRelay(cmd *cobra.Command, f relayFlags) error {
 		Session:     moq.Options{TLS: moq.TLSConfig{Certificates: []tls.Certificate{cert}}, WebTransportPath: f.path, Draft07Layout: layout},
 		CacheGroups: f.cacheGroups,
 		CacheBytes:  f.cacheBytes,
+		CacheAge:    f.cacheAge,
 		Drain:       f.drain,
 		Logger:      log,
 	}
