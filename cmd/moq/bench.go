@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
+	"text/tabwriter"
 	"time"
 
 	"github.com/moq-ffi/moq-ffi-go/internal/transport"
@@ -19,6 +22,7 @@ type benchFlags struct {
 	size    int
 	seconds float64
 	window  int
+	rate    int
 	draft   string
 }
 
@@ -33,8 +37,11 @@ func addBenchCmd(root *cobra.Command) {
             calls per second, the cost of the publishing path alone;
   pubsub    end to end: a publisher and a subscriber in this process, objects of
             --size bytes, at most --window objects in flight (so that what is
-            measured is delivered objects, not drops): objects per second.
+            measured is delivered objects, not drops): objects per second;
+  latency   one-way latency publisher -> relay -> subscriber at a steady
+            --rate objects per second: p50, p99 and the maximum.
 
+It prints a table.
 Run scripts/bench-c.sh to get the same figures from the C library in the same
 run, against the same relay.`,
 		Args: cobra.NoArgs,
@@ -51,6 +58,7 @@ run, against the same relay.`,
 	fl.IntVar(&f.size, "size", 200, "object payload size in bytes")
 	fl.Float64Var(&f.seconds, "seconds", 2, "duration of each measurement")
 	fl.IntVar(&f.window, "window", 256, "objects in flight at most (pubsub)")
+	fl.IntVar(&f.rate, "rate", 1000, "objects per second (latency)")
 	fl.StringVar(&f.draft, "draft", "14", "draft: 14, 07cf or 07")
 	cmd.MarkFlagRequired("url")
 	root.AddCommand(cmd)
@@ -102,7 +110,10 @@ func runBench(cmd *cobra.Command, f benchFlags) error {
 		}
 		n += 1000
 	}
-	fmt.Fprintf(out, "go publish (no subscriber): %.0f calls/s (%d B)\n", float64(n)/time.Since(start).Seconds(), f.size)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	defer tw.Flush()
+	fmt.Fprintf(tw, "workload (Go API, %s)\tresult\n", f.url)
+	fmt.Fprintf(tw, "publish, no subscriber, %d B\t%.0f calls/s\n", f.size, float64(n)/time.Since(start).Seconds())
 
 	// pubsub: end to end through the relay.
 	track, err := pub.Publish(ns, "e2e", moq.TrackOptions{})
@@ -158,9 +169,56 @@ func runBench(cmd *cobra.Command, f benchFlags) error {
 		}
 	}
 	el := time.Since(start).Seconds()
-	fmt.Fprintf(out, "go pubsub end to end: %.0f objects/s, %.1f MB/s (%d B, window %d, dropped %d)\n",
-		float64(sent)/el, float64(sent*f.size)/el/1e6, f.size, f.window, sub.Stats().Dropped)
+	fmt.Fprintf(tw, "end to end via relay, %d B, window %d\t%.0f objects/s, %.1f MB/s, %d dropped\n",
+		f.size, f.window, float64(sent)/el, float64(sent*f.size)/el/1e6, sub.Stats().Dropped)
 	sub.Close()
+
+	// latency: a steady rate; each payload carries its send time.
+	lat, err := pub.Publish(ns, "latency", moq.TrackOptions{})
+	if err != nil {
+		return err
+	}
+	lsub, err := subSess.Subscribe(ctx, ns, "latency", moq.SubscribeOptions{})
+	if err != nil {
+		return err
+	}
+	defer lsub.Close()
+	base := time.Now()
+	total := max(int(f.seconds*float64(f.rate)), 1)
+	size := max(f.size, 8)
+	samples := make([]time.Duration, 0, total)
+	done := make(chan error, 1)
+	go func() {
+		for len(samples) < total {
+			o, err := lsub.ReadObject(ctx)
+			if err != nil {
+				done <- err
+				return
+			}
+			if len(o.Payload) >= 8 {
+				sentAt := time.Duration(binary.BigEndian.Uint64(o.Payload))
+				samples = append(samples, time.Since(base)-sentAt)
+			}
+		}
+		done <- nil
+	}()
+	period := time.Second / time.Duration(max(f.rate, 1))
+	buf := make([]byte, size)
+	for i := 0; i < total; i++ {
+		time.Sleep(time.Until(base.Add(time.Duration(i) * period)))
+		binary.BigEndian.PutUint64(buf, uint64(time.Since(base)))
+		if _, err := lat.Write(buf); err != nil {
+			return err
+		}
+	}
+	if err := <-done; err != nil {
+		return fmt.Errorf("latency subscriber: %w (%d of %d objects)", err, len(samples), total)
+	}
+	slices.Sort(samples)
+	pct := func(p float64) time.Duration { return samples[min(int(p*float64(len(samples))), len(samples)-1)] }
+	fmt.Fprintf(tw, "latency via relay at %d/s, %d B\tp50 %v, p99 %v, max %v (%d samples)\n",
+		f.rate, size, pct(0.50).Round(time.Microsecond), pct(0.99).Round(time.Microsecond),
+		samples[len(samples)-1].Round(time.Microsecond), len(samples))
 	return nil
 }
 
