@@ -11,6 +11,10 @@ import (
 	"github.com/moq-ffi/moq-ffi-go/internal/wire"
 )
 
+// headerOrderWait bounds how long a data stream whose header has not
+// arrived holds back the streams the peer opened after it.
+const headerOrderWait = time.Second
+
 // Stream reset codes we send with STOP_SENDING.
 const (
 	stopUnknownAlias uint64 = 0x1 // CANCELLED
@@ -52,8 +56,12 @@ func (s *Session) handleDataStream(st transport.ReceiveStream, prev <-chan struc
 	release := sync.OnceFunc(func() { close(mine) })
 	defer release()
 	// A peer that opens a stream and never sends its header must not hold
-	// this goroutine (and the streams behind it) beyond the request timeout.
+	// this goroutine beyond the request timeout, nor the streams behind it
+	// beyond headerOrderWait (they then go first, and this stream's objects
+	// may come too late to be delivered in order).
 	st.SetReadDeadline(time.Now().Add(s.opts.requestTimeout()))
+	stall := time.AfterFunc(headerOrderWait, release)
+	defer stall.Stop()
 	r := wire.NewStreamReader(st, s.draft, s.lim)
 	err := r.ReadHeader()
 	select {
