@@ -230,6 +230,7 @@ func (s *Session) Subscribe(ctx context.Context, ns Namespace, name string, opts
 		if sub.hasAlias && s.subsByAlias[sub.alias] == sub {
 			delete(s.subsByAlias, sub.alias)
 		}
+		s.wakeAliasWaitersLocked()
 	}
 	err = s.send(msg)
 	unlock()
@@ -252,11 +253,19 @@ func (s *Session) Subscribe(ctx context.Context, ns Namespace, name string, opts
 		sub.ok = m
 		return sub, nil
 	case *wire.SubscribeError:
+		s.mu.Lock()
+		cleanup()
+		s.mu.Unlock()
 		rerr := &RequestError{Op: "SUBSCRIBE", Code: m.ErrorCode, Reason: m.Reason}
 		sub.finish(rerr)
 		return nil, rerr
 	}
-	return nil, fmt.Errorf("moq: unexpected answer %s to SUBSCRIBE", wire.MessageName(s.draft, m))
+	s.mu.Lock()
+	cleanup()
+	s.mu.Unlock()
+	err = fmt.Errorf("moq: unexpected answer %s to SUBSCRIBE", wire.MessageName(s.draft, m))
+	sub.finish(err)
+	return nil, err
 }
 
 // forgetSubscription removes sub from the session; false if it was gone.
@@ -272,6 +281,7 @@ func (s *Session) forgetSubscription(sub *Subscription) bool {
 		delete(s.subsByAlias, sub.alias)
 	}
 	sub.mu.Unlock()
+	s.wakeAliasWaitersLocked()
 	return !s.closing
 }
 
@@ -285,7 +295,13 @@ func (s *Session) registerAliasLocked(sub *Subscription, alias uint64) bool {
 	sub.alias, sub.hasAlias = alias, true
 	sub.mu.Unlock()
 	s.subsByAlias[alias] = sub
+	s.wakeAliasWaitersLocked()
+	return true
+}
+
+// wakeAliasWaitersLocked makes data streams waiting for an unknown alias
+// look again (an alias was registered, or a subscription went away).
+func (s *Session) wakeAliasWaitersLocked() {
 	close(s.aliasCh)
 	s.aliasCh = make(chan struct{})
-	return true
 }

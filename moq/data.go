@@ -30,7 +30,9 @@ func (s *Session) subForAlias(alias uint64, wait bool) *Subscription {
 		s.mu.Lock()
 		sub := s.subsByAlias[alias]
 		ch := s.aliasCh
-		pendingSubs := len(s.pending) > 0
+		// A draft-14 subscription has no alias until its SUBSCRIBE_OK: wait
+		// only while one of ours still lacks it.
+		pendingSubs := len(s.subs) > len(s.subsByAlias)
 		s.mu.Unlock()
 		if sub != nil || !wait || !pendingSubs {
 			return sub

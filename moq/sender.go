@@ -59,6 +59,8 @@ type subscriber struct {
 	resetG    map[uint64]bool
 	dropped   uint64 // objects dropped because the subscriber fell behind
 	busy      bool   // the run goroutine is writing a batch
+	skipping  bool   // the rest of group skipGroup is dropped
+	skipGroup uint64
 	rangeDone bool
 
 	// Owned by the run goroutine.
@@ -110,10 +112,23 @@ func (s *subscriber) enqueue(ev event) {
 	}
 	switch ev.kind {
 	case evObject:
-		if !s.inRange(Location{Group: ev.obj.Group, Object: ev.obj.ID}) {
+		g := ev.obj.Group
+		if s.skipping && g == s.skipGroup {
+			s.dropped++ // the rest of a group dropped for being too large
+			s.track.dropped.Add(1)
 			return
 		}
-		s.qBytes += len(ev.obj.Payload)
+		if !s.inRange(Location{Group: g, Object: ev.obj.ID}) {
+			// An object past a range's end group ends the range: a relay's
+			// forwarded track never sends group ends of its own.
+			if s.hasEnd && g > s.endGroup && !s.rangeDone {
+				s.rangeDone = true
+				s.q = append(s.q, event{kind: evEndGroup, group: s.endGroup})
+				s.signalLocked()
+			}
+			return
+		}
+		s.qBytes += ev.obj.cost()
 	case evEndGroup:
 		if ev.group < s.start.Group {
 			return
@@ -123,6 +138,10 @@ func (s *subscriber) enqueue(ev event) {
 	if s.qBytes > s.limitBytes {
 		s.dropOldestLocked()
 	}
+	s.signalLocked()
+}
+
+func (s *subscriber) signalLocked() {
 	select {
 	case s.wake <- struct{}{}:
 	default:
@@ -130,7 +149,8 @@ func (s *subscriber) enqueue(ev event) {
 }
 
 // dropOldestLocked drops the queued objects of the oldest groups, keeping
-// at least the newest group. It drops down to three quarters of the limit,
+// the newest group unless it alone is over the limit (then the rest of it is
+// dropped too, as it arrives). It drops down to three quarters of the limit,
 // so that a subscriber that stays behind costs one pass over its queue per
 // quarter of the limit, not one per object.
 func (s *subscriber) dropOldestLocked() {
@@ -138,7 +158,7 @@ func (s *subscriber) dropOldestLocked() {
 	var newest uint64
 	for _, ev := range s.q {
 		if ev.kind == evObject {
-			per[ev.obj.Group] += len(ev.obj.Payload)
+			per[ev.obj.Group] += ev.obj.cost()
 			newest = max(newest, ev.obj.Group)
 		}
 	}
@@ -159,13 +179,17 @@ func (s *subscriber) dropOldestLocked() {
 		drop[g] = true
 		left -= per[g]
 	}
+	if left > s.limitBytes {
+		drop[newest] = true
+		s.skipping, s.skipGroup = true, newest
+	}
 	if len(drop) == 0 {
 		return
 	}
 	kept := s.q[:0]
 	for _, ev := range s.q {
 		if ev.kind == evObject && drop[ev.obj.Group] {
-			s.qBytes -= len(ev.obj.Payload)
+			s.qBytes -= ev.obj.cost()
 			s.dropped++
 			s.track.dropped.Add(1)
 			continue

@@ -396,7 +396,13 @@ func (s *Session) onAnnounce(m *wire.PublishNamespace) {
 	go func() {
 		defer s.retireRequest14() // after the answer
 		var err error
-		if s.handler != nil {
+		s.mu.Lock()
+		_, known := s.peerNS[m.Namespace.Key()]
+		full := !known && len(s.peerNS) >= s.opts.maxAnnounces()
+		s.mu.Unlock()
+		if full {
+			err = &RequestError{Op: "ANNOUNCE", Code: 0x0, Reason: "too many namespaces announced on this session"}
+		} else if s.handler != nil {
 			err = s.handler.Announce(s, m.Namespace)
 		}
 		if err == nil {

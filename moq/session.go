@@ -406,6 +406,8 @@ func (s *Session) Close() error {
 		case <-s.done:
 		}
 	}
+	// A peer that stopped reading the control stream must not hold Close.
+	s.ctrl.SetWriteDeadline(time.Now().Add(closeGrace))
 	for _, ns := range nss {
 		s.send(&wire.PublishNamespaceDone{Namespace: ns})
 	}
@@ -517,13 +519,22 @@ func (s *Session) await(ctx context.Context, p *pendingReq, cleanup func()) (wir
 		s.mu.Lock()
 		cleanup()
 		s.mu.Unlock()
-		return nil, fmt.Errorf("moq: %s: %w: %w", p.op, ErrTimeout, ctx.Err())
+		return nil, fmt.Errorf("moq: %s: %w", p.op, ctxErr(ctx))
 	case <-t.C:
 		s.mu.Lock()
 		cleanup()
 		s.mu.Unlock()
 		return nil, fmt.Errorf("moq: %s: %w: no answer within %v", p.op, ErrTimeout, s.opts.requestTimeout())
 	}
+}
+
+// ctxErr is ctx's error, wrapping ErrTimeout when its deadline passed (a
+// cancellation is not a timeout).
+func ctxErr(ctx context.Context) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %w", ErrTimeout, ctx.Err())
+	}
+	return ctx.Err()
 }
 
 // lockRequests serialises new requests, so that request IDs go out in the
@@ -567,7 +578,7 @@ func (s *Session) allocRequestID(ctx context.Context) (uint64, error) {
 		case <-ch:
 		case <-s.done:
 		case <-ctx.Done():
-			return 0, fmt.Errorf("moq: waiting for request credit from the peer: %w: %w", ErrTimeout, ctx.Err())
+			return 0, fmt.Errorf("moq: waiting for request credit from the peer: %w", ctxErr(ctx))
 		case <-t.C:
 			return 0, fmt.Errorf("moq: waiting for request credit from the peer (maximum %d): %w", max, ErrTimeout)
 		}

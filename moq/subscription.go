@@ -70,6 +70,8 @@ type Subscription struct {
 	last      uint64 // last group delivered
 	done      chan struct{}
 	fwd       *Track // ForwardTo
+	skipping  bool   // the rest of group skipGroup is dropped (too large)
+	skipGroup uint64
 	// The publisher's PUBLISH_DONE may overtake data streams: the
 	// subscription ends when they have been read (or after a grace time).
 	seen       uint64    // data streams started
@@ -137,7 +139,7 @@ func (sub *Subscription) TryReadObject() (o *Object, err error, ok bool) {
 		o = sub.q[0]
 		sub.q[0] = nil
 		sub.q = sub.q[1:]
-		sub.qBytes -= len(o.Payload)
+		sub.qBytes -= o.cost()
 		if len(sub.q) > 0 {
 			sub.signal()
 		}
@@ -193,8 +195,12 @@ func (sub *Subscription) pushLocked(o *Object) {
 	if sub.ended && sub.err != nil && !errors.Is(sub.err, ErrEnded) {
 		return
 	}
+	if sub.skipping && o.Group == sub.skipGroup {
+		sub.stats.Dropped++
+		return
+	}
 	sub.q = append(sub.q, o)
-	sub.qBytes += len(o.Payload)
+	sub.qBytes += o.cost()
 	sub.stats.Objects++
 	sub.stats.Bytes += uint64(len(o.Payload))
 	l := Location{Group: o.Group, Object: o.ID}
@@ -217,15 +223,19 @@ func (sub *Subscription) dropOldestLocked() {
 	i := 0
 	for i < len(sub.q) && sub.qBytes > target {
 		g := sub.q[i].Group
-		if g == newest {
+		if g == newest && sub.qBytes <= sub.limit {
 			break
 		}
+		if g == newest {
+			// The newest group alone is over the limit: it goes too, and
+			// so does the rest of it as it arrives.
+			sub.skipping, sub.skipGroup = true, g
+		}
 		for i < len(sub.q) && sub.q[i].Group == g {
-			n := uint64(len(sub.q[i].Payload))
-			sub.qBytes -= int(n)
+			sub.qBytes -= sub.q[i].cost()
 			sub.stats.Dropped++
 			sub.stats.Objects--
-			sub.stats.Bytes -= n
+			sub.stats.Bytes -= uint64(len(sub.q[i].Payload))
 			i++
 		}
 	}
@@ -358,7 +368,7 @@ func (sub *Subscription) deliverStream(o *Object) {
 		return
 	}
 	sub.buffered[o.Group] = append(sub.buffered[o.Group], o)
-	sub.bufBytes += len(o.Payload)
+	sub.bufBytes += o.cost()
 	sub.pumpLocked()
 	// A stalled earlier group must not hold later ones forever: past the
 	// buffer limit, give up on it.
@@ -424,7 +434,7 @@ func (sub *Subscription) pumpLocked() {
 		objs := sub.buffered[m]
 		delete(sub.buffered, m)
 		for _, o := range objs {
-			sub.bufBytes -= len(o.Payload)
+			sub.bufBytes -= o.cost()
 			sub.delivered, sub.last = true, m
 			sub.pushLocked(o)
 		}

@@ -91,6 +91,14 @@ type Object struct {
 // ObjectStatus is an object's status code.
 type ObjectStatus = wire.ObjectStatus
 
+// objectOverhead approximates what an object costs in memory beyond its
+// payload and extensions; every byte limit counts it, so that a flood of
+// empty objects is bounded too.
+const objectOverhead = 64
+
+// cost is what o counts against byte limits.
+func (o *Object) cost() int { return len(o.Payload) + len(o.Extensions) + objectOverhead }
+
 // Object statuses.
 const (
 	StatusNormal       = wire.StatusNormal
@@ -112,18 +120,20 @@ type Track struct {
 	retainB  int
 	retainA  time.Duration
 
-	mu         sync.Mutex
-	subs       map[*subscriber]struct{}
-	groups     []*retainedGroup // ascending group ID
-	retained   int              // bytes
-	hasContent bool
-	largest    Location
-	nextGroup  uint64
-	ended      bool
-	onEnd      []func()
-	onIdle     func()
-	stats      TrackStats
-	dropped    atomic.Uint64
+	mu          sync.Mutex
+	subs        map[*subscriber]struct{}
+	groups      []*retainedGroup // ascending group ID
+	retained    int              // bytes
+	hasContent  bool
+	largest     Location
+	nextGroup   uint64
+	ended       bool
+	onEnd       []func()
+	onIdle      func()
+	tooBig      bool // group tooBigGroup is not retained: over the byte limit alone
+	tooBigGroup uint64
+	stats       TrackStats
+	dropped     atomic.Uint64
 }
 
 // TrackStats are a track's counters.
@@ -369,7 +379,24 @@ func (t *Track) publishLocked(o *Object, datagram bool) {
 	if o.Group >= t.nextGroup {
 		t.nextGroup = o.Group + 1
 	}
-	// Retain.
+	// Retain (unless this group outgrew the retention limit on its own).
+	t.retainLocked(o)
+	t.stats.ObjectsIn++
+	t.stats.BytesIn += uint64(len(o.Payload))
+	t.stats.ObjectsOut += uint64(len(t.subs))
+	t.stats.BytesOut += uint64(len(o.Payload) * len(t.subs))
+	for s := range t.subs {
+		s.enqueue(event{kind: evObject, obj: o, datagram: datagram})
+	}
+}
+
+// retainLocked keeps o for late joiners and FETCH, within the limits. A
+// group bigger than the byte limit on its own is not retained at all (a
+// late joiner would otherwise get its tail without its start).
+func (t *Track) retainLocked(o *Object) {
+	if t.tooBig && o.Group == t.tooBigGroup {
+		return
+	}
 	rg := t.findGroup(o.Group)
 	if rg == nil {
 		rg = &retainedGroup{id: o.Group, born: time.Now()}
@@ -382,20 +409,16 @@ func (t *Track) publishLocked(o *Object, datagram bool) {
 		t.groups[i] = rg
 	}
 	rg.objects = append(rg.objects, o)
-	rg.bytes += len(o.Payload)
-	t.retained += len(o.Payload)
+	rg.bytes += o.cost()
+	t.retained += o.cost()
 	t.expireLocked()
-	for len(t.groups) > 1 && (len(t.groups) > t.retainG || t.retained > t.retainB) {
+	for len(t.groups) > 0 && (len(t.groups) > t.retainG || t.retained > t.retainB) {
+		if len(t.groups) == 1 && len(t.groups) <= t.retainG {
+			t.tooBig, t.tooBigGroup = true, t.groups[0].id
+		}
 		t.retained -= t.groups[0].bytes
 		t.groups[0] = nil
 		t.groups = t.groups[1:]
-	}
-	t.stats.ObjectsIn++
-	t.stats.BytesIn += uint64(len(o.Payload))
-	t.stats.ObjectsOut += uint64(len(t.subs))
-	t.stats.BytesOut += uint64(len(o.Payload) * len(t.subs))
-	for s := range t.subs {
-		s.enqueue(event{kind: evObject, obj: o, datagram: datagram})
 	}
 }
 

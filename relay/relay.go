@@ -185,6 +185,10 @@ func (r *Relay) acceptLoop() {
 			s.CloseWithError(moq.CodeInternalError, "relay is full")
 			continue
 		}
+		if sessionDone(s) {
+			r.mu.Unlock() // closed already: SessionClosed has run or will find nothing
+			continue
+		}
 		r.sessions[s] = struct{}{}
 		r.mu.Unlock()
 		r.m.sessionOpened(s)
@@ -259,10 +263,29 @@ func (r *Relay) findPublisherLocked(ns moq.Namespace) *announce {
 	return nil
 }
 
+// sessionDone reports whether s has ended. Checked under r.mu before
+// registering anything for s: SessionClosed runs after Done is closed and
+// takes r.mu, so either it sees the registration or the registration sees
+// Done.
+func sessionDone(s *moq.Session) bool {
+	select {
+	case <-s.Done():
+		return true
+	default:
+		return false
+	}
+}
+
 // Announce implements moq.Handler: a publisher announces a namespace.
 func (r *Relay) Announce(s *moq.Session, ns moq.Namespace) error {
 	k := ns.Key()
 	r.mu.Lock()
+	if sessionDone(s) {
+		// SessionClosed may already have run: registering now would leave
+		// a dead publisher behind.
+		r.mu.Unlock()
+		return fmt.Errorf("relay: session closed: %w", moq.ErrClosed)
+	}
 	var stale *announce
 	if a := r.announces[k]; a != nil && a.sess != s {
 		select {
@@ -559,6 +582,10 @@ func (r *Relay) SubscribeNamespace(s *moq.Session, prefix moq.Namespace) error {
 			r.mu.Unlock()
 			return &moq.RequestError{Op: "SUBSCRIBE_NAMESPACE", Code: 0x5, Reason: "prefix overlaps an existing subscription"}
 		}
+	}
+	if sessionDone(s) {
+		r.mu.Unlock()
+		return fmt.Errorf("relay: session closed: %w", moq.ErrClosed)
 	}
 	r.nsSubs[s] = append(r.nsSubs[s], prefix)
 	var fwds []func()
