@@ -1,6 +1,7 @@
 package moq
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"sync"
@@ -63,6 +64,12 @@ type subscriber struct {
 	skipGroup uint64
 	rangeDone bool
 
+	// ctx ends when the subscription does (or the session): it unblocks a
+	// run goroutine waiting for stream credit or flow control.
+	ctx    context.Context
+	cancel context.CancelFunc
+	cur    atomic.Pointer[outStream] // the stream being written
+
 	// Owned by the run goroutine.
 	streams     map[streamKey]*outStream
 	streamCount atomic.Uint64 // read by detach on other goroutines
@@ -73,7 +80,10 @@ type subscriber struct {
 }
 
 func newSubscriber(sess *Session, t *Track, reqID, alias uint64, prio uint8) *subscriber {
+	ctx, cancel := context.WithCancel(sess.sessCtx())
 	return &subscriber{
+		ctx:        ctx,
+		cancel:     cancel,
 		sess:       sess,
 		track:      t,
 		reqID:      reqID,
@@ -203,6 +213,13 @@ func (s *subscriber) dropOldestLocked() {
 	}
 }
 
+// stopCtx ends the subscriber's context (placeholders have none).
+func (s *subscriber) stopCtx() {
+	if s.cancel != nil {
+		s.cancel()
+	}
+}
+
 // waitDrained waits until everything queued has been written to the
 // network (or the subscriber stopped), at most until deadline.
 func (s *subscriber) waitDrained(deadline time.Time) {
@@ -226,11 +243,20 @@ func (s *subscriber) waitDrained(deadline time.Time) {
 // run drains the queue until the subscriber stops or the session ends.
 func (s *subscriber) run() {
 	defer close(s.done)
+	defer s.stopCtx() // after stop below: ending normally resets nothing
+	// A write blocked on a peer's flow control is abandoned when the
+	// subscription ends.
+	stop := context.AfterFunc(s.ctx, func() {
+		if os := s.cur.Load(); os != nil {
+			os.st.CancelWrite(resetCancelled)
+		}
+	})
+	defer stop()
 	var batch []event
 	for {
 		select {
 		case <-s.wake:
-		case <-s.sess.done:
+		case <-s.ctx.Done():
 			s.closeStreams(true)
 			return
 		}
@@ -337,9 +363,9 @@ func (s *subscriber) writeObject(o *Object) {
 	k := streamKey{o.Group, o.Subgroup}
 	os := s.streams[k]
 	if os == nil {
-		st, err := s.sess.conn.OpenUniStreamSync(s.sess.ctx)
+		st, err := s.sess.conn.OpenUniStreamSync(s.ctx)
 		if err != nil {
-			return // the session is ending
+			return // the subscription or the session is ending
 		}
 		h := wire.SubgroupHeader{SubscribeID: s.reqID, TrackAlias: s.alias, Group: o.Group, Subgroup: o.Subgroup, Priority: o.Priority}
 		if s.sess.draft == wire.Draft14 {
@@ -359,6 +385,11 @@ func (s *subscriber) writeObject(o *Object) {
 		s.buf = b
 		s.streams[k] = os
 		s.streamCount.Add(1)
+		s.cur.Store(os)
+		if s.ctx.Err() != nil {
+			s.dropStream(k, os)
+			return
+		}
 		if _, err := st.Write(b); err != nil {
 			s.dropStream(k, os)
 			return
@@ -378,6 +409,11 @@ func (s *subscriber) writeObject(o *Object) {
 		b = append(b, o.Payload...)
 	}
 	s.buf = b
+	s.cur.Store(os)
+	if s.ctx.Err() != nil {
+		s.dropStream(k, os)
+		return
+	}
 	if _, err := os.st.Write(b); err != nil {
 		s.dropStream(k, os)
 		return
@@ -460,6 +496,7 @@ func (s *subscriber) detach(sendDone bool, code uint64, reason string) {
 		return
 	}
 	s.stopped = true
+	defer s.stopCtx()
 	s.q = nil
 	select {
 	case s.wake <- struct{}{}:

@@ -327,6 +327,10 @@ func (s *Session) serveFetch(ctx context.Context, m *wire.Fetch) {
 	if err != nil {
 		return
 	}
+	// FETCH_CANCEL (or the session's end) abandons a write blocked on the
+	// peer's flow control.
+	stop := context.AfterFunc(ctx, func() { st.CancelWrite(resetCancelled) })
+	defer stop()
 	b := wire.AppendFetchHeader(nil, s.draft, wire.FetchHeader{RequestID: m.RequestID})
 	for _, o := range objs {
 		if ctx.Err() != nil {

@@ -100,6 +100,15 @@ func (s *Session) Err() error {
 // Context returns a context cancelled when the session ends.
 func (s *Session) Context() context.Context { return s.ctx }
 
+// sessCtx is s.ctx, or a background context for a Session built bare (in
+// unit tests).
+func (s *Session) sessCtx() context.Context {
+	if s.ctx == nil {
+		return context.Background()
+	}
+	return s.ctx
+}
+
 // ConnStats are a connection's QUIC statistics: RTT, bytes and packets sent,
 // received and lost.
 type ConnStats = transport.Stats
