@@ -60,6 +60,7 @@ type subscriber struct {
 	resetG    map[uint64]bool
 	dropped   uint64 // objects dropped because the subscriber fell behind
 	busy      bool   // the run goroutine is writing a batch
+	paused    bool   // draft-14 Forward = 0: objects are not sent
 	skipping  bool   // the rest of group skipGroup is dropped
 	skipGroup uint64
 	rangeDone bool
@@ -123,6 +124,9 @@ func (s *subscriber) enqueue(ev event) {
 	switch ev.kind {
 	case evObject:
 		g := ev.obj.Group
+		if s.paused {
+			return
+		}
 		if s.skipping && g == s.skipGroup {
 			s.dropped++ // the rest of a group dropped for being too large
 			s.track.dropped.Add(1)

@@ -125,6 +125,7 @@ func (s *Session) serveSubscribe(m *wire.Subscribe, ph *subscriber) {
 		return // unsubscribed (or the session ended) while the handler ran
 	}
 	sub := newSubscriber(s, t, m.RequestID, alias, m.SubscriberPriority)
+	sub.paused = !req.Forward // draft-14 Forward = 0: set up, send nothing yet
 	largest, exists, err := t.attach(sub, req.Filter, s.draft, req.ReplayFrom)
 	if err != nil {
 		refuse(err)
@@ -205,6 +206,9 @@ func (s *Session) onSubscribeUpdate(m *wire.SubscribeUpdate) {
 		}
 	}
 	sub.subPrio = m.SubscriberPriority
+	if s.draft == wire.Draft14 {
+		sub.paused = !m.Forward
+	}
 	hasEnd, endGroup := sub.hasEnd, sub.endGroup
 	sub.mu.Unlock()
 	// An end the track has already passed ends the subscription now (after
