@@ -122,18 +122,22 @@ func (s *Session) serveSubscribe(m *wire.Subscribe, ph *subscriber) {
 	cancelled := s.inSubs[m.RequestID] != ph
 	s.mu.Unlock()
 	if cancelled {
-		return // unsubscribed (or the session ended) while the handler ran
+		t.releaseIfIdle() // a relay's upstream must not outlive its would-be subscriber
+		return            // unsubscribed (or the session ended) while the handler ran
 	}
 	sub := newSubscriber(s, t, m.RequestID, alias, m.SubscriberPriority)
 	sub.paused = !req.Forward // draft-14 Forward = 0: set up, send nothing yet
 	largest, exists, err := t.attach(sub, req.Filter, s.draft, req.ReplayFrom)
 	if err != nil {
+		sub.stopCtx()
+		t.releaseIfIdle()
 		refuse(err)
 		return
 	}
 	s.mu.Lock()
 	if s.inSubs[m.RequestID] != ph {
 		s.mu.Unlock()
+		sub.stopCtx()
 		t.detach(sub)
 		return
 	}

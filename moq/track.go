@@ -502,6 +502,18 @@ func (t *Track) attach(s *subscriber, f Filter, d wire.Draft, replayFrom *Locati
 	return t.largest, t.hasContent, nil
 }
 
+// releaseIfIdle runs the OnIdle function if the track has no subscriber: a
+// handler handed it out for a subscription that never attached.
+func (t *Track) releaseIfIdle() {
+	t.mu.Lock()
+	idle := len(t.subs) == 0 && !t.ended && t.onIdle != nil
+	f := t.onIdle
+	t.mu.Unlock()
+	if idle {
+		go f()
+	}
+}
+
 func (t *Track) detach(s *subscriber) {
 	t.mu.Lock()
 	_, was := t.subs[s]
