@@ -58,10 +58,12 @@ type subscriber struct {
 	wake      chan struct{}
 	stopped   bool
 	resetG    map[uint64]bool
-	dropped   uint64 // objects dropped because the subscriber fell behind
-	busy      bool   // the run goroutine is writing a batch
-	paused    bool   // draft-14 Forward = 0: objects are not sent
-	skipping  bool   // the rest of group skipGroup is dropped
+	dropped   uint64   // objects dropped because the subscriber fell behind
+	busy      bool     // the run goroutine is writing a batch
+	paused    bool     // draft-14 Forward = 0: objects are not sent
+	okLargest Location // the Largest Location sent in SUBSCRIBE_OK
+	okExists  bool
+	skipping  bool // the rest of group skipGroup is dropped
 	skipGroup uint64
 	rangeDone bool
 

@@ -141,6 +141,7 @@ func (s *Session) serveSubscribe(m *wire.Subscribe, ph *subscriber) {
 		t.detach(sub)
 		return
 	}
+	sub.okLargest, sub.okExists = largest, exists // for joining fetches
 	s.inSubs[m.RequestID] = sub
 	s.mu.Unlock()
 	s.send(&wire.SubscribeOK{RequestID: m.RequestID, TrackAlias: alias, GroupOrder: wire.GroupOrderAscending,
@@ -261,27 +262,18 @@ func (s *Session) serveFetch(ctx context.Context, m *wire.Fetch) {
 			return
 		}
 		t = sub.track
-		sub.mu.Lock()
-		start := sub.start
-		sub.mu.Unlock()
-		largest, ok := t.Largest()
-		if !ok {
-			s.fetchError(m.RequestID, errInvalidRange14, "the track has no objects")
+		// The range ends at the Largest Location of the joined
+		// subscription's SUBSCRIBE_OK (inclusive); without content there,
+		// there is nothing to join.
+		if !sub.okExists {
+			s.fetchError(m.RequestID, errInvalidRange14, "the joined subscription started on an empty track")
 			return
 		}
-		end := largest
-		if start.Object > 0 || start.Group > 0 {
-			end = Location{Group: start.Group, Object: start.Object}
-			if end.Object > 0 {
-				end.Object--
-			} else if end.Group > 0 {
-				end = Location{Group: end.Group - 1, Object: ^uint64(0)}
-			}
-		}
+		end := sub.okLargest
 		var g uint64
 		if m.FetchType == wire.FetchRelativeJoining {
-			if largest.Group >= m.JoiningStart {
-				g = largest.Group - m.JoiningStart
+			if end.Group >= m.JoiningStart {
+				g = end.Group - m.JoiningStart
 			}
 		} else {
 			g = m.JoiningStart
