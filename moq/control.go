@@ -197,10 +197,33 @@ func (s *Session) grantCredit(blocked bool) {
 	s.send(&wire.MaxRequestID{RequestID: newMax})
 }
 
-// resolve hands a response to the request waiting for it.
+// answers reports whether m can answer a request made with op.
+func answers(op string, m wire.Message) bool {
+	switch m.(type) {
+	case *wire.SubscribeOK, *wire.SubscribeError:
+		return op == "SUBSCRIBE"
+	case *wire.FetchOK, *wire.FetchError:
+		return op == "FETCH"
+	case *wire.TrackStatus, *wire.TrackStatusError:
+		return op == "TRACK_STATUS" || op == "TRACK_STATUS_REQUEST"
+	case *wire.PublishNamespaceOK, *wire.PublishNamespaceError:
+		return op == "PUBLISH_NAMESPACE" || op == "ANNOUNCE"
+	case *wire.SubscribeNamespaceOK, *wire.SubscribeNamespaceError:
+		return op == "SUBSCRIBE_NAMESPACE" || op == "SUBSCRIBE_ANNOUNCES"
+	}
+	return false
+}
+
+// resolve hands a response to the request waiting for it. An answer of
+// the wrong kind for the request ID is a protocol violation.
 func (s *Session) resolve(id uint64, m wire.Message) {
 	s.mu.Lock()
 	p := s.pending[id]
+	if p != nil && !answers(p.op, m) {
+		s.mu.Unlock()
+		s.protocolViolation(CodeProtocolViolation, "%s for request %d, a %s", wire.MessageName(s.draft, m), id, p.op)
+		return
+	}
 	delete(s.pending, id)
 	s.mu.Unlock()
 	if p == nil {
@@ -226,6 +249,11 @@ func (s *Session) onSubscribeOK(m *wire.SubscribeOK) {
 	s.mu.Lock()
 	p := s.pending[m.RequestID]
 	sub := s.subs[m.RequestID]
+	if p != nil && !answers(p.op, m) {
+		s.mu.Unlock()
+		s.protocolViolation(CodeProtocolViolation, "SUBSCRIBE_OK for request %d, a %s", m.RequestID, p.op)
+		return
+	}
 	if p == nil || sub == nil {
 		s.mu.Unlock()
 		s.log.Debug("SUBSCRIBE_OK for an unknown or abandoned subscription", "request", m.RequestID)
