@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -69,8 +70,9 @@ type Subscription struct {
 	delivered bool
 	last      uint64 // last group delivered
 	done      chan struct{}
-	fwd       *Track // ForwardTo
-	skipping  bool   // the rest of group skipGroup is dropped (too large)
+	active    []uint64 // sorted: the groups in open or buffered
+	fwd       *Track   // ForwardTo
+	skipping  bool     // the rest of group skipGroup is dropped (too large)
 	skipGroup uint64
 	// The publisher's PUBLISH_DONE may overtake data streams: the
 	// subscription ends when they have been read (or after a grace time).
@@ -259,6 +261,7 @@ func (sub *Subscription) streamStarted(g uint64) bool {
 		return false
 	}
 	sub.open[g]++
+	sub.markActiveLocked(g)
 	sub.mu.Unlock()
 	return true
 }
@@ -270,6 +273,7 @@ func (sub *Subscription) streamEnded(g uint64) {
 		sub.open[g]--
 	} else {
 		delete(sub.open, g)
+		sub.unmarkIfIdleLocked(g)
 	}
 	sub.pumpLocked()
 	drained := sub.drainedLocked()
@@ -368,6 +372,7 @@ func (sub *Subscription) deliverStream(o *Object) {
 		return
 	}
 	sub.buffered[o.Group] = append(sub.buffered[o.Group], o)
+	sub.markActiveLocked(o.Group)
 	sub.bufBytes += o.cost()
 	sub.pumpLocked()
 	// A stalled earlier group must not hold later ones forever: past the
@@ -378,6 +383,7 @@ func (sub *Subscription) deliverStream(o *Object) {
 			break
 		}
 		delete(sub.open, g)
+		sub.unmarkIfIdleLocked(g)
 		sub.pumpLocked()
 	}
 }
@@ -401,36 +407,39 @@ func (sub *Subscription) deliverDatagram(o *Object) {
 	}
 }
 
+// markActiveLocked records that group g has an open stream or buffered
+// objects. active is kept sorted, so the lowest such group is active[0].
+func (sub *Subscription) markActiveLocked(g uint64) {
+	if i, found := slices.BinarySearch(sub.active, g); !found {
+		sub.active = slices.Insert(sub.active, i, g)
+	}
+}
+
+// unmarkIfIdleLocked forgets group g once it has neither.
+func (sub *Subscription) unmarkIfIdleLocked(g uint64) {
+	if sub.open[g] > 0 || len(sub.buffered[g]) > 0 {
+		return
+	}
+	if i, found := slices.BinarySearch(sub.active, g); found {
+		sub.active = slices.Delete(sub.active, i, i+1)
+	}
+}
+
 func (sub *Subscription) lowestOpenLocked() (uint64, bool) {
-	var m uint64
-	found := false
-	for g := range sub.open {
-		if !found || g < m {
-			m, found = g, true
+	for _, g := range sub.active {
+		if sub.open[g] > 0 {
+			return g, true
 		}
 	}
-	return m, found
+	return 0, false
 }
 
 // pumpLocked delivers buffered objects in group order: the lowest group
 // that is open or buffered goes first; groups above it wait until its
 // streams end.
 func (sub *Subscription) pumpLocked() {
-	for {
-		m, found := uint64(0), false
-		for g := range sub.open {
-			if !found || g < m {
-				m, found = g, true
-			}
-		}
-		for g := range sub.buffered {
-			if !found || g < m {
-				m, found = g, true
-			}
-		}
-		if !found {
-			return
-		}
+	for len(sub.active) > 0 {
+		m := sub.active[0]
 		objs := sub.buffered[m]
 		delete(sub.buffered, m)
 		for _, o := range objs {
@@ -441,11 +450,17 @@ func (sub *Subscription) pumpLocked() {
 		if sub.open[m] > 0 {
 			return
 		}
+		sub.active = slices.Delete(sub.active, 0, 1)
 	}
 }
 
 // flushBufferedLocked delivers everything buffered, in group order.
 func (sub *Subscription) flushBufferedLocked() {
 	sub.open = map[uint64]int{}
+	sub.active = sub.active[:0]
+	for g := range sub.buffered {
+		sub.active = append(sub.active, g)
+	}
+	slices.Sort(sub.active)
 	sub.pumpLocked()
 }
