@@ -34,7 +34,7 @@ MOQ_API const char* moq_last_error(void) { return moq__err_set ? moq__err_buf : 
 
 MOQ_API void moq_free_str(const char* str) { free((void*)str); }
 
-MOQ_API const char* moq_version(void) { return "moq_ffi 0.2.0 (IETF Draft 07, 14)"; }
+MOQ_API const char* moq_version(void) { return "moq_ffi 0.3.0 (IETF Draft 07, 14)"; }
 
 void moq__call_conn(uintptr_t cb, uintptr_t ud, int state) {
     moq__cb_depth++;
@@ -57,6 +57,38 @@ void moq__call_track(uintptr_t cb, uintptr_t ud, const char* ns) {
 void moq__call_catalog(uintptr_t cb, uintptr_t ud, const MoqTrackInfo* tracks, size_t n) {
     moq__cb_depth++;
     ((MoqCatalogCallback)cb)((void*)ud, tracks, n);
+    moq__cb_depth--;
+}
+
+void moq__call_object(uintptr_t cb, uintptr_t ud, uint64_t group, uint64_t subgroup, uint64_t object,
+                      uint8_t priority, uint8_t status, const uint8_t* payload, size_t payload_len,
+                      const uint8_t* ext, size_t ext_len, uint64_t received_us) {
+    MoqObject o;
+    memset(&o, 0, sizeof o);
+    o.group_id = group;
+    o.subgroup_id = subgroup;
+    o.object_id = object;
+    o.priority = priority;
+    o.status = status;
+    o.payload = payload;
+    o.payload_len = payload_len;
+    o.extensions = ext_len ? ext : NULL;
+    o.extensions_len = ext_len;
+    o.received_us = received_us;
+    moq__cb_depth++;
+    ((MoqObjectCallback)cb)((void*)ud, &o);
+    moq__cb_depth--;
+}
+
+void moq__call_log(uintptr_t cb, uintptr_t ud, int level, const char* msg) {
+    moq__cb_depth++;
+    ((MoqLogCallback)cb)((void*)ud, (MoqLogLevel)level, msg);
+    moq__cb_depth--;
+}
+
+void moq__call_fetch_done(uintptr_t cb, uintptr_t ud, int code, const char* msg) {
+    moq__cb_depth++;
+    ((MoqFetchDoneCallback)cb)((void*)ud, (MoqResultCode)code, msg);
     moq__cb_depth--;
 }
 

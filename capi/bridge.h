@@ -20,6 +20,11 @@ void moq__call_conn(uintptr_t cb, uintptr_t ud, int state);
 void moq__call_data(uintptr_t cb, uintptr_t ud, const uint8_t* data, size_t len);
 void moq__call_track(uintptr_t cb, uintptr_t ud, const char* ns);
 void moq__call_catalog(uintptr_t cb, uintptr_t ud, const MoqTrackInfo* tracks, size_t n);
+void moq__call_object(uintptr_t cb, uintptr_t ud, uint64_t group, uint64_t subgroup, uint64_t object,
+                      uint8_t priority, uint8_t status, const uint8_t* payload, size_t payload_len,
+                      const uint8_t* ext, size_t ext_len, uint64_t received_us);
+void moq__call_log(uintptr_t cb, uintptr_t ud, int level, const char* msg);
+void moq__call_fetch_done(uintptr_t cb, uintptr_t ud, int code, const char* msg);
 
 /* A valid pointer for zero-length data. */
 const uint8_t* moq__empty(void);

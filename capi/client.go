@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/moq-ffi/moq-ffi-go/moq"
 )
@@ -45,7 +46,14 @@ type client struct {
 	cancelConnect context.CancelFunc
 	sess          *moq.Session
 	cfg           *config
-	endErr        error // why the last session ended or failed
+	settings      *settings       // moq_client_configure; nil: defaults
+	catalogs      map[string]bool // catalog tracks holding a client reference (this session)
+	reconnects    uint64
+	url           string                   // the URL of the last moq_connect
+	wantNS        map[string]moq.Namespace // namespaces to announce again after a reconnect
+	reconnecting  bool                     // the reconnect loop is running
+	changed       chan struct{}            // closed and replaced when the session changes
+	endErr        error                    // why the last session ended or failed
 	connCB        uintptr
 	connUD        uintptr
 	announced     map[string]bool
@@ -69,6 +77,7 @@ type annEvent struct {
 
 // pubTrack is a published track shared by the publishers of one name.
 type pubTrack struct {
+	ended bool // moq_publisher_end_track; guarded by the client's mu
 	key   string
 	track *moq.Track
 	refs  int
@@ -82,6 +91,8 @@ func newClient() *client {
 		tracks:    map[string]*pubTrack{},
 		pubs:      map[uintptr]*publisher{},
 		subs:      map[uintptr]*subscriber{},
+		wantNS:    map[string]moq.Namespace{},
+		changed:   make(chan struct{}),
 	}
 	handles.Lock()
 	c.id = newIDLocked()
@@ -118,7 +129,10 @@ func (c *client) connect(rawURL string, cb, ud uintptr) error {
 	if u.Host == "" || u.Hostname() == "" {
 		return errf(codeInvalid, "Invalid URL format: no host in %q", rawURL)
 	}
-	cfg, err := loadConfig()
+	c.mu.Lock()
+	st := c.settings
+	c.mu.Unlock()
+	cfg, err := loadConfig(st)
 	if err != nil {
 		return err
 	}
@@ -143,16 +157,7 @@ func (c *client) connect(rawURL string, cb, ud uintptr) error {
 
 	c.notify(stateConnecting, true)
 
-	opts := cfg.opts
-	opts.Handler = handler{c}
-	var cur atomic.Pointer[moq.Session]
-	opts.OnGoAway = func(uri string) {
-		if s := cur.Load(); s != nil {
-			logger().Warn("relay sent GOAWAY; closing the session (connect again to continue)", "url", rawURL, "new_uri", uri)
-			s.Close()
-		}
-	}
-	sess, err := moq.Dial(ctx, rawURL, &opts)
+	sess, cur, err := c.dial(ctx, rawURL, cfg)
 
 	c.mu.Lock()
 	cancelled := c.dead || ctx.Err() != nil
@@ -183,8 +188,11 @@ func (c *client) connect(rawURL string, cb, ud uintptr) error {
 	c.cancelConnect = nil
 	c.sess = sess
 	c.cfg = cfg
+	c.url = rawURL
 	c.endErr = nil
 	c.announced = map[string]bool{}
+	c.wantNS = map[string]moq.Namespace{}
+	c.changedLocked()
 	c.mu.Unlock()
 	cur.Store(sess)
 	if sess.GoAwayReceived() {
@@ -195,6 +203,28 @@ func (c *client) connect(rawURL string, cb, ud uintptr) error {
 	go c.watch(sess)
 	c.startAnnounceListener(sess, cfg, false)
 	return nil
+}
+
+// dial connects a session for the client; cur is set by the caller once the
+// session is adopted (GOAWAY then closes it).
+func (c *client) dial(ctx context.Context, rawURL string, cfg *config) (*moq.Session, *atomic.Pointer[moq.Session], error) {
+	opts := cfg.opts
+	opts.Handler = handler{c}
+	cur := new(atomic.Pointer[moq.Session])
+	opts.OnGoAway = func(uri string) {
+		if s := cur.Load(); s != nil {
+			logger().Warn("relay sent GOAWAY; closing the session", "url", rawURL, "new_uri", uri)
+			s.Close()
+		}
+	}
+	sess, err := moq.Dial(ctx, rawURL, &opts)
+	return sess, cur, err
+}
+
+// changedLocked wakes everything waiting for a session change.
+func (c *client) changedLocked() {
+	close(c.changed)
+	c.changed = make(chan struct{})
 }
 
 // watch reports the end of a session that moq_disconnect did not end.
@@ -211,16 +241,139 @@ func (c *client) watch(sess *moq.Session) {
 		err = moq.ErrClosed
 	}
 	c.endErr = errf(codeNotConnected, "session ended: %v", err)
-	tracks := c.detachSessionLocked()
-	c.mu.Unlock()
-	closeTracks(tracks)
 	state := stateFailed
 	var se *moq.SessionError
 	if sess.GoAwayReceived() || (errors.As(err, &se) && se.Code == moq.CodeNoError) {
 		state = stateDisconnected
 	}
+	if st := c.settings; st != nil && st.reconnect && !c.dead {
+		// Keep the tracks (they are served to whichever session asks) and
+		// the namespaces to announce; reconnect in the background.
+		c.sess = nil
+		c.nsSub = nil
+		c.announced = map[string]bool{}
+		c.phase = phaseConnecting
+		c.reconnecting = true
+		ctx, cancel := context.WithCancel(context.Background())
+		c.cancelConnect = cancel
+		cfg, url := c.cfg, c.url
+		c.changedLocked()
+		c.mu.Unlock()
+		logger().Info("session ended; reconnecting", "err", err)
+		c.notify(state, false)
+		go c.reconnectLoop(ctx, url, cfg, st)
+		return
+	}
+	tracks := c.detachSessionLocked()
+	c.mu.Unlock()
+	closeTracks(tracks)
 	logger().Info("session ended", "err", err)
 	c.notify(state, false)
+}
+
+// reconnectLoop connects again after a lost session, with exponential
+// backoff, until it succeeds or moq_disconnect / moq_client_destroy cancel
+// it.
+func (c *client) reconnectLoop(ctx context.Context, url string, cfg *config, st *settings) {
+	defer recoverGoroutine("reconnect")
+	delay := st.reconnectMin
+	for {
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		delay = min(delay*2, st.reconnectMax)
+		c.notify(stateConnecting, true)
+		sess, cur, err := c.dial(ctx, url, cfg)
+		c.mu.Lock()
+		if ctx.Err() != nil || c.dead || !c.reconnecting {
+			c.mu.Unlock()
+			if err == nil {
+				sess.Close()
+			}
+			return
+		}
+		if err != nil {
+			c.endErr = errf(codeNotConnected, "reconnecting to %s: %v", url, err)
+			c.mu.Unlock()
+			logger().Info("reconnect attempt failed", "url", url, "err", err, "next_in", delay)
+			c.notify(stateFailed, true)
+			continue
+		}
+		c.sess = sess
+		c.phase = phaseConnected
+		c.reconnecting = false
+		c.cancelConnect = nil
+		c.endErr = nil
+		c.reconnects++
+		for _, p := range c.pubs {
+			p.sess = sess
+		}
+		want := make([]moq.Namespace, 0, len(c.wantNS))
+		for _, ns := range c.wantNS {
+			want = append(want, ns)
+		}
+		c.mu.Unlock()
+		cur.Store(sess)
+		if sess.GoAwayReceived() {
+			go sess.Close()
+		}
+		logger().Info("connected", "url", url, "draft", sess.Draft().String(), "transport", sess.Protocol(), "reconnect", true)
+		for _, ns := range want {
+			actx, cancel := context.WithTimeout(sess.Context(), cfg.requestTimeout)
+			err := sess.Announce(actx, ns)
+			cancel()
+			if err != nil {
+				logger().Warn("announcing again after reconnect failed", "namespace", nsString(ns), "err", err)
+				continue
+			}
+			c.mu.Lock()
+			if c.sess == sess {
+				c.announced[ns.Key()] = true
+			}
+			c.mu.Unlock()
+		}
+		c.mu.Lock()
+		c.changedLocked() // subscriptions subscribe again
+		c.mu.Unlock()
+		c.notify(stateConnected, true)
+		go c.watch(sess)
+		c.startAnnounceListener(sess, cfg, false)
+		return
+	}
+}
+
+// waitSession waits for a live session other than old (after a reconnect);
+// it fails when the client will not get one (no reconnect, disconnected,
+// destroyed) or stop is done.
+func (c *client) waitSession(old *moq.Session, stop context.Context) (*moq.Session, *config, error) {
+	for {
+		c.mu.Lock()
+		switch {
+		case c.dead:
+			c.mu.Unlock()
+			return nil, nil, errDead()
+		case c.sess != nil && c.sess != old && c.sess.Err() == nil:
+			s, cfg := c.sess, c.cfg
+			c.mu.Unlock()
+			return s, cfg, nil
+		case c.sess != nil && c.sess == old && c.settings != nil && c.settings.reconnect:
+			// The session is ending; watch will start reconnecting.
+		case !c.reconnecting && (c.sess == nil || c.sess == old):
+			c.mu.Unlock()
+			return nil, nil, errf(codeNotConnected, "session ended")
+		}
+		ch := c.changed
+		c.mu.Unlock()
+		select {
+		case <-ch:
+		case <-stop.Done():
+			return nil, nil, errf(codeNotConnected, "stopped")
+		}
+	}
 }
 
 // detachSessionLocked forgets the current session and returns its tracks
@@ -235,6 +388,8 @@ func (c *client) detachSessionLocked() []*pubTrack {
 	}
 	c.tracks = map[string]*pubTrack{}
 	c.announced = map[string]bool{}
+	c.wantNS = map[string]moq.Namespace{}
+	c.catalogs = nil
 	return ts
 }
 
@@ -251,6 +406,25 @@ func (c *client) disconnect() error {
 		c.mu.Unlock()
 		return errDead()
 	}
+	if c.reconnecting {
+		c.reconnecting = false
+		c.cancelConnect()
+		c.cancelConnect = nil
+		c.endErr = errf(codeNotConnected, "disconnected by moq_disconnect")
+		tracks := c.detachSessionLocked()
+		c.changedLocked()
+		subs := make([]*subscriber, 0, len(c.subs))
+		for _, s := range c.subs {
+			subs = append(subs, s)
+		}
+		c.mu.Unlock()
+		closeTracks(tracks)
+		for _, s := range subs {
+			s.halt(errf(codeNotConnected, "session closed by moq_disconnect"))
+		}
+		c.notify(stateDisconnected, true)
+		return nil
+	}
 	if c.phase == phaseConnecting {
 		c.cancelConnect()
 		c.mu.Unlock()
@@ -265,10 +439,9 @@ func (c *client) disconnect() error {
 	tracks := c.detachSessionLocked()
 	var subs []*subscriber
 	for _, s := range c.subs {
-		if s.sess == sess {
-			subs = append(subs, s)
-		}
+		subs = append(subs, s)
 	}
+	c.changedLocked()
 	ann := c.ann
 	c.mu.Unlock()
 	sess.Close()
@@ -295,9 +468,11 @@ func (c *client) destroy() {
 		return
 	}
 	c.dead = true
+	c.reconnecting = false
 	if c.cancelConnect != nil {
 		c.cancelConnect()
 	}
+	c.changedLocked()
 	sess := c.sess
 	tracks := c.detachSessionLocked()
 	subs := make([]*subscriber, 0, len(c.subs))
@@ -401,6 +576,7 @@ func (c *client) announce(nsStr string) error {
 	c.mu.Lock()
 	if c.sess == sess {
 		c.announced[k] = true
+		c.wantNS[k] = ns
 	}
 	c.mu.Unlock()
 	return nil

@@ -7,12 +7,9 @@ package main
 import "C"
 
 import (
-	"io"
-	"log/slog"
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 	"unsafe"
@@ -41,51 +38,6 @@ func getenv(name string) string {
 	return C.GoStringN(v, C.int(C.strlen(v)))
 }
 
-// logState is the library logger, rebuilt when MOQ_FFI_LOG changes.
-var logState struct {
-	sync.Mutex
-	level string
-	log   *slog.Logger
-}
-
-// logger returns the library's logger (stderr, level from MOQ_FFI_LOG).
-func logger() *slog.Logger {
-	logState.Lock()
-	defer logState.Unlock()
-	if logState.log == nil {
-		logState.log = newLogger(logState.level)
-	}
-	return logState.log
-}
-
-// refreshLogger re-reads MOQ_FFI_LOG (called at each connect).
-func refreshLogger() {
-	lv := strings.ToLower(strings.TrimSpace(getenv("MOQ_FFI_LOG")))
-	logState.Lock()
-	defer logState.Unlock()
-	if logState.log == nil || lv != logState.level {
-		logState.level = lv
-		logState.log = newLogger(lv)
-	}
-}
-
-func newLogger(level string) *slog.Logger {
-	var lv slog.Level
-	switch level {
-	case "error":
-		lv = slog.LevelError
-	case "info":
-		lv = slog.LevelInfo
-	case "debug":
-		lv = slog.LevelDebug
-	case "off", "none":
-		return slog.New(slog.NewTextHandler(io.Discard, nil))
-	default:
-		lv = slog.LevelWarn
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv})).With("lib", "moq_ffi")
-}
-
 // config is what moq_connect reads from the environment.
 type config struct {
 	opts           moq.Options
@@ -106,8 +58,10 @@ func envMillis(name string, def time.Duration) (time.Duration, error) {
 	return time.Duration(n) * time.Millisecond, nil
 }
 
-// loadConfig builds session options from the MOQ_FFI_* variables.
-func loadConfig() (*config, error) {
+// loadConfig builds session options from the client's settings
+// (moq_client_configure; may be nil) and, for what they leave unset, the
+// MOQ_FFI_* variables.
+func loadConfig(st *settings) (*config, error) {
 	refreshLogger()
 	cfg := &config{}
 	o := &cfg.opts
@@ -159,7 +113,10 @@ func loadConfig() (*config, error) {
 		}
 		cfg.announcePrefix, cfg.hasPrefix = ns, true
 	}
-	o.Implementation = "moq-ffi-go/0.2.0"
+	o.Implementation = "moq-ffi-go/0.3.0"
+	if st != nil {
+		st.apply(cfg)
+	}
 	return cfg, nil
 }
 

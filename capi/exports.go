@@ -170,8 +170,8 @@ func moq_publish_data(h C.uintptr_t, data *C.uint8_t, n C.size_t, mode C.MoqDeli
 	if data == nil && n > 0 {
 		return toResult(errf(codeInvalid, "Data is null but data_len is non-zero"))
 	}
-	if uint64(n) > maxObject {
-		return toResult(errf(codeInvalid, "data_len %d exceeds the maximum object size of %d bytes (16 MiB)", uint64(n), maxObject))
+	if uint64(n) > uint64(p.maxObj) {
+		return toResult(errf(codeInvalid, "data_len %d exceeds the maximum object size of %d bytes", uint64(n), p.maxObj))
 	}
 	var b []byte
 	if n > 0 {

@@ -33,11 +33,18 @@ func toDelivery(mode int) (moq.Delivery, error) {
 
 // publisher is a MoqPublisher.
 type publisher struct {
-	id   uintptr
-	c    *client
-	sess *moq.Session
-	pt   *pubTrack
-	dead bool // guarded by c.mu
+	id     uintptr
+	c      *client
+	sess   *moq.Session
+	pt     *pubTrack
+	maxObj int
+	dead   bool // guarded by c.mu
+
+	mu      sync.Mutex
+	prio    *uint8 // moq_publisher_set_priority; nil: the track's default
+	inGroup bool   // a group begun with moq_group_begin is in progress
+	group   uint64
+	nextObj uint64
 }
 
 // createPublisher implements moq_create_publisher_ex.
@@ -70,11 +77,11 @@ func (c *client) createPublisher(nsStr, name string, mode int) (*publisher, erro
 	k := trackKey(ns, name)
 	pt := c.tracks[k]
 	if pt == nil {
-		pt = &pubTrack{key: k, track: moq.NewTrack(ns, name, moq.TrackOptions{Delivery: d})}
+		pt = &pubTrack{key: k, track: moq.NewTrack(ns, name, moq.TrackOptions{Delivery: d, MaxObjectSize: c.cfg.maxObjectSize()})}
 		c.tracks[k] = pt
 	}
 	pt.refs++
-	p := &publisher{c: c, sess: c.sess, pt: pt}
+	p := &publisher{c: c, sess: c.sess, pt: pt, maxObj: c.cfg.maxObjectSize()}
 	handles.Lock()
 	p.id = newIDLocked()
 	handles.pubs[p.id] = p
@@ -113,190 +120,72 @@ func (p *publisher) publish(data []byte, mode int) error {
 	if err != nil {
 		return err
 	}
-	if len(data) > maxObject {
-		return errf(codeInvalid, "data_len %d exceeds the maximum object size of %d bytes (16 MiB)", len(data), maxObject)
+	if len(data) > p.maxObj {
+		return errf(codeInvalid, "data_len %d exceeds the maximum object size of %d bytes", len(data), p.maxObj)
 	}
 	if d == moq.DeliveryDatagram && len(data) > moq.MaxDatagramPayload {
 		return errf(codeInvalid, "data_len %d exceeds the maximum datagram object size of %d bytes; use MOQ_DELIVERY_STREAM", len(data), moq.MaxDatagramPayload)
 	}
+	if err := p.usable(); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	prio := p.prio
+	p.mu.Unlock()
+	if prio != nil && d == p.pt.track.Delivery() {
+		// The track's priority is fixed at creation: write the one-object
+		// group with explicit IDs to carry this publisher's priority.
+		err = p.writeGroupObject(data, *prio)
+	} else {
+		_, err = p.pt.track.WriteMode(data, d)
+	}
+	return p.mapWriteErr(err)
+}
+
+// usable reports why the publisher cannot publish, if it cannot.
+func (p *publisher) usable() error {
 	c := p.c
 	c.mu.Lock()
-	dead, cur := p.dead || c.dead, c.sess
+	dead, cur, ended, mine := p.dead || c.dead, c.sess, p.pt.ended, p.sess
 	c.mu.Unlock()
 	if dead {
 		return errf(codeInvalid, "publisher handle is invalid or destroyed")
 	}
-	if cur != p.sess || p.sess.Err() != nil {
+	if ended {
+		return errf(codeInvalid, "the track was ended by moq_publisher_end_track")
+	}
+	if cur == nil || cur != mine || cur.Err() != nil {
 		return errf(codeNotConnected, "the publisher's session has ended")
 	}
-	_, err = p.pt.track.WriteMode(data, d)
+	return nil
+}
+
+// writeGroupObject publishes payload as a new group of one object with the
+// given priority.
+func (p *publisher) writeGroupObject(data []byte, prio uint8) error {
+	gw, err := p.pt.track.OpenGroup(nil)
+	if err != nil {
+		return err
+	}
+	g := gw.Group()
+	err = p.pt.track.WriteObject(&moq.Object{Group: g, Priority: prio, Payload: append([]byte{}, data...)})
+	p.pt.track.EndGroup(g)
+	return err
+}
+
+func (p *publisher) mapWriteErr(err error) error {
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, moq.ErrEnded):
+		if e := p.usable(); e != nil {
+			return e
+		}
 		return errf(codeNotConnected, "the publisher's session has ended")
 	case errors.Is(err, moq.ErrTooLarge), errors.Is(err, moq.ErrInvalid):
 		return errf(codeInvalid, "%v", err)
 	}
 	return errf(codeInternal, "publish: %v", err)
-}
-
-// subscriber is a MoqSubscriber (data or catalog).
-type subscriber struct {
-	id      uintptr
-	c       *client
-	sess    *moq.Session
-	ns      moq.Namespace
-	name    string
-	catalog bool
-	g       *gate
-	ctx     context.Context
-	cancel  context.CancelFunc
-
-	mu      sync.Mutex
-	sub     *moq.Subscription
-	ended   bool
-	endErr  error
-	stopped bool
-}
-
-// subscribe implements moq_subscribe and moq_subscribe_catalog.
-func (c *client) subscribe(nsStr, name string, cb, ud uintptr, catalog bool) (*subscriber, error) {
-	ns, err := parseNamespace(nsStr)
-	if err != nil {
-		return nil, err
-	}
-	if name == "" {
-		return nil, errf(codeInvalid, "track name is empty")
-	}
-	if len(nsStr)+len(name) > maxNameLen {
-		return nil, errf(codeInvalid, "namespace and track name are longer than %d bytes", maxNameLen)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.dead {
-		return nil, errDead()
-	}
-	if c.sess == nil || c.sess.Err() != nil {
-		return nil, errf(codeNotConnected, "Not connected to MoQ server")
-	}
-	s := &subscriber{c: c, sess: c.sess, ns: ns, name: name, catalog: catalog, g: newGate(cb, ud)}
-	s.ctx, s.cancel = context.WithCancel(c.sess.Context())
-	handles.Lock()
-	s.id = newIDLocked()
-	handles.subs[s.id] = s
-	handles.Unlock()
-	c.subs[s.id] = s
-	go s.run(c.cfg)
-	return s, nil
-}
-
-// end records why the subscription ended (first reason wins).
-func (s *subscriber) end(err error) {
-	s.mu.Lock()
-	first := !s.ended
-	if first {
-		s.ended, s.endErr = true, err
-	}
-	s.mu.Unlock()
-	if first {
-		logger().Info("subscription ended", "namespace", nsString(s.ns), "track", s.name, "reason", err)
-	}
-}
-
-func (s *subscriber) run(cfg *config) {
-	defer recoverGoroutine("subscriber")
-	ctx, cancel := context.WithTimeout(s.ctx, cfg.requestTimeout)
-	sub, err := s.sess.Subscribe(ctx, s.ns, s.name, moq.SubscribeOptions{})
-	cancel()
-	if err != nil {
-		var re *moq.RequestError
-		switch {
-		case s.ctx.Err() != nil:
-			s.end(errf(codeNotConnected, "subscription to %s/%s ended before it was answered", nsString(s.ns), s.name))
-		case errors.As(err, &re):
-			s.end(errf(codeConnFailed, "subscribe %s/%s refused: %v", nsString(s.ns), s.name, err))
-		case errors.Is(err, moq.ErrTimeout):
-			s.end(errf(codeTimeout, "subscribe %s/%s: no answer within %v", nsString(s.ns), s.name, cfg.requestTimeout))
-		default:
-			s.end(errf(codeConnFailed, "subscribe %s/%s: %v", nsString(s.ns), s.name, err))
-		}
-		return
-	}
-	s.mu.Lock()
-	if s.stopped {
-		s.mu.Unlock()
-		sub.Close()
-		return
-	}
-	s.sub = sub
-	s.mu.Unlock()
-	for {
-		o, err := sub.ReadObject(s.ctx)
-		if err != nil {
-			if s.ctx.Err() != nil && s.sess.Err() != nil {
-				err = s.sess.Err()
-			}
-			s.end(errf(codeNotConnected, "subscription to %s/%s ended: %v", nsString(s.ns), s.name, err))
-			return
-		}
-		cb, ud, ok := s.g.enter()
-		if !ok {
-			return
-		}
-		if cb != 0 {
-			if s.catalog {
-				deliverCatalog(cb, ud, o.Payload, nsString(s.ns)+"/"+s.name)
-			} else {
-				var p *C.uint8_t
-				if len(o.Payload) > 0 {
-					p = (*C.uint8_t)(unsafe.Pointer(&o.Payload[0]))
-				} else {
-					p = C.moq__empty()
-				}
-				C.moq__call_data(C.uintptr_t(cb), C.uintptr_t(ud), p, C.size_t(len(o.Payload)))
-			}
-		}
-		s.g.leave()
-	}
-}
-
-// halt stops the subscription (UNSUBSCRIBE) and its callbacks.
-func (s *subscriber) halt(reason error) {
-	s.end(reason)
-	s.mu.Lock()
-	s.stopped = true
-	sub := s.sub
-	s.mu.Unlock()
-	s.cancel()
-	if sub != nil {
-		sub.Close()
-	}
-	s.g.close()
-}
-
-// destroy implements moq_subscriber_destroy.
-func (s *subscriber) destroy() {
-	handles.Lock()
-	delete(handles.subs, s.id)
-	handles.Unlock()
-	s.c.mu.Lock()
-	delete(s.c.subs, s.id)
-	s.c.mu.Unlock()
-	s.halt(errf(codeInvalid, "unsubscribed"))
-}
-
-// isSubscribed implements moq_is_subscribed; err says why not.
-func (s *subscriber) isSubscribed() (bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.ended {
-		return false, s.endErr
-	}
-	if err := s.sess.Err(); err != nil {
-		return false, errf(codeNotConnected, "session ended: %v", err)
-	}
-	return true, nil
 }
 
 // subscribeAnnounces implements moq_subscribe_announces.

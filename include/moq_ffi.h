@@ -2,9 +2,10 @@
  * moq_ffi.h - Media over QUIC Transport (MoQT) client library, C interface.
  *
  * This header is the library's manual. It is source- and ABI-compatible with
- * the moq_ffi 0.1.x header (same 20 functions, names, signatures, enum values,
- * struct layouts and callback types): a host written against 0.1.x compiles
- * and links against this library unchanged. Where 0.1.x misbehaved, this
+ * the moq_ffi 0.1.x header (the same 20 functions, names, signatures, enum
+ * values, struct layouts and callback types are kept; 0.3 adds the functions
+ * and types under "BEYOND THE OLD HEADER"): a host written against 0.1.x
+ * compiles and links against this library unchanged. Where 0.1.x misbehaved, this
  * library does what the documentation below says; each such change is marked
  * "Changed from 0.1".
  *
@@ -47,7 +48,8 @@
  * written the same way, without a leading '/' (Changed from 0.1).
  *
  * Objects: each moq_publish_data call sends one MoQT group holding one object
- * (group IDs count up from 0 per publisher). Objects are at most 16 MiB;
+ * (group IDs count up from 0 per publisher). Objects are at most 16 MiB
+ * (MoqClientConfig.max_object_size changes this);
  * datagram objects at most 1024 bytes (one QUIC datagram). Zero-length
  * objects are sent and delivered (Changed from 0.1, which dropped them).
  *
@@ -121,8 +123,8 @@
  *
  * Every function catches internal faults (Go panics) and reports them as
  * MOQ_ERROR_INTERNAL (or NULL / false); the library never aborts the host.
- * MOQ_ERROR_UNSUPPORTED and MOQ_ERROR_BUFFER_TOO_SMALL are never returned by
- * this version.
+ * MOQ_ERROR_BUFFER_TOO_SMALL is returned only by moq_subscriber_poll.
+ * MOQ_ERROR_UNSUPPORTED is not returned by this version.
  *
  * ---------------------------------------------------------------------------
  * THREADS AND BLOCKING
@@ -141,8 +143,9 @@
  * - No library lock is held while a callback runs. A callback may call any
  *   library function, including destroying the handle it belongs to or its
  *   client, and moq_connect (which then blocks that callback's thread).
- * - Data, catalog and announce callbacks run on threads created by the
- *   library (never the host's threads). Connection callbacks for CONNECTING,
+ * - Data, object, fetch-done, catalog and announce callbacks run on threads
+ *   created by the library (never the host's threads); log callbacks run on
+ *   whichever thread logs, library or host. Connection callbacks for CONNECTING,
  *   CONNECTED and FAILED raised by moq_connect, and DISCONNECTED raised by
  *   moq_disconnect, run on the calling thread before the call returns;
  *   DISCONNECTED or FAILED caused by the network (peer closed the session,
@@ -176,7 +179,7 @@
  * SIGFPE), SIGPIPE and SIGURG (preemption); host signal handlers must be
  * installed with SA_ONSTACK. The runtime is never shut down.
  *
- * Exported symbols: libmoq_ffi.so exports only the 20 moq_* functions below
+ * Exported symbols: libmoq_ffi.so exports only the moq_* functions below
  * (a linker version script hides the rest). libmoq_ffi.a necessarily also
  * defines global Go runtime and cgo symbols (names beginning with "_cgo_",
  * "x_cgo_", "crosscall", "_rt0_", "runtime.", "go:", "type:" and Go package
@@ -226,7 +229,8 @@ typedef enum {
     MOQ_ERROR_INTERNAL = 5,
     /** Not returned by this version. */
     MOQ_ERROR_UNSUPPORTED = 6,
-    /** Not returned by this version. */
+    /** The caller's buffer cannot hold the result (moq_subscriber_poll,
+     *  which reports the size needed). */
     MOQ_ERROR_BUFFER_TOO_SMALL = 7
 } MoqResultCode;
 
@@ -288,6 +292,213 @@ typedef void (*MoqTrackCallback)(void* user_data, const char* namespace_str, con
  *  track_count is 0). Valid only during the call. */
 typedef void (*MoqCatalogCallback)(void* user_data, const MoqTrackInfo* tracks, size_t track_count);
 
+
+/* ======================================================================== */
+/* Types added in 0.3 (see "BEYOND THE OLD HEADER" below)                    */
+/* ======================================================================== */
+
+/** The library version these declarations describe. */
+#define MOQ_FFI_VERSION_MAJOR 0
+#define MOQ_FFI_VERSION_MINOR 3
+#define MOQ_FFI_VERSION_PATCH 0
+
+/** MoQT draft and wire layout of a client's sessions. */
+typedef enum {
+    /** MOQ_FFI_DRAFT when set; otherwise draft-14, falling back to draft-07
+     *  (Cloudflare layout) on a fresh connection when the server does not
+     *  take draft-14. The default. */
+    MOQ_DRAFT_AUTO = 0,
+    /** Draft-07 with the specification's data layout. */
+    MOQ_DRAFT_07 = 7,
+    /** Draft-07 as Cloudflare's relay and moq-rs speak it. */
+    MOQ_DRAFT_07_CLOUDFLARE = 70,
+    /** Draft-14. */
+    MOQ_DRAFT_14 = 14
+} MoqDraft;
+
+/**
+ * Client configuration, applied with moq_client_configure before
+ * moq_connect. Initialise with moq_client_config_init, then set fields:
+ * struct_size lets later versions add fields at the end without breaking
+ * programs built against this one. Zero numeric fields mean the default.
+ * Settings here take precedence over the MOQ_FFI_* environment variables;
+ * what is left at its default (zero, NULL, MOQ_DRAFT_AUTO) still follows
+ * them. Setting any of ca_file, ca_pem, pin_sha256 or insecure replaces
+ * MOQ_FFI_CA_FILE and MOQ_FFI_PIN_SHA256 for this client.
+ */
+typedef struct {
+    /** sizeof(MoqClientConfig), set by moq_client_config_init. */
+    uint32_t struct_size;
+    MoqDraft draft;
+    /** PEM file of additional trusted root certificates, or NULL. */
+    const char* ca_file;
+    /** PEM bytes of additional trusted root certificates, or NULL. */
+    const uint8_t* ca_pem;
+    size_t ca_pem_len;
+    /** SHA-256 fingerprints (hex, colons allowed, comma-separated) pinning
+     *  the server's certificate: chain verification is then replaced by the
+     *  pin and the certificate's validity period. NULL: no pin. */
+    const char* pin_sha256;
+    /** Skip all certificate verification (the connection is then open to
+     *  interception). For tests only. */
+    bool insecure;
+    /** Connect deadline (QUIC, TLS, WebTransport, SETUP). Default 10000. */
+    uint32_t connect_timeout_ms;
+    /** Deadline for answers to requests (ANNOUNCE, SUBSCRIBE, FETCH).
+     *  Default 10000. */
+    uint32_t request_timeout_ms;
+    /** A silent peer is declared dead after this long. Default 30000. */
+    uint32_t idle_timeout_ms;
+    /** QUIC keep-alive period. Default idle_timeout_ms / 3. */
+    uint32_t keepalive_ms;
+    /** Largest object payload sent or received. Default 16 MiB. */
+    uint32_t max_object_size;
+    /** Bytes buffered per subscription that the application has not taken;
+     *  past it the oldest whole groups are dropped and counted.
+     *  Default 8 MiB. */
+    uint32_t subscription_buffer;
+    /** Reconnect automatically after the session is lost (not after
+     *  moq_disconnect), to the URL of the last moq_connect, with
+     *  exponential backoff between reconnect_min_ms (default 500) and
+     *  reconnect_max_ms (default 30000); each attempt is bounded by
+     *  connect_timeout_ms. The connection callback reports the loss
+     *  (FAILED or DISCONNECTED, as without reconnect), then, on a library
+     *  thread, CONNECTING followed by CONNECTED or FAILED for every
+     *  attempt. While reconnecting, moq_is_connected is false, publishing
+     *  fails with MOQ_ERROR_NOT_CONNECTED, moq_is_subscribed stays true and
+     *  moq_connect is refused (INVALID_ARGUMENT); moq_disconnect and
+     *  moq_client_destroy stop it. After reconnecting, namespaces announced
+     *  with moq_announce_namespace are announced again (before CONNECTED is
+     *  reported), publishers continue (group IDs keep counting up) and
+     *  subscriptions (not fetches) are made again, from the live edge (one
+     *  the relay refuses is retried with the backoff for up to
+     *  request_timeout_ms, as the publisher may still be reconnecting).
+     *  moq_client_stats counts the reconnects. reconnect_min_ms and
+     *  reconnect_max_ms also pace persistent subscriptions. */
+    bool reconnect;
+    uint32_t reconnect_min_ms;
+    uint32_t reconnect_max_ms;
+} MoqClientConfig;
+
+/** Object status codes (MoqObject.status). */
+typedef enum {
+    MOQ_OBJECT_NORMAL = 0,
+    MOQ_OBJECT_DOES_NOT_EXIST = 1,
+    MOQ_OBJECT_END_OF_GROUP = 3,
+    MOQ_OBJECT_END_OF_TRACK = 4
+} MoqObjectStatus;
+
+/** A received object with its metadata. Pointers are valid only during the
+ *  callback (or, from moq_subscriber_poll, point into the caller's buffer). */
+typedef struct {
+    uint64_t group_id;
+    uint64_t subgroup_id;
+    uint64_t object_id;
+    /** Publisher priority, 0 (first) to 255. */
+    uint8_t priority;
+    /** A MoqObjectStatus value. */
+    uint8_t status;
+    const uint8_t* payload;
+    size_t payload_len;
+    /** The raw draft-14 extension headers block (key-value pairs), or NULL
+     *  when there are none. See MOQ_EXT_TIMESTAMP_US. */
+    const uint8_t* extensions;
+    size_t extensions_len;
+    /** When the object was received: microseconds since the Unix epoch. */
+    uint64_t received_us;
+} MoqObject;
+
+/** A received object with metadata. See CALLBACKS for the thread. */
+typedef void (*MoqObjectCallback)(void* user_data, const MoqObject* object);
+
+/**
+ * The per-object timestamp convention: an extension header (draft-14) with
+ * this even key, whose value is a varint: microseconds since the Unix epoch
+ * when the object was captured or published. moq_group_write_timestamped
+ * writes it; receivers read it from MoqObject.extensions with
+ * moq_object_timestamp. Draft-07 objects carry no extension headers.
+ */
+#define MOQ_EXT_TIMESTAMP_US 0x6D6F7100u
+
+/** Where a subscription starts. */
+typedef enum {
+    /** The draft's default: the current group (draft-07) or the next group
+     *  (draft-14). */
+    MOQ_FILTER_LATEST_GROUP = 1,
+    /** From the next object (draft-07: the current object). */
+    MOQ_FILTER_LATEST_OBJECT = 2,
+    /** From start_group/start_object on. */
+    MOQ_FILTER_ABSOLUTE_START = 3,
+    /** From start_group/start_object to end_group (inclusive). */
+    MOQ_FILTER_ABSOLUTE_RANGE = 4
+} MoqFilterType;
+
+/** Subscription options for moq_subscribe_ex. Initialise with
+ *  moq_subscribe_options_init (struct_size as for MoqClientConfig). */
+typedef struct {
+    uint32_t struct_size;
+    MoqFilterType filter;
+    uint64_t start_group;
+    uint64_t start_object;
+    uint64_t end_group;
+    /** Subscriber priority, 0 (first) to 255. Default 128. */
+    uint8_t priority;
+    /** 0 = the publisher's order, 1 = ascending, 2 = descending. */
+    uint8_t group_order;
+    /** Keep the subscription alive: when the relay refuses it (e.g. the
+     *  track does not exist yet), does not answer, or the publisher ends
+     *  the track, subscribe again (with the client's reconnect backoff,
+     *  restarting from reconnect_min_ms after each success) until
+     *  moq_unsubscribe; moq_is_subscribed stays true meanwhile. */
+    bool persistent;
+    /** Poll mode only: objects queued at most (default 1024); past it the
+     *  oldest whole groups are dropped and counted. */
+    uint32_t queue_objects;
+} MoqSubscribeOptions;
+
+/** Client statistics (moq_client_stats). */
+typedef struct {
+    uint32_t struct_size;
+    /** Smoothed round-trip time, microseconds (0 when not connected). */
+    uint64_t rtt_us;
+    uint64_t bytes_sent;
+    uint64_t bytes_received;
+    uint64_t packets_sent;
+    uint64_t packets_received;
+    uint64_t packets_lost;
+    /** Sessions established after the first (automatic reconnects). */
+    uint64_t reconnects;
+} MoqClientStats;
+
+/** Subscription statistics (moq_subscriber_stats). */
+typedef struct {
+    uint32_t struct_size;
+    /** Objects delivered to the callback or taken by poll. */
+    uint64_t objects;
+    uint64_t bytes;
+    /** Objects dropped because the application fell behind. */
+    uint64_t dropped;
+    bool has_latest;
+    uint64_t latest_group;
+    uint64_t latest_object;
+} MoqSubscriberStats;
+
+/** Log levels. */
+typedef enum {
+    MOQ_LOG_ERROR = 0,
+    MOQ_LOG_WARN = 1,
+    MOQ_LOG_INFO = 2,
+    MOQ_LOG_DEBUG = 3
+} MoqLogLevel;
+
+/** A log line (NUL-terminated, no trailing newline; valid only during the
+ *  call). Called from any thread, never with a library lock held. */
+typedef void (*MoqLogCallback)(void* user_data, MoqLogLevel level, const char* message);
+
+/** The end of a fetch: code MOQ_OK when every object was delivered,
+ *  otherwise the error (message valid only during the call). */
+typedef void (*MoqFetchDoneCallback)(void* user_data, MoqResultCode code, const char* message);
+
 #ifndef MOQ_FFI_NO_PROTOTYPES /* defined only when building the library itself */
 
 /* ======================================================================== */
@@ -303,7 +514,7 @@ MOQ_API bool moq_init(void);
 
 /**
  * Returns the library version and the drafts it speaks, a static string that
- * is never freed: "moq_ffi 0.2.0 (IETF Draft 07, 14)". Does not touch
+ * is never freed: "moq_ffi 0.3.0 (IETF Draft 07, 14)". Does not touch
  * moq_last_error.
  */
 MOQ_API const char* moq_version(void);
@@ -470,7 +681,8 @@ MOQ_API void moq_publisher_destroy(MoqPublisher* publisher);
  * Returns:
  *   MOQ_ERROR_INVALID_ARGUMENT   NULL/dead publisher; data NULL with
  *                                data_len > 0 ("Data is null but data_len is
- *                                non-zero"); data_len over 16 MiB; a
+ *                                non-zero"); data_len over the maximum
+ *                                object size (16 MiB unless configured); a
  *                                datagram over 1024 bytes; delivery_mode
  *                                outside the enum.
  *   MOQ_ERROR_NOT_CONNECTED      the session has ended.
@@ -574,6 +786,162 @@ MOQ_API MoqResult moq_subscribe_announces(MoqClient* client, MoqTrackCallback ca
 MOQ_API MoqSubscriber* moq_subscribe_catalog(MoqClient* client, const char* namespace_str,
                                              const char* catalog_track_name,
                                              MoqCatalogCallback callback, void* user_data);
+
+
+/* ======================================================================== */
+/* BEYOND THE OLD HEADER (0.3)                                              */
+/* ======================================================================== */
+
+/** Fills *config with the defaults and sets struct_size. */
+MOQ_API void moq_client_config_init(MoqClientConfig* config);
+
+/**
+ * Applies a configuration to a client that is not connected (before
+ * moq_connect, or after moq_disconnect). The strings are copied.
+ * Errors: INVALID_ARGUMENT for a NULL or dead client, a NULL config, a
+ * struct_size smaller than the 0.3 layout, an unknown draft, an unreadable
+ * ca_file, a malformed pin, or a connected client.
+ */
+MOQ_API MoqResult moq_client_configure(MoqClient* client, const MoqClientConfig* config);
+
+/** Sets the publisher priority (0 first .. 255, default 128) of this
+ *  publisher's later objects: those of moq_group_write and, when sent with
+ *  the publisher's own delivery mode, moq_publish_data. INVALID_ARGUMENT
+ *  for a dead publisher. */
+MOQ_API MoqResult moq_publisher_set_priority(MoqPublisher* publisher, uint8_t priority);
+
+/**
+ * Starts a group on a publisher, ending the one in progress, if any. The
+ * group's objects travel as the publisher's delivery mode says (one stream
+ * per group for MOQ_DELIVERY_STREAM). Each publisher handle has its own
+ * group in progress; moq_publish_data still sends one-object groups.
+ * group_id NULL: the next group after the largest used; else *group_id,
+ * which must not be below the largest group used. *out_group_id (if not
+ * NULL) receives the group ID. Errors: INVALID_ARGUMENT (dead publisher,
+ * group below the largest), NOT_CONNECTED.
+ */
+MOQ_API MoqResult moq_group_begin(MoqPublisher* publisher, const uint64_t* group_id, uint64_t* out_group_id);
+
+/**
+ * Appends an object to the current group (object IDs 0, 1, 2, ...):
+ * data_len bytes of payload (copied), and optionally a raw draft-14
+ * extension headers block (ext, ext_len; NULL/0 for none; must be
+ * well-formed key-value pairs). *out_object_id (if not NULL) receives the
+ * object ID. Errors: INVALID_ARGUMENT (no group begun, data over the maximum
+ * object size, malformed extensions, the track ended), NOT_CONNECTED.
+ * Extension headers travel only on draft-14 sessions.
+ */
+MOQ_API MoqResult moq_group_write(MoqPublisher* publisher, const uint8_t* data, size_t data_len,
+                                  const uint8_t* ext, size_t ext_len, uint64_t* out_object_id);
+
+/** As moq_group_write, with an extension headers block holding only
+ *  MOQ_EXT_TIMESTAMP_US = timestamp_us (0: now; at most 2^62-1). */
+MOQ_API MoqResult moq_group_write_timestamped(MoqPublisher* publisher, const uint8_t* data,
+                                              size_t data_len, uint64_t timestamp_us,
+                                              uint64_t* out_object_id);
+
+/** Ends the current group (its stream ends). INVALID_ARGUMENT when no group
+ *  is in progress. */
+MOQ_API MoqResult moq_group_end(MoqPublisher* publisher);
+
+/** Ends the track: subscribers are told (PUBLISH_DONE, "track ended") and
+ *  later publishing on any publisher of that track fails with
+ *  INVALID_ARGUMENT. A publisher created afterwards for the same name
+ *  starts a new track. The handle must still be destroyed. */
+MOQ_API MoqResult moq_publisher_end_track(MoqPublisher* publisher);
+
+/** Reads the MOQ_EXT_TIMESTAMP_US value from an extension headers block.
+ *  Returns false when absent or malformed. */
+MOQ_API bool moq_object_timestamp(const uint8_t* ext, size_t ext_len, uint64_t* out_timestamp_us);
+
+/** Fills *options with the defaults and sets struct_size. */
+MOQ_API void moq_subscribe_options_init(MoqSubscribeOptions* options);
+
+/**
+ * Subscribes with options (NULL: the defaults). With callback, each object
+ * is delivered with its metadata, serially, on a library thread (see
+ * CALLBACKS). With callback NULL the subscription is in poll mode: objects
+ * are queued (bounded by options->queue_objects) for moq_subscriber_poll.
+ * Returns at once, like moq_subscribe; NULL (with moq_last_error) on a
+ * NULL/dead client, bad names or options (struct_size too small, filter or
+ * group_order out of range, end_group below start_group), or when not
+ * connected (unless persistent and the client is reconnecting: the
+ * SUBSCRIBE is then sent once it is connected again).
+ */
+MOQ_API MoqSubscriber* moq_subscribe_ex(MoqClient* client, const char* namespace_str,
+                                        const char* track_name, const MoqSubscribeOptions* options,
+                                        MoqObjectCallback callback, void* user_data);
+
+/**
+ * Takes the next queued object of a poll-mode subscription (or fetch):
+ * copies its payload, then its extension headers, into buf and fills *object
+ * (object->payload and object->extensions point into buf). Never blocks
+ * longer than timeout_ms (0: does not wait).
+ * Returns MOQ_OK with an object; MOQ_ERROR_TIMEOUT when none arrived in
+ * time ("nothing yet"); MOQ_ERROR_BUFFER_TOO_SMALL when buf_len is less than
+ * payload_len + extensions_len, with *needed set (the object stays queued);
+ * MOQ_ERROR_NOT_CONNECTED when the subscription has ended and nothing is
+ * left (moq_last_error says why); INVALID_ARGUMENT for a dead handle, a
+ * callback-mode subscriber, or NULL object. needed may be NULL; it is set
+ * (payload_len + extensions_len) on MOQ_OK and BUFFER_TOO_SMALL. buf may be
+ * NULL when buf_len is 0 (an empty object then has payload pointing to a
+ * valid empty byte). Several threads may poll one subscriber.
+ */
+MOQ_API MoqResult moq_subscriber_poll(MoqSubscriber* subscriber, MoqObject* object, uint8_t* buf,
+                                      size_t buf_len, size_t* needed, uint32_t timeout_ms);
+
+/**
+ * Fetches past objects of a track, from (start_group, start_object) to
+ * (end_group, end_object), both inclusive (end_object UINT64_MAX: the whole
+ * end group), from what the publisher or relay retains. Objects go to
+ * callback (or, when it is NULL, to moq_subscriber_poll, which returns
+ * MOQ_ERROR_NOT_CONNECTED after the last one); done_callback (may be NULL)
+ * is called once at the end, on a library thread, after the last object
+ * callback: MOQ_OK when the range was delivered, otherwise the error
+ * (CONNECTION_FAILED when refused, TIMEOUT, NOT_CONNECTED). Neither runs
+ * after moq_subscriber_destroy returns (see CALLBACKS). Returns a
+ * subscriber handle to destroy with moq_subscriber_destroy (which cancels a
+ * running fetch), or NULL (with moq_last_error) for a NULL/dead client, bad
+ * names, a range that ends before it starts, or no live session.
+ * moq_is_subscribed is true while the fetch runs.
+ */
+MOQ_API MoqSubscriber* moq_fetch(MoqClient* client, const char* namespace_str, const char* track_name,
+                                 uint64_t start_group, uint64_t start_object, uint64_t end_group,
+                                 uint64_t end_object, MoqObjectCallback callback,
+                                 MoqFetchDoneCallback done_callback, void* user_data);
+
+/** Client statistics into *stats (set stats->struct_size first, or zero it
+ *  and the library uses the 0.3 layout). INVALID_ARGUMENT for a dead
+ *  client or NULL stats. */
+MOQ_API MoqResult moq_client_stats(const MoqClient* client, MoqClientStats* stats);
+
+/** Subscription statistics, as moq_client_stats. */
+MOQ_API MoqResult moq_subscriber_stats(const MoqSubscriber* subscriber, MoqSubscriberStats* stats);
+
+/**
+ * Routes the library's log to callback, for messages at max_level or more
+ * severe (callback NULL: back to the default, stderr at the MOQ_FFI_LOG
+ * level). Messages are one logfmt line: level=... msg=... key=value ....
+ * Process wide; replaces the previous callback. When this returns, the
+ * previous callback is not running and will not be called again, unless
+ * this is called from inside a library callback (then it does not wait).
+ */
+MOQ_API void moq_set_log_callback(MoqLogCallback callback, MoqLogLevel max_level, void* user_data);
+
+/**
+ * Publishes a draft-ietf-moq-catalogformat-01 catalog of the given tracks
+ * on (namespace_str, catalog_track_name) (NULL name: ".catalog"), creating
+ * the catalog track on first use: each call publishes the complete catalog
+ * as a new group, so late joiners get the latest. The namespace must be
+ * announced. The JSON has "version": 1, "streamingFormat": 1,
+ * "streamingFormatVersion": "0.2" and, per track, "name" and
+ * "selectionParams" (codec, mimeType, width, height, bitrate, samplerate,
+ * lang; NULL strings and zero numbers are left out). tracks[i].name must be
+ * a non-empty string. Errors as moq_create_publisher and moq_publish_data.
+ */
+MOQ_API MoqResult moq_publish_catalog(MoqClient* client, const char* namespace_str,
+                                      const char* catalog_track_name, const MoqTrackInfo* tracks,
+                                      size_t track_count);
 
 #endif /* MOQ_FFI_NO_PROTOTYPES */
 

@@ -65,7 +65,7 @@ done
 
 CFLAGS=(-std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 -Iinclude -Itests/c)
 CXXFLAGS=(-std=c++17 -Wall -Wextra -Werror -g -O1 -Iinclude -Itests/c -Iexamples/cpp)
-C_TESTS=(test_errors test_pubsub test_callbacks test_kill test_compat)
+C_TESTS=(test_errors test_pubsub test_callbacks test_kill test_compat test_v03 test_reconnect)
 CXX_TESTS=(test_cpp)
 
 # build_tests LIBDIR OUTDIR [extra flags...]
@@ -154,10 +154,17 @@ suite() {
   MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=moqt://$ADDR_CF/ MOQ_FFI_DRAFT=07cf \
     run "$prefix test_callbacks draft 07cf" "${w[@]}" "$dir/test_callbacks"
   run "$prefix test_kill" "${w[@]}" "$dir/test_kill"
+  run "$prefix test_reconnect" "${w[@]}" "$dir/test_reconnect"
   MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=https://$ADDR_CF/ \
     run "$prefix test_cpp" "${w[@]}" "$dir/test_cpp"
   MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=https://$ADDR_CF/ \
     run "$prefix test_compat" "${w[@]}" "$dir/test_compat"
+  MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=https://$ADDR_CF/ MOQ_FFI_DRAFT=14 \
+    run "$prefix test_v03 https draft 14" "${w[@]}" "$dir/test_v03"
+  MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=moqt://$ADDR_CF/ MOQ_FFI_DRAFT=07cf \
+    run "$prefix test_v03 moqt draft 07cf" "${w[@]}" "$dir/test_v03"
+  MOQ_FFI_PIN_SHA256=$FP_SPEC MOQ_TEST_URL=https://$ADDR_SPEC/ MOQ_FFI_DRAFT=07 \
+    run "$prefix test_v03 https draft 07" "${w[@]}" "$dir/test_v03"
 }
 
 # The subset run under valgrind by default: every function, both drafts,
@@ -177,6 +184,8 @@ valgrind_subset() {
   run "valgrind test_kill" "${w[@]}" "$dir/test_kill"
   MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=https://$ADDR_CF/ \
     run "valgrind test_cpp" "${w[@]}" "$dir/test_cpp"
+  MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=https://$ADDR_CF/ MOQ_FFI_DRAFT=14 \
+    run "valgrind test_v03 https draft 14" "${w[@]}" "$dir/test_v03"
 }
 
 VG=(valgrind --tool=memcheck --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible

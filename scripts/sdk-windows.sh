@@ -36,9 +36,11 @@ OUT=build/windows
 rm -rf "$OUT"
 mkdir -p "$OUT" dist
 
-# The 20 exports, from the Linux version script (one source of truth).
+# The exports, from the Linux version script (one source of truth), which
+# must list every MOQ_API function of the header.
 mapfile -t EXPORTS < <(sed -n '/global:/,/local:/p' capi/exports.map | tr ' ;' '\n\n' | grep '^moq_' | sort)
-[ ${#EXPORTS[@]} -eq 20 ] || { echo "sdk-windows: expected 20 exports in capi/exports.map, found ${#EXPORTS[@]}" >&2; exit 1; }
+NEXP=$(grep -c '^MOQ_API' include/moq_ffi.h)
+[ ${#EXPORTS[@]} -eq "$NEXP" ] || { echo "sdk-windows: capi/exports.map lists ${#EXPORTS[@]} exports, the header declares $NEXP" >&2; exit 1; }
 {
   echo "LIBRARY moq_ffi.dll"
   echo "EXPORTS"
@@ -80,7 +82,7 @@ echo "sdk-windows: moq_ffi.dll exports ${#GOT[@]} functions, imports ${DLLS[*]}"
 # Import libraries must define __imp_ symbols for every export.
 for lib in libmoq_ffi.dll.a moq_ffi.lib; do
   n=$(x86_64-w64-mingw32-nm "$OUT/$lib" 2>/dev/null | grep -c ' I __imp_moq_' || true)
-  [ "$n" -eq 20 ] || { echo "sdk-windows: $lib defines $n __imp_moq_* symbols, want 20" >&2; exit 1; }
+  [ "$n" -eq "$NEXP" ] || { echo "sdk-windows: $lib defines $n __imp_moq_* symbols, want $NEXP" >&2; exit 1; }
 done
 
 README=$(
@@ -91,7 +93,7 @@ include/moq_ffi.h is the manual. Link against the import library and ship
 moq_ffi.dll next to the executable:
   MSVC:    moq_ffi.lib          (cl app.c /I include lib\\Win64\\Release\\moq_ffi.lib)
   MinGW:   libmoq_ffi.dll.a     (gcc app.c -Iinclude -Llib/Win64/Release -lmoq_ffi)
-  moq_ffi.def lists the 20 exports (lib.exe /def:moq_ffi.def /machine:x64 rebuilds the .lib).
+  moq_ffi.def lists the exports (lib.exe /def:moq_ffi.def /machine:x64 rebuilds the .lib).
 moq_ffi.dll depends only on KERNEL32.dll and msvcrt.dll. Built with Go and
 MinGW-w64; no debug symbols (.pdb) are shipped.
 TXT

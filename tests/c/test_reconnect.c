@@ -1,0 +1,240 @@
+/* Automatic reconnection (MoqClientConfig.reconnect) and persistent
+ * subscriptions (MoqSubscribeOptions.persistent). The test runs its own
+ * relay from MOQ_TEST_RELAY_BIN, kills it, and starts a new one on the same
+ * port (with a new self-signed certificate, so the clients skip
+ * verification). */
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include "test_net.h"
+
+extern char** environ;
+
+typedef struct {
+    pid_t pid;
+    FILE* out; /* kept open until the relay exits: it prints on shutdown */
+    char addr[100];
+} relay;
+
+/* Starts `moq relay --listen LISTEN` and reads its address from stdout. */
+static int relay_start(relay* r, const char* listen) {
+    const char* bin = getenv("MOQ_TEST_RELAY_BIN");
+    if (!bin) {
+        fprintf(stderr, "MOQ_TEST_RELAY_BIN is not set\n");
+        return 0;
+    }
+    int fds[2];
+    if (pipe(fds) != 0) return 0;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+    posix_spawn_file_actions_addclose(&fa, fds[0]);
+    char* argv[] = {(char*)bin, (char*)"relay", (char*)"--listen", (char*)listen, NULL};
+    int rc = posix_spawn(&r->pid, bin, &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(fds[1]);
+    if (rc != 0) {
+        close(fds[0]);
+        return 0;
+    }
+    FILE* f = fdopen(fds[0], "r");
+    char line[512];
+    r->addr[0] = 0;
+    int fp = 0;
+    while (fgets(line, sizeof line, f)) {
+        sscanf(line, "moq relay listening on %99s", r->addr);
+        if (strstr(line, "fingerprint: ")) {
+            fp = 1;
+            break;
+        }
+    }
+    r->out = f;
+    return r->addr[0] && fp;
+}
+
+static void relay_stop(relay* r) {
+    kill(r->pid, SIGKILL);
+    int st = 0;
+    waitpid(r->pid, &st, 0);
+    fclose(r->out);
+}
+
+static int count_state(state_log* log, int want) {
+    pthread_mutex_lock(&log->mu);
+    int n = 0;
+    for (int i = 0; i < log->n; i++) n += log->states[i] == want;
+    pthread_mutex_unlock(&log->mu);
+    return n;
+}
+
+static MoqClient* reconnecting_client(const char* url, state_log* log) {
+    MoqClient* c = moq_client_create();
+    MoqClientConfig cfg;
+    moq_client_config_init(&cfg);
+    cfg.insecure = true;
+    cfg.idle_timeout_ms = 1500;
+    cfg.reconnect = true;
+    cfg.reconnect_min_ms = 50;
+    cfg.reconnect_max_ms = 400;
+    cfg.connect_timeout_ms = (uint32_t)T(1000); /* attempts against a dead relay fail quickly */
+    CHECK_RESULT(moq_client_configure(c, &cfg), MOQ_OK);
+    MoqResult r = moq_connect(c, url, log ? on_state : NULL, log);
+    CHECK(r.code == MOQ_OK);
+    moq_free_str(r.message);
+    return c;
+}
+
+typedef struct {
+    state_log* log;
+    int want;
+} state_wait;
+
+static int reached(void* arg) {
+    state_wait* w = (state_wait*)arg;
+    return count_state(w->log, MOQ_STATE_CONNECTED) >= w->want;
+}
+
+/* Counts objects whose payload is "after". */
+static int count_payload(sink* s, const char* p) {
+    pthread_mutex_lock(&s->mu);
+    int n = 0;
+    for (size_t i = 0; i < s->n; i++) n += s->len[i] == strlen(p) && memcmp(s->data[i], p, s->len[i]) == 0;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+static int publish_until(MoqPublisher* p, sink* s, const char* payload) {
+    double end = t_now() + T(15);
+    while (t_now() < end) {
+        MoqResult r = moq_publish_data(p, (const uint8_t*)payload, strlen(payload), MOQ_DELIVERY_STREAM);
+        moq_free_str(r.message);
+        if (count_payload(s, payload) > 0) return 1;
+        waiter_wait(&s->w, waiter_get(&s->w) + 1, 0.05);
+    }
+    return 0;
+}
+
+TEST(reconnect_after_relay_restart) {
+    relay r;
+    CHECK(relay_start(&r, "127.0.0.1:0"));
+    if (!r.addr[0]) return;
+    char url[160];
+    snprintf(url, sizeof url, "https://%s/", r.addr);
+    state_log plog, slog;
+    state_log_init(&plog);
+    state_log_init(&slog);
+    MoqClient* pc = reconnecting_client(url, &plog);
+    MoqClient* sc = reconnecting_client(url, &slog);
+    char ns[64];
+    unique("reconnect", ns, sizeof ns);
+    CHECK_RESULT(moq_announce_namespace(pc, ns), MOQ_OK);
+    MoqPublisher* p = moq_create_publisher(pc, ns, "t");
+    sink s;
+    sink_init(&s);
+    MoqSubscriber* sub = moq_subscribe(sc, ns, "t", on_data, &s);
+    CHECK(p && sub);
+    CHECK(publish_until(p, &s, "before"));
+
+    relay_stop(&r);
+    /* Lost, then attempts: CONNECTING, FAILED, ... while the relay is down. */
+    double end = t_now() + T(20);
+    while ((count_state(&plog, MOQ_STATE_CONNECTING) < 3 || count_state(&slog, MOQ_STATE_CONNECTING) < 3) && t_now() < end) {
+        waiter_wait(&plog.w, waiter_get(&plog.w) + 1, 0.1);
+    }
+    CHECK(count_state(&plog, MOQ_STATE_CONNECTING) >= 3 && count_state(&plog, MOQ_STATE_FAILED) >= 2);
+    CHECK(!moq_is_connected(pc));
+    CHECK(moq_is_subscribed(sub)); /* it will be made again */
+
+    relay r2;
+    CHECK(relay_start(&r2, r.addr));
+    state_wait wp = {&plog, 2}, ws = {&slog, 2};
+    CHECK(poll_until(reached, &wp, T(20)));
+    CHECK(poll_until(reached, &ws, T(20)));
+    CHECK(moq_is_connected(pc) && moq_is_connected(sc));
+    CHECK(publish_until(p, &s, "after"));
+    MoqClientStats st;
+    memset(&st, 0, sizeof st);
+    CHECK_RESULT(moq_client_stats(pc, &st), MOQ_OK);
+    CHECK(st.reconnects == 1);
+    CHECK(moq_is_subscribed(sub));
+
+    /* moq_disconnect stops reconnecting. */
+    CHECK_RESULT(moq_disconnect(sc), MOQ_OK);
+    CHECK(!moq_is_subscribed(sub));
+    moq_subscriber_destroy(sub);
+    moq_publisher_destroy(p);
+    moq_client_destroy(pc);
+    moq_client_destroy(sc);
+    relay_stop(&r2);
+    sink_destroy(&s);
+    state_log_destroy(&plog);
+    state_log_destroy(&slog);
+}
+
+TEST(disconnect_while_reconnecting) {
+    relay r;
+    CHECK(relay_start(&r, "127.0.0.1:0"));
+    if (!r.addr[0]) return;
+    char url[160];
+    snprintf(url, sizeof url, "https://%s/", r.addr);
+    state_log log;
+    state_log_init(&log);
+    MoqClient* c = reconnecting_client(url, &log);
+    relay_stop(&r);
+    double end = t_now() + T(20);
+    while (count_state(&log, MOQ_STATE_CONNECTING) < 2 && t_now() < end) waiter_wait(&log.w, waiter_get(&log.w) + 1, 0.1);
+    CHECK(count_state(&log, MOQ_STATE_CONNECTING) >= 2);
+    CHECK_RESULT(moq_disconnect(c), MOQ_OK);
+    CHECK(!moq_is_connected(c));
+    moq_client_destroy(c);
+    state_log_destroy(&log);
+}
+
+static void on_obj(void* ud, const MoqObject* o) { on_data(ud, o->payload, o->payload_len); }
+
+TEST(persistent_subscription) {
+    relay r;
+    CHECK(relay_start(&r, "127.0.0.1:0"));
+    if (!r.addr[0]) return;
+    char url[160];
+    snprintf(url, sizeof url, "https://%s/", r.addr);
+    MoqClient* pc = reconnecting_client(url, NULL);
+    MoqClient* sc = reconnecting_client(url, NULL);
+    char ns[64];
+    unique("persist", ns, sizeof ns);
+    sink s;
+    sink_init(&s);
+    MoqSubscribeOptions so;
+    moq_subscribe_options_init(&so);
+    so.persistent = true;
+    /* The track does not exist yet: refused, retried. */
+    MoqSubscriber* sub = moq_subscribe_ex(sc, ns, "t", &so, on_obj, &s);
+    CHECK(sub != NULL);
+    CHECK(moq_is_subscribed(sub));
+    CHECK_RESULT(moq_announce_namespace(pc, ns), MOQ_OK);
+    MoqPublisher* p = moq_create_publisher(pc, ns, "t");
+    CHECK(publish_until(p, &s, "one"));
+    CHECK(moq_is_subscribed(sub));
+    /* The publisher goes away and comes back. */
+    moq_publisher_destroy(p);
+    p = moq_create_publisher(pc, ns, "t");
+    CHECK(publish_until(p, &s, "two"));
+    CHECK(moq_is_subscribed(sub));
+    CHECK_RESULT(moq_unsubscribe(sub), MOQ_OK);
+    CHECK(!moq_is_subscribed(sub));
+    moq_subscriber_destroy(sub);
+    moq_publisher_destroy(p);
+    moq_client_destroy(pc);
+    moq_client_destroy(sc);
+    relay_stop(&r);
+    sink_destroy(&s);
+}
+
+int main(void) {
+    signal(SIGPIPE, SIG_IGN);
+    RUN(reconnect_after_relay_restart);
+    RUN(disconnect_while_reconnecting);
+    RUN(persistent_subscription);
+    return t_summary("test_reconnect");
+}
