@@ -70,7 +70,8 @@
  * chain and name verification are replaced by the pin (plus the certificate's
  * validity period), as browsers do for WebTransport serverCertificateHashes.
  * This is how a host connects to a relay with a self-signed certificate
- * (`moq relay` prints its fingerprint). There is no "insecure" mode.
+ * (`moq relay` prints its fingerprint). The environment has no "insecure"
+ * switch; MoqClientConfig.insecure (0.3) skips verification, for tests.
  *
  * ---------------------------------------------------------------------------
  * ENVIRONMENT (read with getenv at each moq_connect, so a host may setenv
