@@ -111,6 +111,10 @@ FP_CF=$RELAY_FP
 start_relay spec --draft07-layout 07
 ADDR_SPEC=$RELAY_ADDR
 FP_SPEC=$RELAY_FP
+# A relay that takes draft-07 only: clients left on "auto" must fall back.
+start_relay only07 --drafts 07
+ADDR_07=$RELAY_ADDR
+FP_07=$RELAY_FP
 export MOQ_FFI_LOG=${MOQ_FFI_LOG:-error}
 export MOQ_TEST_RELAY_BIN=$ROOT/build/bin/moq
 
@@ -159,6 +163,9 @@ suite() {
     run "$prefix test_cpp" "${w[@]}" "$dir/test_cpp"
   MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=https://$ADDR_CF/ \
     run "$prefix test_compat" "${w[@]}" "$dir/test_compat"
+  # No MOQ_FFI_DRAFT: the default (14, then 07) must fall back to draft-07.
+  MOQ_FFI_PIN_SHA256=$FP_07 MOQ_TEST_URL=https://$ADDR_07/ \
+    run "$prefix test_compat (auto falls back to draft-07)" "${w[@]}" "$dir/test_compat"
   MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=https://$ADDR_CF/ MOQ_FFI_DRAFT=14 \
     run "$prefix test_v03 https draft 14" "${w[@]}" "$dir/test_v03"
   MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=moqt://$ADDR_CF/ MOQ_FFI_DRAFT=07cf \

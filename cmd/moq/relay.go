@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -32,6 +33,7 @@ type relayFlags struct {
 	cacheBytes  int
 	cacheAge    time.Duration
 	layout07    string
+	drafts      string
 	verbose     bool
 }
 
@@ -76,6 +78,7 @@ for them to leave, then stops.`,
 	fl.IntVar(&f.cacheBytes, "cache-bytes", 16<<20, "bytes kept per track for late joiners and FETCH")
 	fl.DurationVar(&f.cacheAge, "cache-age", 0, "drop cached groups older than this (0: no age limit)")
 	fl.StringVar(&f.layout07, "draft07-layout", "07cf", "data layout used with draft-07 clients: 07cf (Cloudflare, moq-rs) or 07 (specification)")
+	fl.StringVar(&f.drafts, "drafts", "", "accept only these drafts, comma-separated: 14, 07 (default: both)")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log sessions and requests")
 	root.AddCommand(cmd)
 }
@@ -122,9 +125,22 @@ func runRelay(cmd *cobra.Command, f relayFlags) error {
 	default:
 		return fmt.Errorf("--draft07-layout %q: want 07cf or 07", f.layout07)
 	}
+	var drafts []moq.Draft
+	for _, d := range strings.Split(f.drafts, ",") {
+		switch strings.TrimSpace(d) {
+		case "":
+		case "14":
+			drafts = append(drafts, moq.Draft14)
+		case "07", "07cf":
+			drafts = append(drafts, layout)
+		default:
+			return fmt.Errorf("--drafts %q: want 14 and/or 07", f.drafts)
+		}
+	}
 	cfg := relay.Config{
-		Addr:        f.listen,
-		Session:     moq.Options{TLS: moq.TLSConfig{Certificates: []tls.Certificate{cert}}, WebTransportPath: f.path, Draft07Layout: layout},
+		Addr: f.listen,
+		Session: moq.Options{TLS: moq.TLSConfig{Certificates: []tls.Certificate{cert}}, WebTransportPath: f.path,
+			Draft07Layout: layout, Drafts: drafts},
 		CacheGroups: f.cacheGroups,
 		CacheBytes:  f.cacheBytes,
 		CacheAge:    f.cacheAge,
