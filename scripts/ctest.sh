@@ -193,6 +193,7 @@ valgrind_subset() {
     run "valgrind test_cpp" "${w[@]}" "$dir/test_cpp"
   MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=https://$ADDR_CF/ MOQ_FFI_DRAFT=14 \
     run "valgrind test_v03 https draft 14" "${w[@]}" "$dir/test_v03"
+  run "valgrind test_reconnect" "${w[@]}" "$dir/test_reconnect"
 }
 
 VG=(valgrind --tool=memcheck --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible
