@@ -124,17 +124,7 @@ func moq_create_publisher_ex(h C.uintptr_t, ns, name *C.char, mode C.MoqDelivery
 }
 
 func createPublisher(h C.uintptr_t, ns, name *C.char, mode int) C.uintptr_t {
-	c, err := clientArg(h)
-	if err != nil {
-		fail(err)
-		return 0
-	}
-	nsS, err := goString(ns, "namespace", maxNameLen)
-	if err != nil {
-		fail(err)
-		return 0
-	}
-	nameS, err := goString(name, "track name", maxNameLen)
+	c, nsS, nameS, err := trackArgs(h, ns, name)
 	if err != nil {
 		fail(err)
 		return 0
@@ -195,17 +185,7 @@ func moq_subscribe_catalog(h C.uintptr_t, ns, name *C.char, cb C.MoqCatalogCallb
 }
 
 func subscribe(h C.uintptr_t, ns, name *C.char, cb, ud uintptr, catalog bool) C.uintptr_t {
-	c, err := clientArg(h)
-	if err != nil {
-		fail(err)
-		return 0
-	}
-	nsS, err := goString(ns, "namespace", maxNameLen)
-	if err != nil {
-		fail(err)
-		return 0
-	}
-	nameS, err := goString(name, "track name", maxNameLen)
+	c, nsS, nameS, err := trackArgs(h, ns, name)
 	if err != nil {
 		fail(err)
 		return 0
@@ -217,6 +197,24 @@ func subscribe(h C.uintptr_t, ns, name *C.char, cb, ud uintptr, catalog bool) C.
 	}
 	clearLastError()
 	return C.uintptr_t(s.id)
+}
+
+// trackArgs decodes the (client, namespace, track name) arguments that the
+// track-level exports share, checking them in that order.
+func trackArgs(h C.uintptr_t, ns, name *C.char) (*client, string, string, error) {
+	c, err := clientArg(h)
+	if err != nil {
+		return nil, "", "", err
+	}
+	nsS, err := goString(ns, "namespace", maxNameLen)
+	if err != nil {
+		return nil, "", "", err
+	}
+	nameS, err := goString(name, "track name", maxNameLen)
+	if err != nil {
+		return nil, "", "", err
+	}
+	return c, nsS, nameS, nil
 }
 
 func subscriberArg(h C.uintptr_t) (*subscriber, error) {

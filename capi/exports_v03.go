@@ -222,17 +222,7 @@ func parseSubscribeOptions(o *C.MoqSubscribeOptions) (subParams, error) {
 //export moq_subscribe_ex
 func moq_subscribe_ex(h C.uintptr_t, ns, name *C.char, opts *C.MoqSubscribeOptions, cb C.MoqObjectCallback, ud C.uintptr_t) (s C.uintptr_t) {
 	defer recoverFail()
-	c, err := clientArg(h)
-	if err != nil {
-		fail(err)
-		return 0
-	}
-	nsS, err := goString(ns, "namespace", maxNameLen)
-	if err != nil {
-		fail(err)
-		return 0
-	}
-	nameS, err := goString(name, "track name", maxNameLen)
+	c, nsS, nameS, err := trackArgs(h, ns, name)
 	if err != nil {
 		fail(err)
 		return 0
@@ -275,17 +265,7 @@ func moq_subscriber_poll(h C.uintptr_t, obj *C.MoqObject, buf *C.uint8_t, bufLen
 //export moq_fetch
 func moq_fetch(h C.uintptr_t, ns, name *C.char, sg, so, eg, eo C.uint64_t, cb C.MoqObjectCallback, done C.MoqFetchDoneCallback, ud C.uintptr_t) (s C.uintptr_t) {
 	defer recoverFail()
-	c, err := clientArg(h)
-	if err != nil {
-		fail(err)
-		return 0
-	}
-	nsS, err := goString(ns, "namespace", maxNameLen)
-	if err != nil {
-		fail(err)
-		return 0
-	}
-	nameS, err := goString(name, "track name", maxNameLen)
+	c, nsS, nameS, err := trackArgs(h, ns, name)
 	if err != nil {
 		fail(err)
 		return 0
