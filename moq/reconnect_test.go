@@ -1,0 +1,396 @@
+package moq_test
+
+// Tests of moq.Client against our relay on loopback: reconnection after the
+// relay restarts, persistent subscriptions, and the client's error paths.
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/moq-ffi/moq-ffi-go/internal/transport"
+	"github.com/moq-ffi/moq-ffi-go/moq"
+	"github.com/moq-ffi/moq-ffi-go/relay"
+)
+
+// testRelay can be stopped and started again on the same address with the
+// same certificate.
+type testRelay struct {
+	t    *testing.T
+	addr string
+	cert tls.Certificate
+	fp   [32]byte
+	r    *relay.Relay
+}
+
+func startRelay(t *testing.T) *testRelay {
+	t.Helper()
+	cert, fp, err := transport.GenerateSelfSigned(nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &testRelay{t: t, addr: "127.0.0.1:0", cert: cert, fp: fp}
+	tr.start()
+	tr.addr = tr.r.Addr().String()
+	t.Cleanup(func() { tr.r.Close() })
+	return tr
+}
+
+func (tr *testRelay) start() {
+	tr.t.Helper()
+	var cfg relay.Config
+	cfg.Addr = tr.addr
+	cfg.Session.TLS.Certificates = []tls.Certificate{tr.cert}
+	r, err := relay.New(cfg)
+	if err != nil {
+		tr.t.Fatal(err)
+	}
+	tr.r = r
+}
+
+func (tr *testRelay) url(scheme string) string { return scheme + "://" + tr.addr + "/moq" }
+
+// events records a client's events and lets a test wait for one.
+type events struct {
+	mu   sync.Mutex
+	evs  []moq.ClientEvent
+	wake chan struct{}
+}
+
+func newEvents() *events { return &events{wake: make(chan struct{})} }
+
+func (e *events) add(ev moq.ClientEvent) {
+	e.mu.Lock()
+	e.evs = append(e.evs, ev)
+	close(e.wake)
+	e.wake = make(chan struct{})
+	e.mu.Unlock()
+}
+
+// waitFor waits until the n-th event matching f has been recorded.
+func (e *events) waitFor(t *testing.T, ctx context.Context, n int, what string, f func(moq.ClientEvent) bool) {
+	t.Helper()
+	for {
+		e.mu.Lock()
+		seen := 0
+		for _, ev := range e.evs {
+			if f(ev) {
+				seen++
+			}
+		}
+		wake := e.wake
+		e.mu.Unlock()
+		if seen >= n {
+			return
+		}
+		select {
+		case <-wake:
+		case <-ctx.Done():
+			t.Fatalf("waiting for %s: %v", what, ctx.Err())
+		}
+	}
+}
+
+func (e *events) states() []moq.ClientState {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []moq.ClientState
+	for _, ev := range e.evs {
+		out = append(out, ev.State)
+	}
+	return out
+}
+
+func newClient(tr *testRelay, d moq.Draft, reconnect bool, ev *events) *moq.Client {
+	opts := &moq.ClientOptions{Reconnect: reconnect, ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond}
+	opts.Drafts = []moq.Draft{d}
+	opts.TLS.PinSHA256 = [][32]byte{tr.fp}
+	if ev != nil {
+		opts.OnEvent = ev.add
+	}
+	return moq.NewClient(opts)
+}
+
+// ticker publishes one single-object group per tick on tr until stop; its
+// payloads name the group.
+func ticker(tr *moq.Track, stop <-chan struct{}, wg *sync.WaitGroup) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				tr.Write([]byte("tick"))
+			}
+		}
+	}()
+}
+
+// readAfter reads until an object of a group after g arrives, checking
+// that objects come in strictly increasing order.
+func readAfter(t *testing.T, ctx context.Context, cs *moq.ClientSubscription, last *moq.Location, has *bool, g uint64) {
+	t.Helper()
+	for {
+		o, err := cs.ReadObject(ctx)
+		if err != nil {
+			t.Fatalf("ReadObject: %v", err)
+		}
+		l := moq.Location{Group: o.Group, Object: o.ID}
+		if *has && !(l.Group > last.Group || (l.Group == last.Group && l.Object > last.Object)) {
+			t.Fatalf("object %v after %v: duplicate or out of order", l, *last)
+		}
+		*last, *has = l, true
+		if o.Group > g {
+			return
+		}
+	}
+}
+
+func TestClientReconnectsAfterRelayRestart(t *testing.T) {
+	for _, v := range []struct {
+		scheme string
+		draft  moq.Draft
+	}{{"moqt", moq.Draft14}, {"https", moq.Draft07Cloudflare}} {
+		t.Run(v.scheme+"/"+v.draft.String(), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			tr := startRelay(t)
+			pubEv, subEv := newEvents(), newEvents()
+			pc := newClient(tr, v.draft, true, pubEv)
+			defer pc.Close()
+			sc := newClient(tr, v.draft, true, subEv)
+			defer sc.Close()
+			if err := pc.Connect(ctx, tr.url(v.scheme)); err != nil {
+				t.Fatal(err)
+			}
+			ns := moq.Namespace{"reconnect", v.draft.String()}
+			if err := pc.Announce(ctx, ns); err != nil {
+				t.Fatal(err)
+			}
+			track, err := pc.Publish(ns, "t", moq.TrackOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := sc.Connect(ctx, tr.url(v.scheme)); err != nil {
+				t.Fatal(err)
+			}
+			cs, err := sc.Subscribe(ctx, ns, "t", moq.ClientSubscribeOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			ticker(track, stop, &wg)
+			defer func() { close(stop); wg.Wait() }()
+
+			var last moq.Location
+			var has bool
+			readAfter(t, ctx, cs, &last, &has, 0)
+			before := last
+
+			// Restart the relay: both clients lose their sessions.
+			tr.r.Close()
+			pubEv.waitFor(t, ctx, 1, "publisher's session end", func(e moq.ClientEvent) bool {
+				return e.Reconnecting && (e.State == moq.ClientFailed || e.State == moq.ClientDisconnected) && e.Session != nil
+			})
+			subEv.waitFor(t, ctx, 1, "subscriber's session end", func(e moq.ClientEvent) bool {
+				return e.Reconnecting && (e.State == moq.ClientFailed || e.State == moq.ClientDisconnected) && e.Session != nil
+			})
+			if !pc.Reconnecting() || pc.Session() != nil {
+				t.Fatalf("publisher: reconnecting %v, session %v", pc.Reconnecting(), pc.Session())
+			}
+			tr.start()
+
+			// New groups reach the subscriber through the new relay, in
+			// order and without duplicates.
+			readAfter(t, ctx, cs, &last, &has, before.Group)
+			pubEv.waitFor(t, ctx, 1, "publisher reconnected", func(e moq.ClientEvent) bool {
+				return e.State == moq.ClientConnected && e.Reconnecting
+			})
+			if got := pc.Reconnects(); got != 1 {
+				t.Errorf("publisher reconnects = %d, want 1", got)
+			}
+			if got := sc.Reconnects(); got != 1 {
+				t.Errorf("subscriber reconnects = %d, want 1", got)
+			}
+			if !pc.Announced(ns) {
+				t.Error("namespace not announced again after the reconnect")
+			}
+			if cs.Resubscribes() != 1 || !cs.Active() {
+				t.Errorf("resubscribes = %d, active = %v; want 1, true", cs.Resubscribes(), cs.Active())
+			}
+			if st := cs.Stats(); st.Objects < 2 || st.Latest != last {
+				t.Errorf("stats %+v, last read %v", st, last)
+			}
+			want := []moq.ClientState{moq.ClientConnecting, moq.ClientConnected}
+			if got := subEv.states(); len(got) < 4 || got[0] != want[0] || got[1] != want[1] || got[len(got)-1] != moq.ClientConnected {
+				t.Errorf("subscriber states %v", got)
+			}
+		})
+	}
+}
+
+func TestClientPersistentSubscription(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tr := startRelay(t)
+	sc := newClient(tr, moq.Draft14, false, nil)
+	defer sc.Close()
+	if err := sc.Connect(ctx, tr.url("moqt")); err != nil {
+		t.Fatal(err)
+	}
+	ns := moq.Namespace{"persistent"}
+
+	// Without Persistent, a track nobody publishes is refused.
+	_, err := sc.Subscribe(ctx, ns, "t", moq.ClientSubscribeOptions{})
+	var re *moq.RequestError
+	if !errors.As(err, &re) {
+		t.Fatalf("subscribe to a missing track: %v, want a *moq.RequestError", err)
+	}
+
+	cs, err := sc.Subscribe(ctx, ns, "t", moq.ClientSubscribeOptions{Persistent: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	got := make(chan error, 1)
+	go func() {
+		o, err := cs.ReadObject(ctx)
+		if err == nil && string(o.Payload) != "tick" {
+			err = fmt.Errorf("payload %q", o.Payload)
+		}
+		got <- err
+	}()
+
+	// The publisher comes after the subscription.
+	publish := func() (*moq.Client, chan struct{}, *sync.WaitGroup) {
+		pc := newClient(tr, moq.Draft14, false, nil)
+		if err := pc.Connect(ctx, tr.url("https")); err != nil {
+			t.Fatal(err)
+		}
+		if err := pc.Announce(ctx, ns); err != nil {
+			t.Fatal(err)
+		}
+		track, err := pc.Publish(ns, "t", moq.TrackOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		ticker(track, stop, &wg)
+		return pc, stop, &wg
+	}
+	pc, stop, wg := publish()
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+
+	// The publisher goes away and another one comes: the subscription
+	// follows.
+	close(stop)
+	wg.Wait()
+	pc.Close()
+	pc, stop, wg = publish()
+	defer func() { close(stop); wg.Wait(); pc.Close() }()
+	var last moq.Location
+	var has bool
+	for cs.Resubscribes() == 0 {
+		readAfter(t, ctx, cs, &last, &has, 0)
+		has = false // a new publisher starts its groups again
+	}
+	if err := cs.Err(); err != nil {
+		t.Fatal(err)
+	}
+	cs.Close()
+	if _, err := cs.ReadObject(ctx); !errors.Is(err, moq.ErrEnded) {
+		t.Fatalf("ReadObject after Close: %v, want ErrEnded", err)
+	}
+}
+
+func TestClientStatesAndErrors(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tr := startRelay(t)
+	ev := newEvents()
+	c := newClient(tr, moq.Draft14, false, ev)
+	ns := moq.Namespace{"errors"}
+
+	if err := c.Announce(ctx, ns); !errors.Is(err, moq.ErrNotConnected) {
+		t.Errorf("announce before connect: %v", err)
+	}
+	if _, err := c.Subscribe(ctx, ns, "t", moq.ClientSubscribeOptions{Persistent: true}); !errors.Is(err, moq.ErrNotConnected) {
+		t.Errorf("persistent subscribe while not connected: %v", err)
+	}
+	if err := c.Connect(ctx, "ftp://127.0.0.1/"); !errors.Is(err, moq.ErrInvalid) {
+		t.Errorf("bad URL: %v", err)
+	}
+	if err := c.Connect(ctx, tr.url("moqt")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Connect(ctx, tr.url("moqt")); !errors.Is(err, moq.ErrConnected) {
+		t.Errorf("second connect: %v", err)
+	}
+	if err := c.Announce(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Announce(ctx, ns); !errors.Is(err, moq.ErrInvalid) {
+		t.Errorf("announcing twice: %v", err)
+	}
+	if _, err := c.Publish(ns, "t", moq.TrackOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Publish(ns, "t", moq.TrackOptions{}); !errors.Is(err, moq.ErrInvalid) {
+		t.Errorf("publishing twice: %v", err)
+	}
+	if err := c.Unannounce(moq.Namespace{"never"}); !errors.Is(err, moq.ErrInvalid) {
+		t.Errorf("unannouncing what was not announced: %v", err)
+	}
+	if err := c.Disconnect(); err != nil {
+		t.Fatal(err)
+	}
+	if c.Session() != nil || c.Announced(ns) {
+		t.Error("session or announce left after Disconnect")
+	}
+	if _, err := c.WaitSession(ctx, nil); !errors.Is(err, moq.ErrNotConnected) {
+		t.Errorf("WaitSession after Disconnect: %v", err)
+	}
+	want := []moq.ClientState{moq.ClientConnecting, moq.ClientFailed, moq.ClientConnecting, moq.ClientConnected, moq.ClientDisconnected}
+	if got := ev.states(); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("states %v, want %v", got, want)
+	}
+	// Connect again after Disconnect, then Close.
+	if err := c.Connect(ctx, tr.url("https")); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if err := c.Connect(ctx, tr.url("moqt")); !errors.Is(err, moq.ErrClosed) {
+		t.Errorf("connect after Close: %v", err)
+	}
+	if err := c.Disconnect(); !errors.Is(err, moq.ErrClosed) {
+		t.Errorf("disconnect after Close: %v", err)
+	}
+
+	// Disconnect cancels a connection attempt that cannot finish (nothing
+	// answers on port 9).
+	ev2 := newEvents()
+	d := newClient(tr, moq.Draft14, false, ev2)
+	defer d.Close()
+	done := make(chan error, 1)
+	go func() { done <- d.Connect(ctx, "moqt://127.0.0.1:9/") }()
+	ev2.waitFor(t, ctx, 1, "connecting", func(e moq.ClientEvent) bool { return e.State == moq.ClientConnecting })
+	if err := d.Connect(ctx, tr.url("moqt")); !errors.Is(err, moq.ErrConnecting) {
+		t.Errorf("connect during a connect: %v", err)
+	}
+	d.Disconnect()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled connect: %v, want context.Canceled", err)
+	}
+}
