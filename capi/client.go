@@ -12,8 +12,6 @@ import (
 	"fmt"
 	"net/url"
 	"sync"
-	"sync/atomic"
-	"time"
 
 	"github.com/moq-ffi/moq-ffi-go/moq"
 )
@@ -34,32 +32,31 @@ const (
 	phaseConnected
 )
 
-// client is a MoqClient.
+// client is a MoqClient. The session, its reconnection, re-announcing and
+// the tracks served on each session are a moq.Client's (one per
+// moq_connect); this type maps them to the C contract and mirrors the state
+// the C functions check.
 type client struct {
 	id    uintptr
 	connQ *serialQueue
 	done  chan struct{} // closed by destroy
 
-	mu            sync.Mutex
-	dead          bool
-	phase         connPhase
-	cancelConnect context.CancelFunc
-	sess          *moq.Session
-	cfg           *config
-	settings      *settings       // moq_client_configure; nil: defaults
-	catalogs      map[string]bool // catalog tracks holding a client reference (this session)
-	reconnects    uint64
-	url           string                   // the URL of the last moq_connect
-	wantNS        map[string]moq.Namespace // namespaces to announce again after a reconnect
-	reconnecting  bool                     // the reconnect loop is running
-	changed       chan struct{}            // closed and replaced when the session changes
-	endErr        error                    // why the last session ended or failed
-	connCB        uintptr
-	connUD        uintptr
-	announced     map[string]bool
-	tracks        map[string]*pubTrack
-	pubs          map[uintptr]*publisher
-	subs          map[uintptr]*subscriber
+	mu           sync.Mutex
+	dead         bool
+	phase        connPhase
+	mc           *moq.Client // of the last moq_connect; nil after moq_disconnect
+	sess         *moq.Session
+	cfg          *config
+	settings     *settings       // moq_client_configure; nil: defaults
+	catalogs     map[string]bool // catalog tracks holding a client reference (this session)
+	reconnects   uint64
+	reconnecting bool  // the session was lost and mc is reconnecting
+	endErr       error // why the last session ended or failed
+	connCB       uintptr
+	connUD       uintptr
+	tracks       map[string]*pubTrack
+	pubs         map[uintptr]*publisher
+	subs         map[uintptr]*subscriber
 
 	// The announce listener.
 	ann        *gate
@@ -85,14 +82,11 @@ type pubTrack struct {
 
 func newClient() *client {
 	c := &client{
-		connQ:     newSerialQueue(),
-		done:      make(chan struct{}),
-		announced: map[string]bool{},
-		tracks:    map[string]*pubTrack{},
-		pubs:      map[uintptr]*publisher{},
-		subs:      map[uintptr]*subscriber{},
-		wantNS:    map[string]moq.Namespace{},
-		changed:   make(chan struct{}),
+		connQ:  newSerialQueue(),
+		done:   make(chan struct{}),
+		tracks: map[string]*pubTrack{},
+		pubs:   map[uintptr]*publisher{},
+		subs:   map[uintptr]*subscriber{},
 	}
 	handles.Lock()
 	c.id = newIDLocked()
@@ -144,235 +138,111 @@ func (c *client) connect(rawURL string, cb, ud uintptr) error {
 	case c.phase == phaseConnecting:
 		c.mu.Unlock()
 		return errf(codeInvalid, "a connection attempt is already in progress on this client")
-	case c.phase == phaseConnected:
+	case c.phase != phaseIdle:
 		c.mu.Unlock()
 		return errf(codeInvalid, "client is already connected; call moq_disconnect first")
 	}
+	opts := &moq.ClientOptions{Options: cfg.opts}
+	opts.Handler = handler{c}
+	if st != nil {
+		opts.Reconnect, opts.ReconnectMin, opts.ReconnectMax = st.reconnect, st.reconnectMin, st.reconnectMax
+	}
+	var mc *moq.Client
+	opts.OnEvent = func(ev moq.ClientEvent) { c.onEvent(mc, rawURL, ev) }
+	mc = moq.NewClient(opts)
 	c.phase = phaseConnecting
 	c.connCB, c.connUD = cb, ud
-	ctx, cancel := context.WithCancel(context.Background())
-	c.cancelConnect = cancel
-	c.mu.Unlock()
-	defer cancel()
-
-	c.notify(stateConnecting, true)
-
-	sess, cur, err := c.dial(ctx, rawURL, cfg)
-
-	c.mu.Lock()
-	cancelled := c.dead || ctx.Err() != nil
-	if err == nil && cancelled {
-		go sess.Close()
-		err = errf(codeConnFailed, "moq_connect %s: cancelled by moq_disconnect or moq_client_destroy", rawURL)
-	}
-	if err != nil {
-		if !errors.As(err, new(*ffiError)) {
-			code := codeConnFailed
-			if errors.Is(err, moq.ErrTimeout) && !cancelled {
-				code = codeTimeout
-			}
-			err = &ffiError{code: code, msg: err.Error()}
-		}
-		c.phase = phaseIdle
-		c.cancelConnect = nil
-		c.endErr = err
-		dead := c.dead
-		c.mu.Unlock()
-		if !dead {
-			c.notify(stateFailed, true)
-		}
-		logger().Info("connect failed", "url", rawURL, "err", err)
-		return err
-	}
-	c.phase = phaseConnected
-	c.cancelConnect = nil
-	c.sess = sess
+	c.mc = mc
 	c.cfg = cfg
-	c.url = rawURL
-	c.endErr = nil
-	c.announced = map[string]bool{}
-	c.wantNS = map[string]moq.Namespace{}
-	c.changedLocked()
 	c.mu.Unlock()
-	cur.Store(sess)
-	if sess.GoAwayReceived() {
-		go sess.Close()
+
+	if err := mc.Connect(context.Background(), rawURL); err != nil {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.mc == mc {
+			c.mc = nil
+		}
+		return connectErr(rawURL, err, c.dead)
 	}
-	logger().Info("connected", "url", rawURL, "draft", sess.Draft().String(), "transport", sess.Protocol())
-	c.notify(stateConnected, true)
-	go c.watch(sess)
-	c.startAnnounceListener(sess, cfg, false)
 	return nil
 }
 
-// dial connects a session for the client; cur is set by the caller once the
-// session is adopted (GOAWAY then closes it).
-func (c *client) dial(ctx context.Context, rawURL string, cfg *config) (*moq.Session, *atomic.Pointer[moq.Session], error) {
-	opts := cfg.opts
-	opts.Handler = handler{c}
-	cur := new(atomic.Pointer[moq.Session])
-	opts.OnGoAway = func(uri string) {
-		if s := cur.Load(); s != nil {
-			logger().Warn("relay sent GOAWAY; closing the session", "url", rawURL, "new_uri", uri)
-			s.Close()
+// connectErr maps the failure of a connection attempt.
+func connectErr(rawURL string, err error, dead bool) error {
+	cancelled := dead || errors.Is(err, context.Canceled)
+	if cancelled {
+		return errf(codeConnFailed, "moq_connect %s: cancelled by moq_disconnect or moq_client_destroy", rawURL)
+	}
+	if errors.Is(err, moq.ErrTimeout) {
+		return &ffiError{code: codeTimeout, msg: err.Error()}
+	}
+	return &ffiError{code: codeConnFailed, msg: err.Error()}
+}
+
+// onEvent mirrors a state change of mc and reports it to the host's
+// connection callback.
+func (c *client) onEvent(mc *moq.Client, rawURL string, ev moq.ClientEvent) {
+	c.mu.Lock()
+	if c.mc != mc || c.dead {
+		c.mu.Unlock()
+		return
+	}
+	var tracks []*pubTrack
+	state, wait := stateConnecting, true
+	switch ev.State {
+	case moq.ClientConnecting:
+		c.phase = phaseConnecting
+	case moq.ClientConnected:
+		state = stateConnected
+		c.phase = phaseConnected
+		c.sess = ev.Session
+		c.endErr = nil
+		if c.reconnecting {
+			c.reconnects++
+			for _, p := range c.pubs {
+				p.sess = ev.Session
+			}
+		}
+		c.reconnecting = false
+	default: // failed or disconnected
+		state = stateFailed
+		if ev.State == moq.ClientDisconnected {
+			state = stateDisconnected
+		}
+		switch {
+		case ev.Session != nil && ev.Reconnecting:
+			// Keep the tracks (mc serves them to the next session) and
+			// the namespaces (mc announces them again).
+			c.endErr = errf(codeNotConnected, "session ended: %v", ev.Err)
+			c.sess = nil
+			c.nsSub = nil
+			c.phase = phaseConnecting
+			c.reconnecting = true
+			wait = false
+		case ev.Session != nil:
+			c.endErr = errf(codeNotConnected, "session ended: %v", ev.Err)
+			tracks = c.detachSessionLocked()
+			c.mc = nil
+			wait = false
+		case ev.Reconnecting:
+			c.endErr = errf(codeNotConnected, "reconnecting to %s: %v", rawURL, ev.Err)
+		default:
+			c.endErr = connectErr(rawURL, ev.Err, c.dead)
+			c.phase = phaseIdle
 		}
 	}
-	sess, err := moq.Dial(ctx, rawURL, &opts)
-	return sess, cur, err
-}
-
-// changedLocked wakes everything waiting for a session change.
-func (c *client) changedLocked() {
-	close(c.changed)
-	c.changed = make(chan struct{})
-}
-
-// watch reports the end of a session that moq_disconnect did not end.
-func (c *client) watch(sess *moq.Session) {
-	defer recoverGoroutine("session watcher")
-	<-sess.Done()
-	c.mu.Lock()
-	if c.sess != sess {
-		c.mu.Unlock()
-		return
-	}
-	err := sess.Err()
-	if err == nil {
-		err = moq.ErrClosed
-	}
-	c.endErr = errf(codeNotConnected, "session ended: %v", err)
-	state := stateFailed
-	var se *moq.SessionError
-	if sess.GoAwayReceived() || (errors.As(err, &se) && se.Code == moq.CodeNoError) {
-		state = stateDisconnected
-	}
-	if st := c.settings; st != nil && st.reconnect && !c.dead {
-		// Keep the tracks (they are served to whichever session asks) and
-		// the namespaces to announce; reconnect in the background.
-		c.sess = nil
-		c.nsSub = nil
-		c.announced = map[string]bool{}
-		c.phase = phaseConnecting
-		c.reconnecting = true
-		ctx, cancel := context.WithCancel(context.Background())
-		c.cancelConnect = cancel
-		cfg, url := c.cfg, c.url
-		c.changedLocked()
-		c.mu.Unlock()
-		logger().Info("session ended; reconnecting", "err", err)
-		c.notify(state, false)
-		go c.reconnectLoop(ctx, url, cfg, st)
-		return
-	}
-	tracks := c.detachSessionLocked()
+	cfg := c.cfg
 	c.mu.Unlock()
 	closeTracks(tracks)
-	logger().Info("session ended", "err", err)
-	c.notify(state, false)
-}
-
-// reconnectLoop connects again after a lost session, with exponential
-// backoff, until it succeeds or moq_disconnect / moq_client_destroy cancel
-// it.
-func (c *client) reconnectLoop(ctx context.Context, url string, cfg *config, st *settings) {
-	defer recoverGoroutine("reconnect")
-	delay := st.reconnectMin
-	for {
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-		delay = min(delay*2, st.reconnectMax)
-		c.notify(stateConnecting, true)
-		sess, cur, err := c.dial(ctx, url, cfg)
-		c.mu.Lock()
-		if ctx.Err() != nil || c.dead || !c.reconnecting {
-			c.mu.Unlock()
-			if err == nil {
-				sess.Close()
-			}
-			return
-		}
-		if err != nil {
-			c.endErr = errf(codeNotConnected, "reconnecting to %s: %v", url, err)
-			c.mu.Unlock()
-			logger().Info("reconnect attempt failed", "url", url, "err", err, "next_in", delay)
-			c.notify(stateFailed, true)
-			continue
-		}
-		c.sess = sess
-		c.phase = phaseConnected
-		c.reconnecting = false
-		c.cancelConnect = nil
-		c.endErr = nil
-		c.reconnects++
-		for _, p := range c.pubs {
-			p.sess = sess
-		}
-		want := make([]moq.Namespace, 0, len(c.wantNS))
-		for _, ns := range c.wantNS {
-			want = append(want, ns)
-		}
-		c.mu.Unlock()
-		cur.Store(sess)
-		if sess.GoAwayReceived() {
-			go sess.Close()
-		}
-		logger().Info("connected", "url", url, "draft", sess.Draft().String(), "transport", sess.Protocol(), "reconnect", true)
-		for _, ns := range want {
-			actx, cancel := context.WithTimeout(sess.Context(), cfg.requestTimeout)
-			err := sess.Announce(actx, ns)
-			cancel()
-			if err != nil {
-				logger().Warn("announcing again after reconnect failed", "namespace", nsString(ns), "err", err)
-				continue
-			}
-			c.mu.Lock()
-			if c.sess == sess {
-				c.announced[ns.Key()] = true
-			}
-			c.mu.Unlock()
-		}
-		c.mu.Lock()
-		c.changedLocked() // subscriptions subscribe again
-		c.mu.Unlock()
-		c.notify(stateConnected, true)
-		go c.watch(sess)
-		c.startAnnounceListener(sess, cfg, false)
-		return
+	switch {
+	case state == stateConnected:
+		logger().Info("connected", "url", rawURL, "draft", ev.Session.Draft().String(), "transport", ev.Session.Protocol(), "reconnect", ev.Reconnecting)
+	case ev.Err != nil:
+		logger().Info("connection state", "url", rawURL, "state", ev.State.String(), "err", ev.Err, "reconnecting", ev.Reconnecting)
 	}
-}
-
-// waitSession waits for a live session other than old (after a reconnect);
-// it fails when the client will not get one (no reconnect, disconnected,
-// destroyed) or stop is done.
-func (c *client) waitSession(old *moq.Session, stop context.Context) (*moq.Session, *config, error) {
-	for {
-		c.mu.Lock()
-		switch {
-		case c.dead:
-			c.mu.Unlock()
-			return nil, nil, errDead()
-		case c.sess != nil && c.sess != old && c.sess.Err() == nil:
-			s, cfg := c.sess, c.cfg
-			c.mu.Unlock()
-			return s, cfg, nil
-		case c.sess != nil && c.sess == old && c.settings != nil && c.settings.reconnect:
-			// The session is ending; watch will start reconnecting.
-		case !c.reconnecting && (c.sess == nil || c.sess == old):
-			c.mu.Unlock()
-			return nil, nil, errf(codeNotConnected, "session ended")
-		}
-		ch := c.changed
-		c.mu.Unlock()
-		select {
-		case <-ch:
-		case <-stop.Done():
-			return nil, nil, errf(codeNotConnected, "stopped")
-		}
+	c.notify(state, wait)
+	if state == stateConnected {
+		c.startAnnounceListener(ev.Session, cfg, false)
 	}
 }
 
@@ -381,14 +251,13 @@ func (c *client) waitSession(old *moq.Session, stop context.Context) (*moq.Sessi
 func (c *client) detachSessionLocked() []*pubTrack {
 	c.sess = nil
 	c.phase = phaseIdle
+	c.reconnecting = false
 	c.nsSub = nil
 	var ts []*pubTrack
 	for _, t := range c.tracks {
 		ts = append(ts, t)
 	}
 	c.tracks = map[string]*pubTrack{}
-	c.announced = map[string]bool{}
-	c.wantNS = map[string]moq.Namespace{}
 	c.catalogs = nil
 	return ts
 }
@@ -406,45 +275,27 @@ func (c *client) disconnect() error {
 		c.mu.Unlock()
 		return errDead()
 	}
-	if c.reconnecting {
-		c.reconnecting = false
-		c.cancelConnect()
-		c.cancelConnect = nil
-		c.endErr = errf(codeNotConnected, "disconnected by moq_disconnect")
-		tracks := c.detachSessionLocked()
-		c.changedLocked()
-		subs := make([]*subscriber, 0, len(c.subs))
-		for _, s := range c.subs {
-			subs = append(subs, s)
-		}
-		c.mu.Unlock()
-		closeTracks(tracks)
-		for _, s := range subs {
-			s.halt(errf(codeNotConnected, "session closed by moq_disconnect"))
-		}
-		c.notify(stateDisconnected, true)
-		return nil
-	}
-	if c.phase == phaseConnecting {
-		c.cancelConnect()
+	mc := c.mc
+	if mc == nil {
 		c.mu.Unlock()
 		return nil
 	}
-	sess := c.sess
-	if sess == nil {
+	if c.phase == phaseConnecting && !c.reconnecting {
+		// moq_connect returns its error and reports FAILED.
 		c.mu.Unlock()
+		mc.Disconnect()
 		return nil
 	}
+	c.mc = nil // mc's events are not reported from here on
 	c.endErr = errf(codeNotConnected, "disconnected by moq_disconnect")
 	tracks := c.detachSessionLocked()
-	var subs []*subscriber
+	subs := make([]*subscriber, 0, len(c.subs))
 	for _, s := range c.subs {
 		subs = append(subs, s)
 	}
-	c.changedLocked()
 	ann := c.ann
 	c.mu.Unlock()
-	sess.Close()
+	mc.Close()
 	closeTracks(tracks)
 	for _, s := range subs {
 		s.halt(errf(codeNotConnected, "session closed by moq_disconnect"))
@@ -468,12 +319,8 @@ func (c *client) destroy() {
 		return
 	}
 	c.dead = true
-	c.reconnecting = false
-	if c.cancelConnect != nil {
-		c.cancelConnect()
-	}
-	c.changedLocked()
-	sess := c.sess
+	mc := c.mc
+	c.mc = nil
 	tracks := c.detachSessionLocked()
 	subs := make([]*subscriber, 0, len(c.subs))
 	for _, s := range c.subs {
@@ -493,8 +340,8 @@ func (c *client) destroy() {
 	}
 	handles.Unlock()
 	c.connQ.close()
-	if sess != nil {
-		sess.Close()
+	if mc != nil {
+		mc.Close()
 	}
 	closeTracks(tracks)
 	for _, s := range subs {
@@ -551,66 +398,54 @@ func (c *client) announce(nsStr string) error {
 	if err != nil {
 		return err
 	}
-	k := ns.Key()
 	c.mu.Lock()
-	dup := c.announced[k]
+	mc := c.mc
 	c.mu.Unlock()
-	if dup {
+	if mc == nil {
+		return errf(codeNotConnected, "Not connected to MoQ server")
+	}
+	if mc.Announced(ns) {
 		return errf(codeInvalid, "Namespace already announced: %s", nsStr)
 	}
 	ctx, cancel := context.WithTimeout(sess.Context(), cfg.requestTimeout)
 	defer cancel()
-	err = sess.Announce(ctx, ns)
+	err = mc.Announce(ctx, ns)
 	if err != nil {
 		var re *moq.RequestError
 		switch {
 		case errors.As(err, &re):
 			return errf(codeConnFailed, "announce %s refused by the relay: %v", nsStr, err)
-		case sess.Err() != nil:
+		case errors.Is(err, moq.ErrInvalid):
+			return errf(codeInvalid, "announce %s: %v", nsStr, err)
+		case sess.Err() != nil || errors.Is(err, moq.ErrNotConnected):
 			return errf(codeNotConnected, "announce %s: session ended: %v", nsStr, sess.Err())
 		case errors.Is(err, moq.ErrTimeout) || ctx.Err() != nil:
 			return errf(codeTimeout, "announce %s: no answer from the relay within %v", nsStr, cfg.requestTimeout)
 		}
 		return fmt.Errorf("announce %s: %w", nsStr, err)
 	}
-	c.mu.Lock()
-	if c.sess == sess {
-		c.announced[k] = true
-		c.wantNS[k] = ns
-	}
-	c.mu.Unlock()
 	return nil
 }
 
-// handler serves the relay's requests on a client's session: SUBSCRIBE,
-// FETCH and TRACK_STATUS from the client's publishers, and ANNOUNCEs to the
-// announce listener.
+// announced reports whether ns is announced on the live session.
+func (c *client) announcedLocked(ns moq.Namespace) bool {
+	return c.mc != nil && c.mc.Announced(ns)
+}
+
+// handler serves what the moq.Client does not: ANNOUNCEs go to the
+// announce listener. The client's tracks are served by the moq.Client.
 type handler struct{ c *client }
 
-func (h handler) track(s *moq.Session, ns moq.Namespace, name string) (*moq.Track, error) {
-	c := h.c
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.sess != s {
-		return nil, moq.ErrTrackNotFound
-	}
-	pt := c.tracks[trackKey(ns, name)]
-	if pt == nil {
-		return nil, moq.ErrTrackNotFound
-	}
-	return pt.track, nil
+func (h handler) Subscribe(*moq.Session, *moq.SubscribeRequest) (*moq.Track, error) {
+	return nil, moq.ErrTrackNotFound
 }
 
-func (h handler) Subscribe(s *moq.Session, req *moq.SubscribeRequest) (*moq.Track, error) {
-	return h.track(s, req.Namespace, req.Name)
+func (h handler) Fetch(*moq.Session, *moq.FetchRequest) (*moq.Track, error) {
+	return nil, moq.ErrTrackNotFound
 }
 
-func (h handler) Fetch(s *moq.Session, req *moq.FetchRequest) (*moq.Track, error) {
-	return h.track(s, req.Namespace, req.Name)
-}
-
-func (h handler) TrackStatus(s *moq.Session, ns moq.Namespace, name string) (*moq.Track, error) {
-	return h.track(s, ns, name)
+func (h handler) TrackStatus(*moq.Session, moq.Namespace, string) (*moq.Track, error) {
+	return nil, moq.ErrTrackNotFound
 }
 
 func (h handler) Announce(s *moq.Session, ns moq.Namespace) error {

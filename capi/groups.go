@@ -212,7 +212,7 @@ func (c *client) publishCatalog(nsStr, name string, tracks []trackInfo) error {
 		c.mu.Unlock()
 		return errf(codeNotConnected, "Not connected to MoQ server")
 	}
-	if !c.announced[ns.Key()] {
+	if !c.announcedLocked(ns) {
 		c.mu.Unlock()
 		return errf(codeInvalid, "Namespace not announced: %s", nsStr)
 	}
@@ -223,7 +223,12 @@ func (c *client) publishCatalog(nsStr, name string, tracks []trackInfo) error {
 	k := trackKey(ns, name)
 	pt := c.tracks[k]
 	if pt == nil {
-		pt = &pubTrack{key: k, track: moq.NewTrack(ns, name, moq.TrackOptions{MaxObjectSize: c.cfg.maxObjectSize()})}
+		tr, err := c.mc.Publish(ns, name, moq.TrackOptions{MaxObjectSize: c.cfg.maxObjectSize()})
+		if err != nil {
+			c.mu.Unlock()
+			return errf(codeInternal, "catalog track: %v", err)
+		}
+		pt = &pubTrack{key: k, track: tr}
 		c.tracks[k] = pt
 	}
 	if c.catalogs == nil {

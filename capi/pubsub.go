@@ -71,13 +71,17 @@ func (c *client) createPublisher(nsStr, name string, mode int) (*publisher, erro
 	if c.sess == nil || c.sess.Err() != nil {
 		return nil, errf(codeNotConnected, "Not connected to MoQ server")
 	}
-	if !c.announced[ns.Key()] {
+	if !c.announcedLocked(ns) {
 		return nil, errf(codeInvalid, "Namespace not announced: %s", nsStr)
 	}
 	k := trackKey(ns, name)
 	pt := c.tracks[k]
 	if pt == nil {
-		pt = &pubTrack{key: k, track: moq.NewTrack(ns, name, moq.TrackOptions{Delivery: d, MaxObjectSize: c.cfg.maxObjectSize()})}
+		tr, err := c.mc.Publish(ns, name, moq.TrackOptions{Delivery: d, MaxObjectSize: c.cfg.maxObjectSize()})
+		if err != nil {
+			return nil, errf(codeInternal, "publish: %v", err)
+		}
+		pt = &pubTrack{key: k, track: tr}
 		c.tracks[k] = pt
 	}
 	pt.refs++

@@ -9,6 +9,7 @@ import "C"
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 	"unsafe"
@@ -58,14 +59,15 @@ type subscriber struct {
 	ctx    context.Context // done when the subscriber is stopped
 	cancel context.CancelFunc
 
-	mu       sync.Mutex
-	sess     *moq.Session // the current session; nil while waiting for one
-	retrying bool         // waiting to subscribe again (reconnect, persistent)
-	sub      *moq.Subscription
-	fs       *moq.FetchStream
-	ended    bool
-	endErr   error
-	stopped  bool
+	mc   *moq.Client  // the client's connection when the subscriber was made
+	sess *moq.Session // a fetch's session
+
+	mu      sync.Mutex
+	cs      *moq.ClientSubscription
+	fs      *moq.FetchStream
+	ended   bool
+	endErr  error
+	stopped bool
 	// Poll mode.
 	q      []queued
 	qBytes int
@@ -111,17 +113,14 @@ func (c *client) subscribeKind(nsStr, name string, cb, ud uintptr, kind subKind,
 		return nil, errDead()
 	}
 	live := c.sess != nil && c.sess.Err() == nil
-	if !live && !(p.persistent && c.reconnecting) {
+	if c.mc == nil || (!live && !(p.persistent && c.reconnecting && !p.fetch)) {
 		return nil, errf(codeNotConnected, "Not connected to MoQ server")
 	}
 	if p.queueLimit <= 0 {
 		p.queueLimit = defaultQueueObjects
 	}
 	s := &subscriber{c: c, ns: ns, name: name, kind: kind, params: p, g: newGate(cb, ud),
-		notify: make(chan struct{})}
-	if live {
-		s.sess = c.sess
-	}
+		notify: make(chan struct{}), mc: c.mc, sess: c.sess}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	handles.Lock()
 	s.id = newIDLocked()
@@ -160,10 +159,10 @@ func (s *subscriber) what() string {
 }
 
 // requestErr maps the failure of a SUBSCRIBE or FETCH.
-func (s *subscriber) requestErr(err error, cfg *config, sess *moq.Session) error {
+func (s *subscriber) requestErr(err error, cfg *config) error {
 	var re *moq.RequestError
 	switch {
-	case s.ctx.Err() != nil || sess.Err() != nil:
+	case s.ctx.Err() != nil || errors.Is(err, moq.ErrClosed) || errors.Is(err, moq.ErrNotConnected):
 		return errf(codeNotConnected, "%s ended before it was answered", s.what())
 	case errors.As(err, &re):
 		return errf(codeConnFailed, "%s refused: %v", s.what(), err)
@@ -175,177 +174,160 @@ func (s *subscriber) requestErr(err error, cfg *config, sess *moq.Session) error
 	return errf(codeConnFailed, "%s: %v", s.what(), err)
 }
 
-// How an attempt ended.
-type attemptEnd int
-
-const (
-	endFinal   attemptEnd = iota // the subscriber is finished
-	endSession                   // the session ended: subscribe again after a reconnect
-	endRetry                     // refused or ended: retry if persistent
-)
-
-// backoff returns the client's retry delays.
-func (c *client) backoff() (lo, hi time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if st := c.settings; st != nil {
-		return st.reconnectMin, st.reconnectMax
-	}
-	return 500 * time.Millisecond, 30 * time.Second
-}
-
-func (s *subscriber) setRetrying(v bool) {
-	s.mu.Lock()
-	s.retrying = v
-	s.mu.Unlock()
-}
-
 func (s *subscriber) run(cfg *config) {
 	defer recoverGoroutine("subscriber")
-	lo, hi := s.c.backoff()
-	delay := lo
-	// After a reconnect the publisher may not be back yet: a refused
-	// SUBSCRIBE is retried until this deadline.
-	var resubUntil time.Time
-	s.mu.Lock()
-	sess := s.sess
-	s.mu.Unlock()
-	if sess == nil {
-		ns, ncfg, err := s.c.waitSession(nil, s.ctx)
-		if err != nil {
-			s.end(errf(codeNotConnected, "%s: no session: %v", s.what(), err))
-			return
+	if s.params.fetch {
+		s.runFetch(cfg)
+		return
+	}
+	// The moq.ClientSubscription subscribes again after a reconnect, and
+	// after refusals when persistent.
+	cs, err := s.mc.Subscribe(s.ctx, s.ns, s.name, moq.ClientSubscribeOptions{
+		SubscribeOptions: s.params.opts, Persistent: s.params.persistent})
+	if err != nil {
+		if s.ctx.Err() == nil {
+			s.end(s.requestErr(err, cfg))
 		}
-		sess, cfg = ns, ncfg
-		s.mu.Lock()
-		s.sess = sess
-		s.mu.Unlock()
+		return
+	}
+	s.mu.Lock()
+	s.cs = cs
+	stopped := s.stopped
+	s.mu.Unlock()
+	if stopped {
+		cs.Close()
+		return
 	}
 	for {
-		how, err := s.attempt(sess, cfg)
-		if s.ctx.Err() != nil {
+		o, err := cs.ReadObject(s.ctx)
+		if err != nil {
+			if s.ctx.Err() == nil {
+				s.end(errf(codeNotConnected, "%s ended: %v", s.what(), err))
+			}
 			return
 		}
-		switch {
-		case how == endFinal && err == nil:
+		if !s.deliver(o, time.Now()) {
 			return
-		case how == endSession && !s.params.fetch:
-			s.setRetrying(true)
-			ns, ncfg, werr := s.c.waitSession(sess, s.ctx)
-			if werr != nil {
-				s.end(err)
+		}
+	}
+}
+
+// runFetch runs a FETCH on the session the subscriber was made on and
+// delivers its objects.
+func (s *subscriber) runFetch(cfg *config) {
+	sess := s.sess
+	rctx, cancel := context.WithTimeout(s.ctx, cfg.requestTimeout)
+	fs, err := sess.Fetch(rctx, s.ns, s.name, s.params.start, s.params.end, moq.FetchOptions{})
+	cancel()
+	if err != nil {
+		if s.ctx.Err() == nil {
+			err = s.requestErr(err, cfg)
+			s.end(err)
+			s.fetchDone(err)
+		}
+		return
+	}
+	s.mu.Lock()
+	s.fs = fs
+	stopped := s.stopped
+	s.mu.Unlock()
+	defer fs.Close()
+	if stopped {
+		return
+	}
+	var got fetchRange
+	for {
+		o, err := fs.ReadObject(s.ctx)
+		if err != nil {
+			if s.ctx.Err() != nil {
 				return
 			}
-			sess, cfg, delay = ns, ncfg, lo
-			resubUntil = time.Now().Add(cfg.requestTimeout)
-			s.mu.Lock()
-			s.sess = sess
-			s.mu.Unlock()
-		case how == endRetry && !s.params.fetch && (s.params.persistent ||
-			(codeOf(err) != codeNotConnected && time.Now().Before(resubUntil))):
-			s.setRetrying(true)
-			logger().Info("subscribing again", "namespace", nsString(s.ns), "track", s.name, "reason", err, "in", delay)
-			t := time.NewTimer(delay)
-			select {
-			case <-s.ctx.Done():
-				t.Stop()
-				return
-			case <-sess.Done():
-				t.Stop()
-			case <-t.C:
+			if sess.Err() != nil {
+				err = sess.Err()
 			}
-			delay = min(delay*2, hi)
-		default:
+			if errors.Is(err, moq.ErrEnded) {
+				s.end(errf(codeNotConnected, "%s: complete", s.what()))
+				s.fetchDoneMsg(got.describe(s.params.start, s.params.end))
+				return
+			}
+			err = errf(codeNotConnected, "%s ended: %v", s.what(), err)
 			s.end(err)
 			s.fetchDone(err)
 			return
 		}
-	}
-}
-
-// attempt runs one SUBSCRIBE (or FETCH) on sess and delivers its objects
-// until it ends.
-func (s *subscriber) attempt(sess *moq.Session, cfg *config) (attemptEnd, error) {
-	actx, acancel := context.WithCancel(sess.Context())
-	defer acancel()
-	stop := context.AfterFunc(s.ctx, acancel)
-	defer stop()
-	how := func() attemptEnd {
-		if sess.Err() != nil {
-			return endSession
-		}
-		return endRetry
-	}
-	rctx, cancel := context.WithTimeout(actx, cfg.requestTimeout)
-	var read func(context.Context) (*moq.Object, error)
-	var closer func() error
-	if s.params.fetch {
-		fs, err := sess.Fetch(rctx, s.ns, s.name, s.params.start, s.params.end, moq.FetchOptions{})
-		cancel()
-		if err != nil {
-			return endRetry, s.requestErr(err, cfg, sess)
-		}
-		read, closer = fs.ReadObject, fs.Close
-		s.mu.Lock()
-		s.fs = fs
-	} else {
-		sub, err := sess.Subscribe(rctx, s.ns, s.name, s.params.opts)
-		cancel()
-		if err != nil {
-			return how(), s.requestErr(err, cfg, sess)
-		}
-		read, closer = sub.ReadObject, sub.Close
-		s.mu.Lock()
-		s.sub = sub
-	}
-	s.retrying = false
-	if s.stopped {
-		s.mu.Unlock()
-		closer()
-		return endFinal, nil
-	}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		if s.sub != nil {
-			s.dropped += s.sub.Stats().Dropped
-		}
-		s.sub, s.fs = nil, nil
-		s.mu.Unlock()
-		closer()
-	}()
-	for {
-		o, err := read(actx)
-		if err != nil {
-			if sess.Err() != nil {
-				err = sess.Err()
-			}
-			if s.params.fetch && errors.Is(err, moq.ErrEnded) && actx.Err() == nil {
-				s.end(errf(codeNotConnected, "%s: complete", s.what()))
-				s.fetchDone(nil)
-				return endFinal, nil
-			}
-			return how(), errf(codeNotConnected, "%s ended: %v", s.what(), err)
-		}
+		got.add(o)
 		if !s.deliver(o, time.Now()) {
-			return endFinal, nil
+			return
 		}
 	}
 }
 
-// fetchDone calls the fetch's done callback (once: run calls it at most
-// once), unless the handle was stopped.
+// fetchRange is what a fetch delivered.
+type fetchRange struct {
+	n           uint64
+	first, last moq.Location
+}
+
+func (r *fetchRange) add(o *moq.Object) {
+	l := moq.Location{Group: o.Group, Object: o.ID}
+	if r.n == 0 || l.Less(r.first) {
+		r.first = l
+	}
+	if r.n == 0 || r.last.Less(l) {
+		r.last = l
+	}
+	r.n++
+}
+
+// describe is the done callback's message for a completed fetch of
+// start..end: how much came, and "partial: ..." when the publisher no
+// longer (or not yet) had part of the range.
+func (r *fetchRange) describe(start, end moq.Location) string {
+	if r.n == 0 {
+		return fmt.Sprintf("partial: no object of (%d,%d)..(%d,%s) was available", start.Group, start.Object, end.Group, objStr(end.Object))
+	}
+	got := fmt.Sprintf("%d objects, (%d,%d)..(%d,%d)", r.n, r.first.Group, r.first.Object, r.last.Group, r.last.Object)
+	early := start.Less(r.first) && !(start.Group == r.first.Group && start.Object == 0 && r.first.Object == 0)
+	late := r.last.Group < end.Group || (end.Object != ^uint64(0) && r.last.Group == end.Group && r.last.Object < end.Object)
+	if early || late {
+		return fmt.Sprintf("partial: %s of (%d,%d)..(%d,%s) was available", got, start.Group, start.Object, end.Group, objStr(end.Object))
+	}
+	return "complete: " + got
+}
+
+func objStr(o uint64) string {
+	if o == ^uint64(0) {
+		return "end"
+	}
+	return fmt.Sprint(o)
+}
+
+// fetchDone calls the fetch's done callback (once: runFetch calls it at
+// most once), unless the handle was stopped.
 func (s *subscriber) fetchDone(err error) {
 	if !s.params.fetch || s.params.doneCB == 0 {
-		return
-	}
-	_, ud, ok := s.g.enter()
-	if !ok {
 		return
 	}
 	code, msg := codeOK, ""
 	if err != nil {
 		code, msg = codeOf(err), err.Error()
+	}
+	s.callDone(code, msg)
+}
+
+// fetchDoneMsg reports a completed fetch with MOQ_OK and msg.
+func (s *subscriber) fetchDoneMsg(msg string) {
+	if s.params.doneCB == 0 {
+		return
+	}
+	s.callDone(codeOK, msg)
+}
+
+// callDone calls the done callback, unless the handle was stopped.
+func (s *subscriber) callDone(code int, msg string) {
+	_, ud, ok := s.g.enter()
+	if !ok {
+		return
 	}
 	cs := C.CString(msg)
 	C.moq__call_fetch_done(C.uintptr_t(s.params.doneCB), C.uintptr_t(ud), C.int(code), cs)
@@ -524,10 +506,10 @@ func fillObject(obj *C.MoqObject, e queued, buf unsafe.Pointer) {
 func (s *subscriber) stats() (objects, bytes, dropped uint64, latest moq.Location, has bool) {
 	s.mu.Lock()
 	objects, bytes, dropped, latest, has = s.objects, s.bytes, s.dropped, s.latest, s.hasLatest
-	sub := s.sub
+	cs := s.cs
 	s.mu.Unlock()
-	if sub != nil {
-		dropped += sub.Stats().Dropped
+	if cs != nil {
+		dropped += cs.Stats().Dropped
 	}
 	return
 }
@@ -538,11 +520,11 @@ func (s *subscriber) halt(reason error) {
 	s.end(reason)
 	s.mu.Lock()
 	s.stopped = true
-	sub, fs := s.sub, s.fs
+	cs, fs := s.cs, s.fs
 	s.mu.Unlock()
 	s.cancel()
-	if sub != nil {
-		sub.Close()
+	if cs != nil {
+		cs.Close()
 	}
 	if fs != nil {
 		fs.Close()
@@ -567,22 +549,14 @@ func (s *subscriber) destroy() {
 // isSubscribed implements moq_is_subscribed; err says why not.
 func (s *subscriber) isSubscribed() (bool, error) {
 	s.mu.Lock()
-	ended, endErr, retrying, sess := s.ended, s.endErr, s.retrying, s.sess
+	ended, endErr := s.ended, s.endErr
 	s.mu.Unlock()
 	if ended {
 		return false, endErr
 	}
-	if retrying || sess == nil {
-		return true, nil
-	}
-	if err := sess.Err(); err != nil && !s.c.isReconnecting() {
+	// A subscription waiting for a reconnect, or retrying, still counts.
+	if err := s.mc.Err(); err != nil && !s.mc.Reconnecting() {
 		return false, errf(codeNotConnected, "session ended: %v", err)
 	}
 	return true, nil
-}
-
-func (c *client) isReconnecting() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.reconnecting
 }

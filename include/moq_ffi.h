@@ -496,8 +496,11 @@ typedef enum {
  *  call). Called from any thread, never with a library lock held. */
 typedef void (*MoqLogCallback)(void* user_data, MoqLogLevel level, const char* message);
 
-/** The end of a fetch: code MOQ_OK when every object was delivered,
- *  otherwise the error (message valid only during the call). */
+/** The end of a fetch: code MOQ_OK when the fetch completed, otherwise the
+ *  error. With MOQ_OK the message says what came: "complete: N objects,
+ *  (g,o)..(g,o)", or "partial: ..." when the publisher or relay no longer
+ *  (or not yet) had part of the range. The message is valid only during
+ *  the call. */
 typedef void (*MoqFetchDoneCallback)(void* user_data, MoqResultCode code, const char* message);
 
 #ifndef MOQ_FFI_NO_PROTOTYPES /* defined only when building the library itself */
@@ -898,8 +901,10 @@ MOQ_API MoqResult moq_subscriber_poll(MoqSubscriber* subscriber, MoqObject* obje
  * callback (or, when it is NULL, to moq_subscriber_poll, which returns
  * MOQ_ERROR_NOT_CONNECTED after the last one); done_callback (may be NULL)
  * is called once at the end, on a library thread, after the last object
- * callback: MOQ_OK when the range was delivered, otherwise the error
- * (CONNECTION_FAILED when refused, TIMEOUT, NOT_CONNECTED). Neither runs
+ * callback: MOQ_OK when the fetch completed (its message starts with
+ * "partial:" when only part of the range was still retained, see
+ * MoqFetchDoneCallback), otherwise the error (CONNECTION_FAILED when
+ * refused, TIMEOUT, NOT_CONNECTED). Neither runs
  * after moq_subscriber_destroy returns (see CALLBACKS). Returns a
  * subscriber handle to destroy with moq_subscriber_destroy (which cancels a
  * running fetch), or NULL (with moq_last_error) for a NULL/dead client, bad

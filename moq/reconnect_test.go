@@ -394,3 +394,57 @@ func TestClientStatesAndErrors(t *testing.T) {
 		t.Fatalf("cancelled connect: %v, want context.Canceled", err)
 	}
 }
+
+func TestTrackSetPriorityThroughRelay(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tr := startRelay(t)
+	pc := newClient(tr, moq.Draft14, false, nil)
+	defer pc.Close()
+	sc := newClient(tr, moq.Draft07Cloudflare, false, nil)
+	defer sc.Close()
+	if err := pc.Connect(ctx, tr.url("moqt")); err != nil {
+		t.Fatal(err)
+	}
+	if err := sc.Connect(ctx, tr.url("https")); err != nil {
+		t.Fatal(err)
+	}
+	ns := moq.Namespace{"prio"}
+	if err := pc.Announce(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	track, err := pc.Publish(ns, "t", moq.TrackOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if track.Priority() != 128 {
+		t.Fatalf("default priority %d", track.Priority())
+	}
+	cs, err := sc.Subscribe(ctx, ns, "t", moq.ClientSubscribeOptions{SubscribeOptions: moq.SubscribeOptions{
+		Filter: moq.Filter{Type: moq.FilterAbsoluteStart}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	if _, err := track.Write([]byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	track.SetPriority(7)
+	gw, err := track.OpenGroup(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gw.WriteObject([]byte("b"), nil); err != nil {
+		t.Fatal(err)
+	}
+	gw.Close()
+	for i, want := range []uint8{128, 7} {
+		o, err := cs.ReadObject(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Priority != want || o.Group != uint64(i) {
+			t.Errorf("object %d: group %d priority %d, want group %d priority %d", i, o.Group, o.Priority, i, want)
+		}
+	}
+}

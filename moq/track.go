@@ -114,7 +114,7 @@ type Track struct {
 	ns       Namespace
 	name     string
 	delivery Delivery
-	priority uint8
+	priority atomic.Uint32 // publisher priority of objects written from now on
 	maxObj   int
 	retainG  int
 	retainB  int
@@ -181,18 +181,27 @@ func NewTrack(ns Namespace, name string, opts TrackOptions) *Track {
 		ns:       ns,
 		name:     name,
 		delivery: opts.Delivery,
-		priority: 128,
 		maxObj:   intOr(opts.MaxObjectSize, wire.DefaultMaxObjectPayload),
 		retainG:  intOr(opts.RetainGroups, 2),
 		retainB:  intOr(opts.RetainBytes, 8<<20),
 		retainA:  opts.RetainAge,
 		subs:     map[*subscriber]struct{}{},
 	}
+	prio := uint8(128)
 	if opts.Priority != nil {
-		t.priority = *opts.Priority
+		prio = *opts.Priority
 	}
+	t.priority.Store(uint32(prio))
 	return t
 }
+
+// SetPriority sets the publisher priority (0 first, 255 last) of the
+// objects written from now on with Write, WriteMode and GroupWriter.
+// WriteObject uses each object's own.
+func (t *Track) SetPriority(p uint8) { t.priority.Store(uint32(p)) }
+
+// Priority returns the publisher priority of the objects written next.
+func (t *Track) Priority() uint8 { return uint8(t.priority.Load()) }
 
 // Namespace returns the track's namespace.
 func (t *Track) Namespace() Namespace { return t.ns }
@@ -239,7 +248,7 @@ func (t *Track) writeOwnedMode(p []byte, mode Delivery) (uint64, error) {
 		return 0, fmt.Errorf("moq: track %s/%s: %w", t.ns, t.name, ErrEnded)
 	}
 	g := t.nextGroup
-	t.publishLocked(&Object{Group: g, ID: 0, Priority: t.priority, Payload: p}, mode == DeliveryDatagram)
+	t.publishLocked(&Object{Group: g, ID: 0, Priority: t.Priority(), Payload: p}, mode == DeliveryDatagram)
 	t.endGroupLocked(g)
 	return g, nil
 }
@@ -622,7 +631,7 @@ func (g *GroupWriter) WriteObject(payload, ext []byte) (uint64, error) {
 	if g.closed {
 		return 0, fmt.Errorf("moq: group %d: %w", g.group, ErrEnded)
 	}
-	o := &Object{Group: g.group, ID: g.nextID, Priority: g.t.priority,
+	o := &Object{Group: g.group, ID: g.nextID, Priority: g.t.Priority(),
 		Payload: append([]byte(nil), payload...), Extensions: append([]byte(nil), ext...)}
 	if len(ext) == 0 {
 		o.Extensions = nil

@@ -83,6 +83,7 @@ typedef struct {
     int n;
     int done_calls;
     int done_code;
+    char done_msg[256];
 } obj_sink;
 
 static void obj_sink_init(obj_sink* s) {
@@ -121,6 +122,7 @@ static void on_done(void* ud, MoqResultCode code, const char* msg) {
     pthread_mutex_lock(&s->mu);
     s->done_calls++;
     s->done_code = (int)code;
+    snprintf(s->done_msg, sizeof s->done_msg, "%s", msg ? msg : "");
     pthread_mutex_unlock(&s->mu);
     waiter_add(&s->w, 1000);
 }
@@ -495,6 +497,7 @@ TEST(fetch_retained_groups) {
     pthread_mutex_lock(&f.mu);
     CHECK_MSG(f.done_calls == 1 && f.done_code == MOQ_OK, "done %d code %d", f.done_calls, f.done_code);
     CHECK_MSG(f.n == 4, "fetched %d objects", f.n);
+    CHECK_MSG(strncmp(f.done_msg, "complete:", 9) == 0, "done message \"%s\"", f.done_msg);
     for (int i = 0; i < f.n && i < 4; i++) {
         CHECK(f.objs[i].group == (uint64_t)(51 + i / 2) && f.objs[i].object == (uint64_t)(i % 2));
         CHECK(f.objs[i].len == 1 && f.objs[i].data[0] == (i % 2 ? 'b' : 'a'));
@@ -519,6 +522,21 @@ TEST(fetch_retained_groups) {
     CHECK(waiter_wait(&d.w, 1000, T(10)) >= 1000);
     moq_subscriber_destroy(fh);
     obj_sink_destroy(&d);
+
+    /* A range reaching past what exists: MOQ_OK, and the message says it
+     * was partial. */
+    obj_sink part;
+    obj_sink_init(&part);
+    fh = moq_fetch(sc, ns, "t", 51, 0, 60, UINT64_MAX, on_object, on_done, &part);
+    CHECK(fh != NULL);
+    CHECK(waiter_wait(&part.w, 1000, T(10)) >= 1000);
+    pthread_mutex_lock(&part.mu);
+    CHECK_MSG(part.done_code == MOQ_OK && strncmp(part.done_msg, "partial:", 8) == 0, "code %d message \"%s\"",
+              part.done_code, part.done_msg);
+    CHECK(part.n == 4 && part.objs[3].group == 52);
+    pthread_mutex_unlock(&part.mu);
+    moq_subscriber_destroy(fh);
+    obj_sink_destroy(&part);
 
     /* Bad range. */
     CHECK(moq_fetch(sc, ns, "t", 5, 0, 4, 0, NULL, NULL, NULL) == NULL);
