@@ -577,7 +577,8 @@ MOQ_API void moq_client_destroy(MoqClient* client);
  *
  * GOAWAY: when the relay sends GOAWAY the library closes the session
  * gracefully at once and reports DISCONNECTED; connect again (to the new URI
- * the log names, or the same URL) to continue.
+ * the log names, or the same URL) to continue. A client configured with
+ * reconnect does that by itself, to the new URI when the relay gave one.
  *
  * Returns:
  *   MOQ_OK                       connected.

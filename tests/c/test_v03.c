@@ -555,6 +555,55 @@ static void on_log_replacing(void* ud, MoqLogLevel level, const char* msg) {
     moq_set_log_callback(on_log, MOQ_LOG_DEBUG, ud);
 }
 
+/* A log callback that calls back into the library: it must never be called
+ * with a library lock held. Handles may be stale by the time it runs. */
+static MoqClient* _Atomic g_reenter_client;
+static MoqSubscriber* _Atomic g_reenter_sub;
+static void on_log_reentrant(void* ud, MoqLogLevel level, const char* msg) {
+    on_log(ud, level, msg);
+    MoqClient* c = g_reenter_client;
+    MoqSubscriber* s = g_reenter_sub;
+    MoqClientStats cs;
+    MoqSubscriberStats ss;
+    (void)moq_is_connected(c);
+    MoqResult r = moq_client_stats(c, &cs);
+    moq_free_str(r.message);
+    (void)moq_is_subscribed(s);
+    r = moq_subscriber_stats(s, &ss);
+    moq_free_str(r.message);
+}
+
+TEST(log_callback_reenters) {
+    char ns[64];
+    unique("v03-logre", ns, sizeof ns);
+    long before = log_count();
+    moq_set_log_callback(on_log_reentrant, MOQ_LOG_DEBUG, &g_log);
+    MoqClient* pc = cfg_client(env_draft(), g_pin);
+    MoqClient* sc = cfg_client(env_draft(), g_pin);
+    CHECK(pc && sc);
+    if (!pc || !sc) goto out;
+    g_reenter_client = sc;
+    CHECK_RESULT(moq_announce_namespace(pc, ns), MOQ_OK);
+    MoqPublisher* p = moq_create_publisher(pc, ns, "t");
+    obj_sink s;
+    obj_sink_init(&s);
+    MoqSubscriber* sub = moq_subscribe_ex(sc, ns, "t", NULL, on_object, &s);
+    CHECK(p && sub);
+    g_reenter_sub = sub;
+    CHECK(await_live_obj(p, &s));
+    moq_publisher_destroy(p); /* the subscription ends: logged */
+    moq_subscriber_destroy(sub);
+    CHECK_RESULT(moq_disconnect(sc), MOQ_OK);
+    obj_sink_destroy(&s);
+out:
+    moq_client_destroy(pc);
+    moq_client_destroy(sc);
+    moq_set_log_callback(NULL, MOQ_LOG_ERROR, NULL);
+    g_reenter_client = NULL;
+    g_reenter_sub = NULL;
+    CHECK_MSG(log_count() > before, "no log lines at DEBUG");
+}
+
 TEST(log_callback) {
     long before = log_count();
     moq_set_log_callback(on_log, MOQ_LOG_DEBUG, &g_log);
@@ -660,6 +709,7 @@ int main(void) {
     RUN(explicit_groups_and_timestamps);
     RUN(poll_mode_and_stats);
     RUN(fetch_retained_groups);
+    RUN(log_callback_reenters);
     RUN(log_callback);
     RUN(publish_catalog);
     return t_summary("test_v03");
