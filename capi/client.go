@@ -188,6 +188,7 @@ func (c *client) onEvent(mc *moq.Client, rawURL string, ev moq.ClientEvent) {
 		return
 	}
 	var tracks []*pubTrack
+	ended := false
 	state, wait := stateConnecting, true
 	switch ev.State {
 	case moq.ClientConnecting:
@@ -223,6 +224,7 @@ func (c *client) onEvent(mc *moq.Client, rawURL string, ev moq.ClientEvent) {
 			c.endErr = errf(codeNotConnected, "session ended: %v", ev.Err)
 			tracks = c.detachSessionLocked()
 			c.mc = nil
+			ended = true
 			wait = false
 		case ev.Reconnecting:
 			c.endErr = errf(codeNotConnected, "reconnecting to %s: %v", rawURL, ev.Err)
@@ -234,12 +236,10 @@ func (c *client) onEvent(mc *moq.Client, rawURL string, ev moq.ClientEvent) {
 	cfg := c.cfg
 	c.mu.Unlock()
 	closeTracks(tracks)
-	switch {
-	case state == stateConnected:
-		logger().Info("connected", "url", rawURL, "draft", ev.Session.Draft().String(), "transport", ev.Session.Protocol(), "reconnect", ev.Reconnecting)
-	case ev.Err != nil:
-		logger().Info("connection state", "url", rawURL, "state", ev.State.String(), "err", ev.Err, "reconnecting", ev.Reconnecting)
+	if ended {
+		mc.Close() // idle: no goroutine, no event
 	}
+	// mc has logged the transition (with the library's logger).
 	c.notify(state, wait)
 	if state == stateConnected {
 		c.startAnnounceListener(ev.Session, cfg, false)

@@ -245,7 +245,10 @@ func (c *Client) started(sess *Session, reconnect bool) {
 	if sess.GoAwayReceived() {
 		go sess.Close()
 	}
-	c.logger().Info("connected", "draft", sess.Draft().String(), "transport", sess.Protocol(), "reconnect", reconnect)
+	c.mu.Lock()
+	url := c.url
+	c.mu.Unlock()
+	c.logger().Info("connected", "url", url, "draft", sess.Draft().String(), "transport", sess.Protocol(), "reconnect", reconnect)
 	c.mu.Lock()
 	want := make([]Namespace, 0, len(c.wantNS))
 	for _, ns := range c.wantNS {

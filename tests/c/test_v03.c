@@ -565,6 +565,8 @@ static void on_log_reentrant(void* ud, MoqLogLevel level, const char* msg) {
     MoqSubscriber* s = g_reenter_sub;
     MoqClientStats cs;
     MoqSubscriberStats ss;
+    memset(&cs, 0, sizeof cs);
+    memset(&ss, 0, sizeof ss);
     (void)moq_is_connected(c);
     MoqResult r = moq_client_stats(c, &cs);
     moq_free_str(r.message);
