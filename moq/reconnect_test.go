@@ -448,3 +448,64 @@ func TestTrackSetPriorityThroughRelay(t *testing.T) {
 		}
 	}
 }
+
+// A subscriber that loses only its own session subscribes again through the
+// same relay, which replays its current group: what was delivered before is
+// not delivered twice.
+func TestClientResubscribeSkipsReplayedObjects(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tr := startRelay(t)
+	pc := newClient(tr, moq.Draft07Cloudflare, false, nil)
+	defer pc.Close()
+	ev := newEvents()
+	sc := newClient(tr, moq.Draft07Cloudflare, true, ev)
+	defer sc.Close()
+	for _, c := range []*moq.Client{pc, sc} {
+		if err := c.Connect(ctx, tr.url("moqt")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ns := moq.Namespace{"replay"}
+	if err := pc.Announce(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	track, err := pc.Publish(ns, "t", moq.TrackOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := sc.Subscribe(ctx, ns, "t", moq.ClientSubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	// Three objects in group 0 (kept open: the relay's current group).
+	gw, err := track.OpenGroup(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if _, err := gw.WriteObject([]byte{byte(i)}, nil); err != nil {
+			t.Fatal(err)
+		}
+		o, err := cs.ReadObject(ctx)
+		if err != nil || o.Group != 0 || o.ID != uint64(i) {
+			t.Fatalf("object %d: %+v, %v", i, o, err)
+		}
+	}
+	// The subscriber's session ends; the client reconnects.
+	old := sc.Session()
+	old.Close()
+	ev.waitFor(t, ctx, 1, "reconnected", func(e moq.ClientEvent) bool { return e.State == moq.ClientConnected && e.Reconnecting })
+	if _, err := gw.WriteObject([]byte{3}, nil); err != nil {
+		t.Fatal(err)
+	}
+	o, err := cs.ReadObject(ctx)
+	if err != nil || o.Group != 0 || o.ID != 3 {
+		t.Fatalf("after the reconnect: %+v, %v; want group 0 object 3", o, err)
+	}
+	if st := cs.Stats(); st.Objects != 4 || cs.Resubscribes() != 1 {
+		t.Errorf("stats %+v, resubscribes %d", st, cs.Resubscribes())
+	}
+	gw.Close()
+}
