@@ -3,6 +3,7 @@ package moq
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	"github.com/moq-ffi/moq-ffi-go/internal/wire"
 )
@@ -43,32 +44,43 @@ func (s *Session) Publish(ns Namespace, name string, opts TrackOptions) (*Track,
 	if err := validateTrack(ns, name, false); err != nil {
 		return nil, err
 	}
-	if opts.MaxObjectSize == 0 {
-		opts.MaxObjectSize = s.opts.maxObjectSize()
-	}
-	if opts.RetainGroups == 0 {
-		opts.RetainGroups = s.opts.retainGroups()
-	}
-	if opts.RetainBytes == 0 {
-		opts.RetainBytes = s.opts.retainBytes()
-	}
-	k := trackKey(ns, name)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing {
 		return nil, s.closedErr()
 	}
-	if _, dup := s.tracks[k]; dup {
+	return publishIn(&s.mu, s.tracks, ns, name, s.opts.trackDefaults(opts))
+}
+
+// trackDefaults fills what opts leaves at zero from the session options.
+func (o *Options) trackDefaults(opts TrackOptions) TrackOptions {
+	if opts.MaxObjectSize == 0 {
+		opts.MaxObjectSize = o.maxObjectSize()
+	}
+	if opts.RetainGroups == 0 {
+		opts.RetainGroups = o.retainGroups()
+	}
+	if opts.RetainBytes == 0 {
+		opts.RetainBytes = o.retainBytes()
+	}
+	return opts
+}
+
+// publishIn creates a track in tracks (guarded by mu, which the caller
+// holds) that leaves it when closed; a name already there is an error.
+func publishIn(mu *sync.Mutex, tracks map[string]*Track, ns Namespace, name string, opts TrackOptions) (*Track, error) {
+	k := trackKey(ns, name)
+	if _, dup := tracks[k]; dup {
 		return nil, fmt.Errorf("moq: track %s/%s is already published: %w", ns, name, ErrInvalid)
 	}
 	t := NewTrack(ns, name, opts)
-	s.tracks[k] = t
+	tracks[k] = t
 	t.OnClose(func() {
-		s.mu.Lock()
-		if s.tracks[k] == t {
-			delete(s.tracks, k)
+		mu.Lock()
+		if tracks[k] == t {
+			delete(tracks, k)
 		}
-		s.mu.Unlock()
+		mu.Unlock()
 	})
 	return t, nil
 }

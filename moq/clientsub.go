@@ -130,16 +130,7 @@ func (cs *ClientSubscription) Stats() SubscriptionStats {
 // Close unsubscribes and ends the subscription; ReadObject then fails with
 // an error wrapping ErrEnded.
 func (cs *ClientSubscription) Close() error {
-	cs.mu.Lock()
-	if cs.err == nil {
-		cs.err = fmt.Errorf("moq: unsubscribed: %w", ErrEnded)
-	}
-	sub := cs.sub
-	cs.mu.Unlock()
-	cs.cancel()
-	if sub != nil {
-		sub.Close()
-	}
+	cs.finish(fmt.Errorf("moq: unsubscribed: %w", ErrEnded))
 	return nil
 }
 

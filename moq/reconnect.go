@@ -376,6 +376,18 @@ func (c *Client) Disconnect() error {
 		c.mu.Unlock()
 		return nil
 	}
+	sess := c.detachLocked(fmt.Errorf("moq: disconnected by Disconnect: %w", ErrClosed))
+	c.mu.Unlock()
+	if sess != nil {
+		sess.Close()
+	}
+	c.emit(ClientEvent{State: ClientDisconnected, Session: sess})
+	return nil
+}
+
+// detachLocked stops the attempt or reconnection under way, forgets the
+// session and the namespaces, and returns the session to close.
+func (c *Client) detachLocked(why error) *Session {
 	if c.cancel != nil {
 		c.cancel()
 		c.cancel = nil
@@ -383,16 +395,11 @@ func (c *Client) Disconnect() error {
 	sess := c.sess
 	c.sess = nil
 	c.phase = phaseIdle
-	c.endErr = fmt.Errorf("moq: disconnected by Disconnect: %w", ErrClosed)
+	c.endErr = why
 	c.wantNS = map[string]Namespace{}
 	c.announced = map[string]bool{}
 	c.changedLocked()
-	c.mu.Unlock()
-	if sess != nil {
-		sess.Close()
-	}
-	c.emit(ClientEvent{State: ClientDisconnected, Session: sess})
-	return nil
+	return sess
 }
 
 // Close disconnects, closes the tracks published with Client.Publish and
@@ -404,19 +411,11 @@ func (c *Client) Close() error {
 		return nil
 	}
 	c.closed = true
-	if c.cancel != nil {
-		c.cancel()
-		c.cancel = nil
-	}
-	sess := c.sess
-	c.sess = nil
-	c.phase = phaseIdle
-	c.endErr = ErrClosed
+	sess := c.detachLocked(ErrClosed)
 	tracks := make([]*Track, 0, len(c.tracks))
 	for _, t := range c.tracks {
 		tracks = append(tracks, t)
 	}
-	c.changedLocked()
 	c.mu.Unlock()
 	if sess != nil {
 		sess.Close()
@@ -572,34 +571,12 @@ func (c *Client) Publish(ns Namespace, name string, opts TrackOptions) (*Track, 
 	if err := validateTrack(ns, name, false); err != nil {
 		return nil, err
 	}
-	if opts.MaxObjectSize == 0 {
-		opts.MaxObjectSize = c.opts.maxObjectSize()
-	}
-	if opts.RetainGroups == 0 {
-		opts.RetainGroups = c.opts.retainGroups()
-	}
-	if opts.RetainBytes == 0 {
-		opts.RetainBytes = c.opts.retainBytes()
-	}
-	k := trackKey(ns, name)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
 		return nil, ErrClosed
 	}
-	if _, dup := c.tracks[k]; dup {
-		return nil, fmt.Errorf("moq: track %s/%s is already published: %w", ns, name, ErrInvalid)
-	}
-	t := NewTrack(ns, name, opts)
-	c.tracks[k] = t
-	t.OnClose(func() {
-		c.mu.Lock()
-		if c.tracks[k] == t {
-			delete(c.tracks, k)
-		}
-		c.mu.Unlock()
-	})
-	return t, nil
+	return publishIn(&c.mu, c.tracks, ns, name, c.opts.trackDefaults(opts))
 }
 
 // track finds a track the client serves to sess.
