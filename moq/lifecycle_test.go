@@ -2,6 +2,7 @@ package moq
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -292,6 +293,56 @@ func TestIdleTimeout(t *testing.T) {
 			wg.Wait()
 			if !errors.Is(readErr, ErrClosed) {
 				t.Fatalf("pending ReadObject: %v, want ErrClosed", readErr)
+			}
+		})
+	}
+}
+
+// endedHandler hands out a track that has already ended the first `ended`
+// times it is asked (as a relay may, when its last subscriber leaves just
+// then), and a live track after that.
+type endedHandler struct {
+	nsHandler
+	mu    sync.Mutex
+	asks  int
+	ended int
+	live  *Track
+}
+
+func (h *endedHandler) Subscribe(_ *Session, req *SubscribeRequest) (*Track, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.asks++
+	if h.asks <= h.ended {
+		t := NewTrack(req.Namespace, req.Name, TrackOptions{})
+		t.Close()
+		return t, nil
+	}
+	return h.live, nil
+}
+
+// TestSubscribeAsksAgainForAnEndedTrack: a track that ended between the
+// handler's answer and the subscriber's attaching is asked for again (at
+// most three times in all), rather than refused at once.
+func TestSubscribeAsksAgainForAnEndedTrack(t *testing.T) {
+	for _, ended := range []int{1, 2, 3} {
+		t.Run(fmt.Sprint(ended), func(t *testing.T) {
+			h := &endedHandler{ended: ended, live: NewTrack(Namespace{"x"}, "t", TrackOptions{})}
+			p := newPair(t, "moqt", Draft14, nil, &Options{Handler: h})
+			ctx := ctxT(t)
+			sub, err := p.client.Subscribe(ctx, Namespace{"x"}, "t", SubscribeOptions{})
+			if ended < 3 {
+				if err != nil {
+					t.Fatalf("subscribe: %v", err)
+				}
+				sub.Close()
+			} else if err == nil {
+				t.Fatal("a track that is always ended was served")
+			}
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			if want := min(ended+1, 3); h.asks != want {
+				t.Errorf("handler asked %d times, want %d", h.asks, want)
 			}
 		})
 	}

@@ -84,15 +84,21 @@ func (s *Session) serveSubscribe(m *wire.Subscribe, ph *subscriber) {
 		Filter:  Filter{Type: m.FilterType, Start: m.Start, EndGroup: m.EndGroup, EndObject: m.EndObject},
 		Forward: m.Forward || s.draft.Is07(),
 	}
-	var (
-		t   *Track
-		err error
-	)
-	if s.handler != nil {
-		t, err = s.handler.Subscribe(s, req)
-	} else {
-		t, err = s.lookupTrack(m.Namespace, m.Name)
+	lookup := func() (*Track, error) {
+		var t *Track
+		var err error
+		if s.handler != nil {
+			req.ReplayFrom = nil
+			t, err = s.handler.Subscribe(s, req)
+		} else {
+			t, err = s.lookupTrack(m.Namespace, m.Name)
+		}
+		if err == nil && t == nil {
+			err = ErrTrackNotFound
+		}
+		return t, err
 	}
+	t, err := lookup()
 	refuse := func(err error) {
 		s.mu.Lock()
 		mine := s.inSubs[m.RequestID] == ph
@@ -105,9 +111,6 @@ func (s *Session) serveSubscribe(m *wire.Subscribe, ph *subscriber) {
 		if mine {
 			s.retireRequest() // else UNSUBSCRIBE retired it
 		}
-	}
-	if err == nil && t == nil {
-		err = ErrTrackNotFound
 	}
 	if err != nil {
 		refuse(err)
@@ -125,14 +128,30 @@ func (s *Session) serveSubscribe(m *wire.Subscribe, ph *subscriber) {
 		t.releaseIfIdle() // a relay's upstream must not outlive its would-be subscriber
 		return            // unsubscribed (or the session ended) while the handler ran
 	}
-	sub := newSubscriber(s, t, m.RequestID, alias, m.SubscriberPriority)
-	sub.paused = !req.Forward // draft-14 Forward = 0: set up, send nothing yet
-	largest, exists, err := t.attach(sub, req.Filter, s.draft, req.ReplayFrom)
-	if err != nil {
+	var (
+		sub     *subscriber
+		largest Location
+		exists  bool
+	)
+	for try := 1; ; try++ {
+		sub = newSubscriber(s, t, m.RequestID, alias, m.SubscriberPriority)
+		sub.paused = !req.Forward // draft-14 Forward = 0: set up, send nothing yet
+		largest, exists, err = t.attach(sub, req.Filter, s.draft, req.ReplayFrom)
+		if err == nil {
+			break
+		}
 		sub.stopCtx()
 		t.releaseIfIdle()
-		refuse(err)
-		return
+		if !errors.Is(err, ErrEnded) || s.handler == nil || try == 3 {
+			refuse(err)
+			return
+		}
+		// The track ended between the handler's answer and now (a relay
+		// ends its upstream when the last subscriber leaves): ask again.
+		if t, err = lookup(); err != nil {
+			refuse(err)
+			return
+		}
 	}
 	s.mu.Lock()
 	if s.inSubs[m.RequestID] != ph {

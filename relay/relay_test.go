@@ -505,3 +505,33 @@ func TestLastSubscriberLeaves(t *testing.T) {
 }
 
 func (c client) String() string { return fmt.Sprintf("%s (%s)", c.name, c.scheme) }
+
+// A SUBSCRIBE that arrives while the track's last subscriber leaves (the
+// relay ending its upstream subscription) is still served: the session asks
+// the relay again for the track instead of refusing it.
+func TestSubscribeRacingLastUnsubscribe(t *testing.T) {
+	r := startRelay(t, Config{})
+	ctx := ctxT(t)
+	ns := moq.Namespace{"race"}
+	r.publish(t, quic14, ns, "t")
+	a := r.dial(t, quic14, nil)
+	b := r.dial(t, wt07cf, nil)
+	for i := 0; i < 100; i++ {
+		first, err := a.Subscribe(ctx, ns, "t", moq.SubscribeOptions{})
+		if err != nil {
+			t.Fatalf("round %d: first subscriber: %v", i, err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			sub, err := b.Subscribe(ctx, ns, "t", moq.SubscribeOptions{})
+			if err == nil {
+				sub.Close()
+			}
+			done <- err
+		}()
+		first.Close()
+		if err := <-done; err != nil {
+			t.Fatalf("round %d: a subscriber racing the last one's departure was refused: %v", i, err)
+		}
+	}
+}
