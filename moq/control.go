@@ -98,17 +98,24 @@ func (s *Session) dispatch(m wire.Message) {
 	case *wire.FetchCancel:
 		s.endFetch(m.RequestID)
 	case *wire.TrackStatusRequest:
-		if s.draft.Is07() || s.acceptRequestID(m.RequestID) {
+		if s.acceptOther(m.RequestID, func() {
+			// 0x04: the relay cannot obtain the status (draft-07).
+			s.send(&wire.TrackStatus{Namespace: m.Namespace, Name: m.Name, StatusCode: 0x04})
+		}) {
 			s.onTrackStatus(m)
 		}
 	case *wire.PublishNamespace:
-		if s.draft.Is07() || s.acceptRequestID(m.RequestID) {
+		if s.acceptOther(m.RequestID, func() {
+			s.send(&wire.PublishNamespaceError{Namespace: m.Namespace, ErrorCode: 0x0, Reason: tooManyInProgress})
+		}) {
 			s.onAnnounce(m)
 		}
 	case *wire.PublishNamespaceDone:
 		s.onUnannounce(m.Namespace)
 	case *wire.SubscribeNamespace:
-		if s.draft.Is07() || s.acceptRequestID(m.RequestID) {
+		if s.acceptOther(m.RequestID, func() {
+			s.send(&wire.SubscribeNamespaceError{Prefix: m.Prefix, ErrorCode: 0x0, Reason: tooManyInProgress})
+		}) {
 			s.onSubscribeNamespace(m)
 		}
 	case *wire.UnsubscribeNamespace:
@@ -168,12 +175,37 @@ func (s *Session) retireRequest() {
 	s.grantCredit(false)
 }
 
-// retireRequest14 is retireRequest for requests that take a request ID
-// only in draft-14 (announces, track status, namespace subscriptions).
-func (s *Session) retireRequest14() {
+const tooManyInProgress = "too many requests in progress on this session"
+
+// acceptOther admits a request that takes a request ID only in draft-14
+// (announce, track status, namespace subscription). Draft-07 gives these
+// no ID and so no credit: at most Options.MaxRequestID of them are served
+// at once, and refuse answers the others.
+func (s *Session) acceptOther(id uint64, refuse func()) bool {
+	if !s.draft.Is07() {
+		return s.acceptRequestID(id)
+	}
+	s.mu.Lock()
+	ok := s.open07 < s.opts.maxRequestID()
+	if ok {
+		s.open07++
+	}
+	s.mu.Unlock()
+	if !ok {
+		refuse()
+	}
+	return ok
+}
+
+// retireOther ends a request admitted by acceptOther.
+func (s *Session) retireOther() {
 	if !s.draft.Is07() {
 		s.retireRequest()
+		return
 	}
+	s.mu.Lock()
+	s.open07--
+	s.mu.Unlock()
 }
 
 // grantCredit raises the peer's request maximum so that it may have

@@ -380,3 +380,54 @@ func (r *rawPeer) expectServing() {
 	default:
 	}
 }
+
+// blockingStatus is a Handler whose TrackStatus waits for release.
+type blockingStatus struct {
+	nsHandler
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (h *blockingStatus) TrackStatus(*Session, Namespace, string) (*Track, error) {
+	h.entered <- struct{}{}
+	<-h.release
+	return nil, ErrTrackNotFound
+}
+
+// TestHostileDraft07RequestFlood: draft-07 track-status requests (and
+// announces, namespace subscriptions) take no request ID, so no credit
+// bounds them: at most MaxRequestID are served at once and the rest are
+// answered at once, not queued on goroutines.
+func TestHostileDraft07RequestFlood(t *testing.T) {
+	h := &blockingStatus{entered: make(chan struct{}, 16), release: make(chan struct{})}
+	r := newRawPeer(t, "moqt", Draft07Cloudflare, &Options{MaxRequestID: 4, Handler: h})
+	req := func(name string) {
+		r.sendMsg(&wire.TrackStatusRequest{Namespace: Namespace{"flood"}, Name: name})
+	}
+	for i := 0; i < 4; i++ {
+		req(fmt.Sprint(i))
+		<-h.entered
+	}
+	for i := 4; i < 10; i++ {
+		req(fmt.Sprint(i))
+		ts := readUntil[*wire.TrackStatus](r)
+		if ts.Name != fmt.Sprint(i) || ts.StatusCode != 0x04 {
+			t.Fatalf("request %d over the limit: answer for %q with status %d, want %d with 0x04", i, ts.Name, ts.StatusCode, i)
+		}
+	}
+	close(h.release)
+	for i := 0; i < 4; i++ {
+		if ts := readUntil[*wire.TrackStatus](r); ts.StatusCode != 0x01 {
+			t.Fatalf("a served request: status %d, want 0x01 (does not exist)", ts.StatusCode)
+		}
+	}
+	// Served again once the others are answered.
+	req("again")
+	<-h.entered
+	if ts := readUntil[*wire.TrackStatus](r); ts.Name != "again" || ts.StatusCode != 0x01 {
+		t.Fatalf("after the flood: %q status %d", ts.Name, ts.StatusCode)
+	}
+	if err := r.server.Err(); err != nil {
+		t.Fatalf("the session ended: %v", err)
+	}
+}

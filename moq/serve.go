@@ -380,7 +380,7 @@ func (s *Session) serveFetch(ctx context.Context, m *wire.Fetch) {
 
 func (s *Session) onTrackStatus(m *wire.TrackStatusRequest) {
 	go func() {
-		defer s.retireRequest14() // after the answer
+		defer s.retireOther() // after the answer
 		var (
 			t   *Track
 			err error
@@ -417,7 +417,7 @@ func (s *Session) onTrackStatus(m *wire.TrackStatusRequest) {
 
 func (s *Session) onAnnounce(m *wire.PublishNamespace) {
 	go func() {
-		defer s.retireRequest14() // after the answer
+		defer s.retireOther() // after the answer
 		var err error
 		s.mu.Lock()
 		_, known := s.peerNS[m.Namespace.Key()]
@@ -457,7 +457,7 @@ func (s *Session) onUnannounce(ns Namespace) {
 
 func (s *Session) onSubscribeNamespace(m *wire.SubscribeNamespace) {
 	go func() {
-		defer s.retireRequest14() // after the answer
+		defer s.retireOther() // after the answer
 		err := fmt.Errorf("moq: namespace subscriptions are served by relays: %w", ErrUnsupported)
 		if s.handler != nil {
 			err = s.handler.SubscribeNamespace(s, m.Prefix)

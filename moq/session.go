@@ -55,6 +55,7 @@ type Session struct {
 	peerNextReqID uint64 // the next request ID the peer may use
 	grantedMax    uint64 // our MAX_REQUEST_ID to the peer (exclusive)
 	peerOpen      uint64 // the peer's requests still in progress
+	open07        uint64 // draft-07: the peer's ID-less requests in progress (acceptOther)
 	inSubs        map[uint64]*subscriber
 	inAlias       uint64 // draft-14: aliases we assign as publisher
 	inFetches     map[uint64]context.CancelFunc
@@ -377,12 +378,12 @@ func (s *Session) sendOrClose(m wire.Message) {
 	}
 }
 
-// Close ends the session gracefully: objects already published are sent
-// first (Close waits at most closeDrain for subscribers' queues to be
-// written, then a few round trips, at most closeGrace, for the packets to
-// be acknowledged: closing a QUIC connection discards unsent data), then it
-// withdraws announced namespaces, ends subscriptions, and closes the
-// connection with NO_ERROR.
+// Close ends the session gracefully: it ends its subscriptions, sends the
+// objects already published (Close waits at most closeDrain for
+// subscribers' queues to be written, then for the connection to go quiet,
+// a few round trips with nothing sent, at most closeGrace more: closing a
+// QUIC connection discards unacknowledged data), withdraws announced
+// namespaces and closes the connection with NO_ERROR.
 func (s *Session) Close() error {
 	s.mu.Lock()
 	closed := s.closing
@@ -402,6 +403,13 @@ func (s *Session) Close() error {
 	if closed {
 		return nil
 	}
+	// A peer that stopped reading the control stream must not hold Close.
+	s.ctrl.SetWriteDeadline(time.Now().Add(closeDrain + closeGrace))
+	// What we receive stops first: acknowledging it would keep the
+	// connection from going quiet below.
+	for _, sub := range subs {
+		s.send(&wire.Unsubscribe{RequestID: sub.reqID})
+	}
 	if len(senders) > 0 {
 		deadline := time.Now().Add(closeDrain)
 		for _, in := range senders {
@@ -409,22 +417,41 @@ func (s *Session) Close() error {
 				in.waitDrained(deadline)
 			}
 		}
-		grace := min(max(3*s.conn.Stats().SmoothedRTT+10*time.Millisecond, 10*time.Millisecond), closeGrace)
-		select {
-		case <-time.After(grace):
-		case <-s.done:
-		}
+		s.waitQuiet(deadline.Add(closeGrace))
 	}
-	// A peer that stopped reading the control stream must not hold Close.
-	s.ctrl.SetWriteDeadline(time.Now().Add(closeGrace))
 	for _, ns := range nss {
 		s.send(&wire.PublishNamespaceDone{Namespace: ns})
 	}
-	for _, sub := range subs {
-		s.send(&wire.Unsubscribe{RequestID: sub.reqID})
-	}
 	s.closeWith(&SessionError{Code: CodeNoError, Local: true, Reason: "closed"}, true)
 	return nil
+}
+
+// waitQuiet waits until the connection has sent nothing for a few round
+// trips, the session ends, or deadline. Written data leaves as fast as
+// congestion control allows, and a lost packet is sent again within a
+// probe timeout (about three round trips): so a connection quiet that long
+// has had its data acknowledged.
+func (s *Session) waitQuiet(deadline time.Time) {
+	last := s.conn.Stats().BytesSent
+	for {
+		grace := min(max(3*s.conn.Stats().SmoothedRTT+10*time.Millisecond, 10*time.Millisecond), closeGrace)
+		wait := min(grace, time.Until(deadline))
+		if wait <= 0 {
+			return
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-s.done:
+			t.Stop()
+			return
+		}
+		now := s.conn.Stats().BytesSent
+		if now == last {
+			return
+		}
+		last = now
+	}
 }
 
 // CloseWithError closes the session at once with a MoQT error code.
