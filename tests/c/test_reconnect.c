@@ -191,6 +191,66 @@ TEST(disconnect_while_reconnecting) {
     state_log_destroy(&log);
 }
 
+/* The connection callback destroys its own client on the first FAILED after
+ * the relay died (a host giving up): no callback may follow, and nothing may
+ * leak or touch freed memory (valgrind runs this test). */
+typedef struct {
+    state_log log;
+    MoqClient* _Atomic client;
+    _Atomic int destroyed;
+    _Atomic int after;
+} destroyer;
+
+static void on_state_destroy(void* ud, MoqConnectionState st) {
+    destroyer* d = (destroyer*)ud;
+    if (d->destroyed) {
+        d->after++;
+        return;
+    }
+    on_state(&d->log, st);
+    if (st == MOQ_STATE_FAILED || st == MOQ_STATE_DISCONNECTED) {
+        MoqClient* c = d->client;
+        if (c && count_state(&d->log, MOQ_STATE_CONNECTED) >= 1) {
+            moq_client_destroy(c);
+            d->destroyed = 1;
+            waiter_add(&d->log.w, 1000);
+        }
+    }
+}
+
+TEST(destroy_from_callback_while_reconnecting) {
+    relay r;
+    CHECK(relay_start(&r, "127.0.0.1:0"));
+    if (!r.addr[0]) return;
+    char url[160];
+    snprintf(url, sizeof url, "moqt://%s/", r.addr);
+    destroyer d;
+    memset(&d, 0, sizeof d);
+    state_log_init(&d.log);
+    MoqClient* c = moq_client_create();
+    d.client = c;
+    MoqClientConfig cfg;
+    moq_client_config_init(&cfg);
+    cfg.insecure = true;
+    cfg.idle_timeout_ms = 1500;
+    cfg.reconnect = true;
+    cfg.reconnect_min_ms = 50;
+    cfg.reconnect_max_ms = 400;
+    CHECK_RESULT(moq_client_configure(c, &cfg), MOQ_OK);
+    MoqResult res = moq_connect(c, url, on_state_destroy, &d);
+    CHECK(res.code == MOQ_OK);
+    moq_free_str(res.message);
+    relay_stop(&r);
+    CHECK(waiter_wait(&d.log.w, 1000, T(20)) >= 1000);
+    CHECK(d.destroyed);
+    /* The handle is dead: every call says so, and nothing comes after. */
+    CHECK(!moq_is_connected(c));
+    CHECK_RESULT(moq_disconnect(c), MOQ_ERROR_INVALID_ARGUMENT);
+    moq_client_destroy(c);
+    CHECK_MSG(d.after == 0, "%d callbacks after the destroy", (int)d.after);
+    state_log_destroy(&d.log);
+}
+
 static void on_obj(void* ud, const MoqObject* o) { on_data(ud, o->payload, o->payload_len); }
 
 TEST(persistent_subscription) {
@@ -236,5 +296,6 @@ int main(void) {
     RUN(reconnect_after_relay_restart);
     RUN(disconnect_while_reconnecting);
     RUN(persistent_subscription);
+    RUN(destroy_from_callback_while_reconnecting);
     return t_summary("test_reconnect");
 }
