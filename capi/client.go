@@ -427,7 +427,9 @@ func (c *client) announce(nsStr string) error {
 	return nil
 }
 
-// announced reports whether ns is announced on the live session.
+// announcedLocked reports whether ns is announced on the live session
+// (c.mu held; the moq.Client never calls back into capi holding its own
+// lock).
 func (c *client) announcedLocked(ns moq.Namespace) bool {
 	return c.mc != nil && c.mc.Announced(ns)
 }
