@@ -68,8 +68,11 @@ static int count_state(state_log* log, int want) {
     return n;
 }
 
-static MoqClient* reconnecting_client(const char* url, state_log* log) {
+/* A client configured to reconnect quickly, connected to url; *out is set
+ * before moq_connect, so that the callback can use the handle. */
+static MoqClient* reconnecting_client_cb(const char* url, MoqConnectionCallback cb, void* ud, MoqClient* _Atomic* out) {
     MoqClient* c = moq_client_create();
+    if (out) *out = c;
     MoqClientConfig cfg;
     moq_client_config_init(&cfg);
     cfg.insecure = true;
@@ -79,10 +82,14 @@ static MoqClient* reconnecting_client(const char* url, state_log* log) {
     cfg.reconnect_max_ms = 400;
     cfg.connect_timeout_ms = (uint32_t)T(1000); /* attempts against a dead relay fail quickly */
     CHECK_RESULT(moq_client_configure(c, &cfg), MOQ_OK);
-    MoqResult r = moq_connect(c, url, log ? on_state : NULL, log);
+    MoqResult r = moq_connect(c, url, cb, ud);
     CHECK(r.code == MOQ_OK);
     moq_free_str(r.message);
     return c;
+}
+
+static MoqClient* reconnecting_client(const char* url, state_log* log) {
+    return reconnecting_client_cb(url, log ? on_state : NULL, log, NULL);
 }
 
 typedef struct {
@@ -227,19 +234,7 @@ TEST(destroy_from_callback_while_reconnecting) {
     destroyer d;
     memset(&d, 0, sizeof d);
     state_log_init(&d.log);
-    MoqClient* c = moq_client_create();
-    d.client = c;
-    MoqClientConfig cfg;
-    moq_client_config_init(&cfg);
-    cfg.insecure = true;
-    cfg.idle_timeout_ms = 1500;
-    cfg.reconnect = true;
-    cfg.reconnect_min_ms = 50;
-    cfg.reconnect_max_ms = 400;
-    CHECK_RESULT(moq_client_configure(c, &cfg), MOQ_OK);
-    MoqResult res = moq_connect(c, url, on_state_destroy, &d);
-    CHECK(res.code == MOQ_OK);
-    moq_free_str(res.message);
+    MoqClient* c = reconnecting_client_cb(url, on_state_destroy, &d, &d.client);
     relay_stop(&r);
     CHECK(waiter_wait(&d.log.w, 1000, T(20)) >= 1000);
     CHECK(d.destroyed);
