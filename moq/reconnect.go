@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	neturl "net/url"
 	"sync"
 	"time"
 )
@@ -205,6 +206,10 @@ func (c *Client) dial(ctx context.Context, url string) (*Session, error) {
 	opts.OnGoAway = func(uri string) {
 		if user != nil {
 			user(uri)
+		}
+		if u, err := neturl.Parse(uri); uri != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "moqt") || u.Host == "") {
+			c.logger().Warn("GOAWAY names an unusable URI; reconnecting to the same one", "new_uri", uri)
+			uri = ""
 		}
 		c.mu.Lock()
 		if uri != "" && c.sess != nil {

@@ -509,3 +509,65 @@ func TestClientResubscribeSkipsReplayedObjects(t *testing.T) {
 	}
 	gw.Close()
 }
+
+// A server that sends GOAWAY with a new session URI moves a reconnecting
+// client there; a client that does not reconnect just ends its session.
+func TestClientFollowsGoAway(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cert, fp, err := transport.GenerateSelfSigned(nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listen := func() *moq.Listener {
+		opts := &moq.Options{}
+		opts.TLS.Certificates = []tls.Certificate{cert}
+		ln, err := moq.Listen("127.0.0.1:0", opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		return ln
+	}
+	old, next := listen(), listen()
+	for _, reconnect := range []bool{true, false} {
+		ev := newEvents()
+		opts := &moq.ClientOptions{Reconnect: reconnect, ReconnectMin: 10 * time.Millisecond}
+		opts.Drafts = []moq.Draft{moq.Draft14}
+		opts.TLS.PinSHA256 = [][32]byte{fp}
+		opts.OnEvent = ev.add
+		var goaway sync.WaitGroup
+		goaway.Add(1)
+		opts.OnGoAway = func(string) { goaway.Done() }
+		c := moq.NewClient(opts)
+		if err := c.Connect(ctx, "moqt://"+old.Addr().String()+"/"); err != nil {
+			t.Fatal(err)
+		}
+		srv, err := old.Accept(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.GoAway("moqt://"+next.Addr().String()+"/", 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		goaway.Wait()
+		ev.waitFor(t, ctx, 1, "the end of the first session", func(e moq.ClientEvent) bool {
+			return e.State == moq.ClientDisconnected && e.Session != nil
+		})
+		if reconnect {
+			moved, err := next.Accept(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev.waitFor(t, ctx, 1, "reconnected", func(e moq.ClientEvent) bool { return e.State == moq.ClientConnected && e.Reconnecting })
+			if c.Reconnects() != 1 || c.Session() == nil {
+				t.Errorf("reconnects %d, session %v", c.Reconnects(), c.Session())
+			}
+			moved.Close()
+		} else if c.Session() != nil || c.Reconnecting() {
+			t.Error("a client without Reconnect still has a session after GOAWAY")
+		}
+		c.Close()
+		srv.Close()
+	}
+}
