@@ -119,9 +119,17 @@ func (s *Session) readSubgroupStream(st transport.ReceiveStream, r *wire.StreamR
 	}
 	defer sub.streamEnded(g)
 	subgroup := h.Subgroup
+	reset := false
 	if sub.fwd != nil {
-		// The end of the upstream stream ends the forwarded one.
-		defer func() { sub.fwd.EndSubgroup(g, subgroup) }()
+		// The end of the upstream stream ends the forwarded one the same
+		// way: FIN, or a reset when the subgroup is incomplete.
+		defer func() {
+			if reset {
+				sub.fwd.resetSubgroup(g, subgroup)
+			} else {
+				sub.fwd.EndSubgroup(g, subgroup)
+			}
+		}()
 	}
 	for {
 		o := new(wire.Object)
@@ -135,10 +143,12 @@ func (s *Session) readSubgroupStream(st transport.ReceiveStream, r *wire.StreamR
 		if errors.Is(err, io.EOF) {
 			return
 		}
+		// A reset stream, a closed session or a malformed stream: what
+		// arrived is delivered, and the subgroup is incomplete.
+		reset = true
 		if pe, ok := wire.AsProtocolError(err); ok {
 			s.protocolViolation(CodeProtocolViolation, "data stream (alias %d, group %d): %v", h.TrackAlias, g, pe)
 		}
-		// A reset stream or a closed session: what arrived is delivered.
 		return
 	}
 }

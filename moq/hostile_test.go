@@ -1,10 +1,12 @@
 package moq
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"testing"
 	"time"
 
@@ -429,5 +431,66 @@ func TestHostileDraft07RequestFlood(t *testing.T) {
 	}
 	if err := r.server.Err(); err != nil {
 		t.Fatalf("the session ended: %v", err)
+	}
+}
+
+// trackHandler serves one track to every SUBSCRIBE.
+type trackHandler struct {
+	nsHandler
+	track *Track
+}
+
+func (h *trackHandler) Subscribe(*Session, *SubscribeRequest) (*Track, error) { return h.track, nil }
+
+// TestForwardedResetStaysAReset: a subgroup stream that the upstream
+// publisher resets is incomplete, so the forwarding track (a relay's) resets
+// the downstream stream too instead of ending it as if it were complete.
+func TestForwardedResetStaysAReset(t *testing.T) {
+	for _, reset := range []bool{true, false} {
+		t.Run(fmt.Sprint("reset=", reset), func(t *testing.T) {
+			ctx := ctxT(t)
+			fwd := NewTrack(Namespace{"fwd"}, "t", TrackOptions{})
+			down := newRawPeer(t, "moqt", Draft14, &Options{Handler: &trackHandler{track: fwd}})
+			down.subscribe(down.reqID(0), Namespace{"fwd"}, "t")
+			readUntil[*wire.SubscribeOK](down)
+
+			up := newRawPeer(t, "moqt", Draft14, nil)
+			subErr := make(chan error, 1)
+			go func() {
+				_, err := up.server.Subscribe(ctx, Namespace{"up"}, "t", SubscribeOptions{ForwardTo: fwd})
+				subErr <- err
+			}()
+			req := readUntil[*wire.Subscribe](up)
+			up.sendMsg(&wire.SubscribeOK{RequestID: req.RequestID, TrackAlias: 7, GroupOrder: wire.GroupOrderAscending})
+			if err := <-subErr; err != nil {
+				t.Fatal(err)
+			}
+			st := up.openSubgroupStream(7) // object (0,0) "abc"
+			// The downstream stream opens when the object is forwarded.
+			in, err := down.conn.AcceptUniStream(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if reset {
+				st.CancelWrite(0x1)
+			} else {
+				st.Close()
+			}
+			in.SetReadDeadline(time.Now().Add(10 * time.Second))
+			got, err := io.ReadAll(in)
+			var se *transport.StreamError
+			switch {
+			case reset && !errors.As(err, &se):
+				t.Fatalf("downstream stream ended with %v, want a reset", err)
+			case !reset && err != nil:
+				t.Fatalf("downstream stream ended with %v, want FIN", err)
+			}
+			// The object forwarded before the reset is delivered all the
+			// same (over raw QUIC the relay marks it reliable with
+			// RESET_STREAM_AT, in case the reset overtakes it).
+			if !bytes.HasSuffix(got, []byte("abc")) {
+				t.Fatalf("downstream stream carried %x, want the object \"abc\"", got)
+			}
+		})
 	}
 }

@@ -18,6 +18,7 @@ const (
 	evObject evKind = iota
 	evEndGroup
 	evEndSubgroup
+	evResetSubgroup // the subgroup is incomplete: its stream is reset
 	evEndTrack
 )
 
@@ -330,6 +331,15 @@ func (s *subscriber) process(ev *event) bool {
 		if os := s.streams[k]; os != nil {
 			os.st.Close()
 			delete(s.streams, k)
+		}
+	case evResetSubgroup:
+		// Reset, but deliver what was forwarded where the transport can.
+		k := streamKey{ev.group, ev.subgroup}
+		if os := s.streams[k]; os != nil {
+			if rr, ok := os.st.(transport.ReliableResetter); ok {
+				rr.SetReliableBoundary()
+			}
+			s.dropStream(k, os)
 		}
 	case evEndTrack:
 		s.closeStreams(false)

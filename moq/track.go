@@ -168,9 +168,11 @@ type retainedGroup struct {
 	bytes   int
 	closed  bool
 	born    time.Time // when its first object was written
-	// endedSub lists the subgroups whose stream ended (EndSubgroup): a late
-	// joiner's replayed stream for them must end too.
+	// endedSub lists the subgroups whose stream ended (EndSubgroup), and
+	// resetSub those whose stream was reset upstream (resetSubgroup): a
+	// late joiner's replayed stream for them ends the same way.
 	endedSub []uint64
+	resetSub []uint64
 }
 
 // NewTrack creates a track that is not attached to any session. Sessions
@@ -326,6 +328,19 @@ func (t *Track) EndSubgroup(g, sg uint64) {
 	}
 	for s := range t.subs {
 		s.enqueue(event{kind: evEndSubgroup, group: g, subgroup: sg})
+	}
+}
+
+// resetSubgroup ends one subgroup's stream with a reset: a relay forwards
+// an upstream stream that was reset (the subgroup is incomplete) this way.
+func (t *Track) resetSubgroup(g, sg uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if rg := t.findGroup(g); rg != nil && !slices.Contains(rg.resetSub, sg) {
+		rg.resetSub = append(rg.resetSub, sg)
+	}
+	for s := range t.subs {
+		s.enqueue(event{kind: evResetSubgroup, group: g, subgroup: sg})
 	}
 }
 
@@ -497,6 +512,9 @@ func (t *Track) attach(s *subscriber, f Filter, d wire.Draft, replayFrom *Locati
 			}
 			for _, sg := range rg.endedSub {
 				s.enqueue(event{kind: evEndSubgroup, group: rg.id, subgroup: sg})
+			}
+			for _, sg := range rg.resetSub {
+				s.enqueue(event{kind: evResetSubgroup, group: rg.id, subgroup: sg})
 			}
 			if rg.closed {
 				s.enqueue(event{kind: evEndGroup, group: rg.id})

@@ -172,6 +172,10 @@ func (s *quicSendStream) SetWriteDeadline(t time.Time) error {
 	return s.s.SetWriteDeadline(t)
 }
 
+// SetReliableBoundary makes what was written so far survive a later
+// CancelWrite (RESET_STREAM_AT), when the peer supports it.
+func (s *quicSendStream) SetReliableBoundary() { s.s.SetReliableBoundary() }
+
 type quicReceiveStream struct{ s *quic.ReceiveStream }
 
 func (s *quicReceiveStream) Read(b []byte) (int, error) {

@@ -65,7 +65,8 @@ type Conn interface {
 	Stats() Stats
 }
 
-// SendStream is the sending half of a stream.
+// SendStream is the sending half of a stream. Unidirectional streams over
+// raw QUIC also implement ReliableResetter.
 type SendStream interface {
 	io.Writer
 	// Close ends the stream cleanly (FIN).
@@ -73,6 +74,13 @@ type SendStream interface {
 	// CancelWrite resets the stream with an error code.
 	CancelWrite(code uint64)
 	SetWriteDeadline(t time.Time) error
+}
+
+// ReliableResetter is a SendStream whose reset can spare what was written
+// before: after SetReliableBoundary, CancelWrite still delivers the data
+// written so far (RESET_STREAM_AT, when the peer supports it).
+type ReliableResetter interface {
+	SetReliableBoundary()
 }
 
 // ReceiveStream is the receiving half of a stream.
