@@ -222,7 +222,7 @@ func (cs *ClientSubscription) retire(sub *Subscription, err error) {
 		cs.mu.Lock()
 		cs.dead = sess
 		cs.mu.Unlock()
-	case cs.opts.Persistent:
+	case cs.opts.Persistent && cs.rangeLeft():
 		_, hi := cs.c.opts.backoff()
 		cs.mu.Lock()
 		cs.retryAt = time.Now().Add(cs.delay)
@@ -234,19 +234,30 @@ func (cs *ClientSubscription) retire(sub *Subscription, err error) {
 	}
 }
 
+// rangeLeft reports whether a range subscription has groups left to
+// deliver (always true for other filters).
+func (cs *ClientSubscription) rangeLeft() bool {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	_, done := cs.filter()
+	return !done
+}
+
 // filter is the filter of the next SUBSCRIBE: an absolute one resumes
-// after the last delivered object.
-func (cs *ClientSubscription) filter() SubscribeOptions {
-	o := cs.opts.SubscribeOptions
+// after the last delivered object. done reports a range whose end group
+// was delivered already: nothing is left to subscribe to.
+func (cs *ClientSubscription) filter() (o SubscribeOptions, done bool) {
+	o = cs.opts.SubscribeOptions
 	f := o.Filter
 	if cs.stats.HasLatest && (f.Type == FilterAbsoluteStart || f.Type == FilterAbsoluteRange) {
 		next := Location{Group: cs.stats.Latest.Group, Object: cs.stats.Latest.Object + 1}
-		if next.Group > f.Start.Group || (next.Group == f.Start.Group && next.Object > f.Start.Object) {
+		if f.Start.Less(next) {
 			f.Start = next
 		}
 		o.Filter = f
+		done = f.Type == FilterAbsoluteRange && cs.stats.Latest.Group >= f.EndGroup
 	}
-	return o
+	return o, done
 }
 
 // establish subscribes on the client's live session, waiting for one
@@ -294,9 +305,12 @@ func (cs *ClientSubscription) establish(ctx context.Context) error {
 			}
 		}
 		cs.mu.Lock()
-		opts := cs.filter()
+		opts, done := cs.filter()
 		cs.cur = sess
 		cs.mu.Unlock()
+		if done {
+			return cs.finish(fmt.Errorf("moq: subscribe %s/%s: the range was delivered: %w", cs.ns, cs.name, ErrEnded))
+		}
 		rctx, rcancel := context.WithTimeout(ctx, cs.c.opts.requestTimeout())
 		sub, err := sess.Subscribe(rctx, cs.ns, cs.name, opts)
 		rcancel()

@@ -571,3 +571,61 @@ func TestClientFollowsGoAway(t *testing.T) {
 		srv.Close()
 	}
 }
+
+// A persistent subscription to a range ends when the range has been
+// delivered, instead of subscribing again for ever.
+func TestClientPersistentRangeEnds(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tr := startRelay(t)
+	pc := newClient(tr, moq.Draft14, false, nil)
+	defer pc.Close()
+	sc := newClient(tr, moq.Draft14, false, nil)
+	defer sc.Close()
+	for _, c := range []*moq.Client{pc, sc} {
+		if err := c.Connect(ctx, tr.url("moqt")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ns := moq.Namespace{"range"}
+	if err := pc.Announce(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	track, err := pc.Publish(ns, "t", moq.TrackOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := uint64(999)
+	gw, err := track.OpenGroup(&first) // Write continues from group 1000
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw.Close()
+	cs, err := sc.Subscribe(ctx, ns, "t", moq.ClientSubscribeOptions{Persistent: true, SubscribeOptions: moq.SubscribeOptions{
+		Filter: moq.Filter{Type: moq.FilterAbsoluteRange, Start: moq.Location{Group: 1000}, EndGroup: 1001}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	ticker(track, stop, &wg)
+	defer func() { close(stop); wg.Wait() }()
+	n := 0
+	for {
+		o, err := cs.ReadObject(ctx)
+		if err != nil {
+			if !errors.Is(err, moq.ErrEnded) || ctx.Err() != nil {
+				t.Fatalf("after %d objects: %v, want the end of the range", n, err)
+			}
+			break
+		}
+		if o.Group < 1000 || o.Group > 1001 {
+			t.Fatalf("group %d outside the range", o.Group)
+		}
+		n++
+	}
+	if n == 0 {
+		t.Fatal("no object of the range")
+	}
+}
