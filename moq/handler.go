@@ -47,6 +47,11 @@ type SubscribeRequest struct {
 	// upstream subscription was in place, so that nothing forwarded
 	// meanwhile is lost.
 	ReplayFrom *Location
+	// Attached, if set by a Handler, is called once the session is done
+	// with the track the Handler returned: the subscriber is attached to
+	// it, or will not be (refused, unsubscribed meanwhile, asked again). A
+	// relay releases its Track.Hold there.
+	Attached func()
 }
 
 // FetchRequest describes a peer's standalone FETCH (joining fetches are

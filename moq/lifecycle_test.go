@@ -347,3 +347,59 @@ func TestSubscribeAsksAgainForAnEndedTrack(t *testing.T) {
 		})
 	}
 }
+
+// TestHoldKeepsABurstForTheSubscriber: groups written while the track is
+// held are all retained (beyond RetainGroups) and replayed to the
+// subscriber the hold was for; once it is attached the hold is released
+// and retention is back to its limit.
+func TestHoldKeepsABurstForTheSubscriber(t *testing.T) {
+	tr := NewTrack(Namespace{"held"}, "t", TrackOptions{RetainGroups: 2})
+	release := tr.Hold()
+	for i := 0; i < 10; i++ {
+		if _, err := tr.Write([]byte{byte(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	retained := func() int {
+		tr.mu.Lock()
+		defer tr.mu.Unlock()
+		return len(tr.groups)
+	}
+	if n := retained(); n != 10 {
+		t.Fatalf("held track retains %d groups, want 10", n)
+	}
+	h := &heldHandler{track: tr, release: release, attached: make(chan struct{})}
+	p := newPair(t, "moqt", Draft14, nil, &Options{Handler: h})
+	ctx := ctxT(t)
+	sub, err := p.client.Subscribe(ctx, Namespace{"held"}, "t", SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	for i := 0; i < 10; i++ {
+		o, err := sub.ReadObject(ctx)
+		if err != nil || o.Group != uint64(i) {
+			t.Fatalf("object %d: %+v, %v", i, o, err)
+		}
+	}
+	<-h.attached
+	if n := retained(); n != 2 {
+		t.Fatalf("released track retains %d groups, want 2", n)
+	}
+}
+
+type heldHandler struct {
+	nsHandler
+	track    *Track
+	release  func()
+	attached chan struct{}
+}
+
+func (h *heldHandler) Subscribe(_ *Session, req *SubscribeRequest) (*Track, error) {
+	req.ReplayFrom = &Location{}
+	req.Attached = func() {
+		h.release()
+		close(h.attached)
+	}
+	return h.track, nil
+}

@@ -84,10 +84,18 @@ func (s *Session) serveSubscribe(m *wire.Subscribe, ph *subscriber) {
 		Filter:  Filter{Type: m.FilterType, Start: m.Start, EndGroup: m.EndGroup, EndObject: m.EndObject},
 		Forward: m.Forward || s.draft.Is07(),
 	}
+	attached := func() {
+		if f := req.Attached; f != nil {
+			req.Attached = nil
+			f()
+		}
+	}
+	defer attached()
 	lookup := func() (*Track, error) {
 		var t *Track
 		var err error
 		if s.handler != nil {
+			attached()
 			req.ReplayFrom = nil
 			t, err = s.handler.Subscribe(s, req)
 		} else {

@@ -119,6 +119,7 @@ type Track struct {
 	retainG  int
 	retainB  int
 	retainA  time.Duration
+	holds    int // Hold calls not yet released; guarded by mu
 
 	mu          sync.Mutex
 	subs        map[*subscriber]struct{}
@@ -435,6 +436,20 @@ func (t *Track) retainLocked(o *Object) {
 	rg.objects = append(rg.objects, o)
 	rg.bytes += o.cost()
 	t.retained += o.cost()
+	t.trimLocked()
+}
+
+// trimLocked drops the oldest retained groups past the limits. While the
+// track is held (Hold), only the byte limit counts, doubled.
+func (t *Track) trimLocked() {
+	if t.holds > 0 {
+		for len(t.groups) > 1 && t.retained > 2*t.retainB {
+			t.retained -= t.groups[0].bytes
+			t.groups[0] = nil
+			t.groups = t.groups[1:]
+		}
+		return
+	}
 	t.expireLocked()
 	for len(t.groups) > 0 && (len(t.groups) > t.retainG || t.retained > t.retainB) {
 		if len(t.groups) == 1 && len(t.groups) <= t.retainG {
@@ -443,6 +458,27 @@ func (t *Track) retainLocked(o *Object) {
 		t.retained -= t.groups[0].bytes
 		t.groups[0] = nil
 		t.groups = t.groups[1:]
+	}
+}
+
+// Hold keeps what is written to the track retained beyond RetainGroups and
+// RetainAge (up to twice RetainBytes) until the returned function is called
+// (once; later calls do nothing). A relay holds a new track from the moment
+// a subscriber asks for it until that subscriber is attached
+// (SubscribeRequest.Attached), so that a burst forwarded meanwhile reaches
+// it whole.
+func (t *Track) Hold() (release func()) {
+	t.mu.Lock()
+	t.holds++
+	t.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			t.mu.Lock()
+			t.holds--
+			t.trimLocked()
+			t.mu.Unlock()
+		})
 	}
 }
 

@@ -400,59 +400,66 @@ func (r *Relay) removeAnnounce(s *moq.Session, ns moq.Namespace) {
 
 // Subscribe implements moq.Handler: one upstream subscription per track.
 func (r *Relay) Subscribe(s *moq.Session, req *moq.SubscribeRequest) (*moq.Track, error) {
-	rt, fresh, err := r.track(req.Namespace, req.Name)
+	rt, hold, err := r.track(req.Namespace, req.Name)
 	if err != nil {
 		return nil, err
 	}
-	if fresh {
+	if hold != nil {
 		// This subscriber asked before the upstream subscription was in
-		// place: it gets everything forwarded since.
+		// place: it gets everything forwarded since, which the track
+		// keeps (Hold) until the subscriber is attached.
 		req.ReplayFrom = &moq.Location{}
+		req.Attached = hold
 	}
 	return rt.track, nil
 }
 
 // track returns the relay track for (ns, name), subscribing upstream if it
-// is not active yet; concurrent callers share one upstream subscription.
-// fresh reports that the caller asked before the upstream subscription was
-// in place (it created it, or waited for it).
-func (r *Relay) track(ns moq.Namespace, name string) (rt *relayTrack, fresh bool, err error) {
+// is not active yet; concurrent callers share one upstream subscription. A
+// caller that asked before the upstream subscription was in place (it
+// created it, or waited for it) gets hold, a Track.Hold taken when it
+// asked, to release once it is attached.
+func (r *Relay) track(ns moq.Namespace, name string) (rt *relayTrack, hold func(), err error) {
 	k := trackKey(ns, name)
 	r.mu.Lock()
 	if rt := r.tracks[k]; rt != nil {
-		r.mu.Unlock()
-		waited := false
 		select {
 		case <-rt.ready:
+			r.mu.Unlock()
+			if rt.err != nil {
+				return nil, nil, rt.err
+			}
+			select {
+			case <-rt.up.Done():
+				// The upstream has ended (the publisher left) and the
+				// watcher has not dropped the track yet: drop it and start
+				// afresh.
+				r.dropTrack(rt)
+				return r.track(ns, name)
+			default:
+			}
+			return rt, nil, nil
 		default:
-			waited = true
-			<-rt.ready
 		}
+		hold := rt.track.Hold()
+		r.mu.Unlock()
+		<-rt.ready
 		if rt.err != nil {
-			return nil, false, rt.err
+			hold()
+			return nil, nil, rt.err
 		}
-		if waited {
-			return rt, true, nil
-		}
-		select {
-		case <-rt.up.Done():
-			// The upstream has ended (the publisher left) and the watcher
-			// has not dropped the track yet: drop it and start afresh.
-			r.dropTrack(rt)
-			return r.track(ns, name)
-		default:
-		}
-		return rt, false, nil
+		return rt, hold, nil
 	}
 	a := r.findPublisherLocked(ns)
 	if a == nil {
 		r.mu.Unlock()
-		return nil, false, fmt.Errorf("relay: no publisher for namespace %s: %w", ns, moq.ErrTrackNotFound)
+		return nil, nil, fmt.Errorf("relay: no publisher for namespace %s: %w", ns, moq.ErrTrackNotFound)
 	}
 	rt = &relayTrack{key: k, ready: make(chan struct{}), pub: a.sess,
 		track: moq.NewTrack(ns, name, moq.TrackOptions{RetainGroups: r.cfg.CacheGroups, RetainBytes: r.cfg.CacheBytes, RetainAge: r.cfg.CacheAge,
 			MaxObjectSize: r.cfg.Session.MaxObjectSize})}
 	r.tracks[k] = rt
+	hold = rt.track.Hold()
 	r.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(r.ctx, 10*time.Second)
@@ -470,8 +477,9 @@ func (r *Relay) track(ns moq.Namespace, name string) (rt *relayTrack, fresh bool
 		r.mu.Unlock()
 		rt.err = downstreamError(a.sess.Draft(), err)
 		close(rt.ready)
+		hold()
 		rt.track.Close()
-		return nil, false, rt.err
+		return nil, nil, rt.err
 	}
 	rt.up = up
 	r.m.trackChanged(1)
@@ -488,7 +496,7 @@ func (r *Relay) track(ns moq.Namespace, name string) (rt *relayTrack, fresh bool
 		r.dropTrack(rt)
 	}()
 	close(rt.ready)
-	return rt, true, nil
+	return rt, hold, nil
 }
 
 // downstreamError converts the upstream's refusal of a SUBSCRIBE into the

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -533,5 +534,39 @@ func TestSubscribeRacingLastUnsubscribe(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatalf("round %d: a subscriber racing the last one's departure was refused: %v", i, err)
 		}
+	}
+}
+
+// TestBurstBeforeFirstSubscriberAttaches: a publisher that writes a burst of
+// groups the moment the relay subscribes to it (as `moq pub` does) gets all
+// of it to the subscriber that asked, even when the burst is larger than
+// the cache: the relay holds the new track until that subscriber is
+// attached.
+func TestBurstBeforeFirstSubscriberAttaches(t *testing.T) {
+	r := startRelay(t, Config{CacheGroups: 2})
+	ctx := ctxT(t)
+	for round := 0; round < 20; round++ {
+		ns := moq.Namespace{"burst", fmt.Sprint(round)}
+		_, tr := r.publish(t, quic14, ns, "t")
+		burst := make(chan struct{})
+		go func() {
+			defer close(burst)
+			// No event tells of the first subscriber; spin, to write the
+			// burst as soon as possible after it.
+			for tr.Subscribers() == 0 && ctx.Err() == nil {
+				runtime.Gosched()
+			}
+			writeGroups(t, tr, 10, 1)
+		}()
+		sub := r.dial(t, wt07cf, nil)
+		s, err := sub.Subscribe(ctx, ns, "t", moq.SubscribeOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := expectGroups(ctx, s, 0, 10, 1); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		<-burst
+		s.Close()
 	}
 }
