@@ -629,3 +629,53 @@ func TestClientPersistentRangeEnds(t *testing.T) {
 		t.Fatal("no object of the range")
 	}
 }
+
+// Close ends a persistent subscription that is waiting to retry (the track
+// does not exist): the blocked ReadObject returns at once with ErrEnded,
+// and so does Disconnect for one waiting for a session.
+func TestClientSubscriptionCloseWhileRetrying(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tr := startRelay(t)
+	ev := newEvents()
+	opts := &moq.ClientOptions{Reconnect: true, ReconnectMin: time.Hour, ReconnectMax: time.Hour} // retries wait an hour
+	opts.Drafts = []moq.Draft{moq.Draft14}
+	opts.TLS.PinSHA256 = [][32]byte{tr.fp}
+	opts.OnEvent = ev.add
+	c := moq.NewClient(opts)
+	defer c.Close()
+	if err := c.Connect(ctx, tr.url("moqt")); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := c.Subscribe(ctx, moq.Namespace{"nobody"}, "t", moq.ClientSubscribeOptions{Persistent: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := cs.ReadObject(ctx)
+		done <- err
+	}()
+	// The first SUBSCRIBE is refused and the next waits an hour: Close
+	// ends it wherever it is (the round trip or the wait).
+	cs.Close()
+	if err := <-done; !errors.Is(err, moq.ErrEnded) {
+		t.Fatalf("ReadObject after Close: %v, want ErrEnded", err)
+	}
+
+	// A subscription waiting for a session ends with the client's Close.
+	cs2, err := c.Subscribe(ctx, moq.Namespace{"nobody"}, "t2", moq.ClientSubscribeOptions{Persistent: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.r.Close() // the client will wait an hour before reconnecting
+	ev.waitFor(t, ctx, 1, "session lost", func(e moq.ClientEvent) bool { return e.Session != nil && e.State != moq.ClientConnected })
+	go func() {
+		_, err := cs2.ReadObject(ctx)
+		done <- err
+	}()
+	c.Close()
+	if err := <-done; err == nil || ctx.Err() != nil {
+		t.Fatalf("ReadObject after the client's Close: %v", err)
+	}
+}
