@@ -33,7 +33,10 @@ const (
 	errNoObjects14        uint64 = 0x6 // FETCH_ERROR
 	errJoiningRequestID14 uint64 = 0x7 // FETCH_ERROR
 
-	// draft-07 SUBSCRIBE_ERROR
+	errUnauthorized14 uint64 = 0x1 // every draft-14 request error
+
+	// draft-07 SUBSCRIBE_ERROR (also used for its other request errors)
+	errUnauthorized07  uint64 = 0x4
 	errInternal07      uint64 = 0x0
 	errInvalidRange07  uint64 = 0x1
 	errTrackNotExist07 uint64 = 0x3
@@ -79,6 +82,9 @@ var (
 	ErrEnded = errors.New("moq: ended")
 	// ErrVersion: the peer speaks none of the offered drafts.
 	ErrVersion = errors.New("moq: no common MoQT version")
+	// ErrUnauthorized, returned by a Handler, refuses a request with the
+	// draft's "unauthorized" code (draft-14: 0x1; draft-07: 0x4).
+	ErrUnauthorized = errors.New("moq: unauthorized")
 )
 
 // RequestError is a request refused by the peer: SUBSCRIBE_ERROR,

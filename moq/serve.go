@@ -39,6 +39,10 @@ func (s *Session) requestErrorCode(err error, op string) (uint64, string) {
 		return errInvalidRange07, err.Error()
 	case errors.Is(err, ErrInvalid):
 		return errInvalidRange14, err.Error()
+	case errors.Is(err, ErrUnauthorized) && s.draft.Is07():
+		return errUnauthorized07, err.Error()
+	case errors.Is(err, ErrUnauthorized):
+		return errUnauthorized14, err.Error()
 	}
 	return 0, err.Error()
 }

@@ -277,9 +277,15 @@ func (s *Session) clientSetup(ctx context.Context) error {
 	cr := wire.NewControlReader(s.ctrl, s.draft, s.lim)
 	m, err := cr.Read()
 	if err != nil {
+		cerr := s.closeReason(ctx, err)
+		var ae *transport.ApplicationError
+		if errors.As(cerr, &ae) && ae.Remote && refusalCode(ae.Code) {
+			// Refused (unauthorized, bad path): another draft will not help.
+			return fmt.Errorf("moq: the server refused the session: %w", connSessionError(cerr))
+		}
 		// The server closed or reset without answering: most often a server
 		// that does not speak this draft. Let Dial try the next one.
-		return fmt.Errorf("%w: no SERVER_SETUP: %w", ErrVersion, s.connErrOr(err))
+		return fmt.Errorf("%w: no SERVER_SETUP: %w", ErrVersion, cerr)
 	}
 	s.ctrl.SetReadDeadline(time.Time{})
 	ss, ok := m.(*wire.ServerSetup)
@@ -311,6 +317,27 @@ func (s *Session) readPeerSetup(ps wire.Params) error {
 }
 
 // connErrOr returns the connection's close error if it has one, else err.
+// closeReason is why the connection ended, when a read during setup failed:
+// it waits a little (at most setupCloseWait, within ctx) for the connection
+// to report its close, which may come just after the stream's end.
+func (s *Session) closeReason(ctx context.Context, err error) error {
+	t := time.NewTimer(setupCloseWait)
+	defer t.Stop()
+	select {
+	case <-s.conn.Done():
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return s.connErrOr(err)
+}
+
+// refusalCode reports whether a session close code refuses the client
+// (rather than its draft): Unauthorized, bad path or authority, auth token
+// errors.
+func refusalCode(c uint64) bool {
+	return c == 0x2 || c == 0x8 || c == 0x9 || (c >= 0x13 && c <= 0x1A && c != 0x15)
+}
+
 func (s *Session) connErrOr(err error) error {
 	select {
 	case <-s.conn.Done():
@@ -355,6 +382,10 @@ const (
 // connCloseWait bounds how long the control loop waits, after a read error
 // that is not a stream reset, for the connection to report its close.
 const connCloseWait = time.Second
+
+// setupCloseWait is connCloseWait during setup, where it delays trying the
+// next draft against a server that ends the stream but not the connection.
+const setupCloseWait = 250 * time.Millisecond
 
 // send writes one control message.
 func (s *Session) send(m wire.Message) error {

@@ -72,6 +72,11 @@ func (r *testRelay) dial(t *testing.T, c client, opts *moq.Options) *moq.Session
 }
 
 func (r *testRelay) tryDial(c client, opts *moq.Options) (*moq.Session, error) {
+	return r.tryDialURL(c, r.url(c.scheme), opts)
+}
+
+// tryDialURL dials url (pinning the relay's certificate, offering c's draft).
+func (r *testRelay) tryDialURL(c client, url string, opts *moq.Options) (*moq.Session, error) {
 	if opts == nil {
 		opts = &moq.Options{}
 	}
@@ -80,7 +85,7 @@ func (r *testRelay) tryDial(c client, opts *moq.Options) (*moq.Session, error) {
 	o.Drafts = []moq.Draft{c.draft}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return moq.Dial(ctx, r.url(c.scheme), &o)
+	return moq.Dial(ctx, url, &o)
 }
 
 func (r *testRelay) url(scheme string) string {

@@ -45,6 +45,13 @@ type Config struct {
 	Logger *slog.Logger
 	// Metrics, if set, receives the relay's counters.
 	Metrics *Metrics
+	// Authorize, if set, is asked about each new session (OpSession, once,
+	// before any of its requests is served) and about each request. An
+	// error refuses: the session is closed with Unauthorized (0x2), or the
+	// request gets its draft's "unauthorized" code (a *moq.RequestError
+	// chooses another). It runs on the sessions' goroutines; RequireToken
+	// is a ready one.
+	Authorize func(s *moq.Session, req AuthRequest) error
 }
 
 // Relay is a running relay.
@@ -59,6 +66,7 @@ type Relay struct {
 	announces map[string]*announce   // by namespace key
 	tracks    map[string]*relayTrack // by track key
 	nsSubs    map[*moq.Session][]moq.Namespace
+	admit     map[*moq.Session]*admission // Config.Authorize's answers about sessions
 	// fwd holds, per namespace subscriber and namespace, the completion of
 	// the last announce or withdrawal forwarded to it: they run in order.
 	fwd    map[fwdKey]chan struct{}
@@ -144,6 +152,7 @@ func New(cfg Config) (*Relay, error) {
 		announces: map[string]*announce{},
 		tracks:    map[string]*relayTrack{},
 		nsSubs:    map[*moq.Session][]moq.Namespace{},
+		admit:     map[*moq.Session]*admission{},
 		fwd:       map[fwdKey]chan struct{}{},
 	}
 	if c := opts.TLS.Certificates[0]; c.Leaf != nil {
@@ -193,6 +202,9 @@ func (r *Relay) acceptLoop() {
 		r.mu.Unlock()
 		r.m.sessionOpened(s)
 		r.log.Info("session", "remote", s.RemoteAddr(), "draft", s.Draft().String(), "transport", s.Protocol(), "path", s.Path())
+		if r.cfg.Authorize != nil {
+			go r.admitted(s) // closes the session if refused
+		}
 	}
 }
 
@@ -278,6 +290,9 @@ func sessionDone(s *moq.Session) bool {
 
 // Announce implements moq.Handler: a publisher announces a namespace.
 func (r *Relay) Announce(s *moq.Session, ns moq.Namespace) error {
+	if err := r.authorize(s, AuthRequest{Op: OpAnnounce, Namespace: ns}); err != nil {
+		return err
+	}
 	k := ns.Key()
 	r.mu.Lock()
 	if sessionDone(s) {
@@ -400,6 +415,9 @@ func (r *Relay) removeAnnounce(s *moq.Session, ns moq.Namespace) {
 
 // Subscribe implements moq.Handler: one upstream subscription per track.
 func (r *Relay) Subscribe(s *moq.Session, req *moq.SubscribeRequest) (*moq.Track, error) {
+	if err := r.authorize(s, AuthRequest{Op: OpSubscribe, Namespace: req.Namespace, Name: req.Name}); err != nil {
+		return nil, err
+	}
 	rt, hold, err := r.track(req.Namespace, req.Name)
 	if err != nil {
 		return nil, err
@@ -553,6 +571,9 @@ func (r *Relay) activeTrackStats() []moq.TrackStats {
 
 // Fetch implements moq.Handler: served from the cache of an active track.
 func (r *Relay) Fetch(s *moq.Session, req *moq.FetchRequest) (*moq.Track, error) {
+	if err := r.authorize(s, AuthRequest{Op: OpFetch, Namespace: req.Namespace, Name: req.Name}); err != nil {
+		return nil, err
+	}
 	r.mu.Lock()
 	rt := r.tracks[trackKey(req.Namespace, req.Name)]
 	r.mu.Unlock()
@@ -568,6 +589,9 @@ func (r *Relay) Fetch(s *moq.Session, req *moq.FetchRequest) (*moq.Track, error)
 
 // TrackStatus implements moq.Handler.
 func (r *Relay) TrackStatus(s *moq.Session, ns moq.Namespace, name string) (*moq.Track, error) {
+	if err := r.authorize(s, AuthRequest{Op: OpTrackStatus, Namespace: ns, Name: name}); err != nil {
+		return nil, err
+	}
 	r.mu.Lock()
 	rt := r.tracks[trackKey(ns, name)]
 	r.mu.Unlock()
@@ -584,6 +608,9 @@ func (r *Relay) TrackStatus(s *moq.Session, ns moq.Namespace, name string) (*moq
 // SubscribeNamespace implements moq.Handler: current and future announces
 // under prefix are forwarded to s.
 func (r *Relay) SubscribeNamespace(s *moq.Session, prefix moq.Namespace) error {
+	if err := r.authorize(s, AuthRequest{Op: OpSubscribeNamespace, Namespace: prefix}); err != nil {
+		return err
+	}
 	r.mu.Lock()
 	for _, p := range r.nsSubs[s] {
 		if p.HasPrefix(prefix) || prefix.HasPrefix(p) {
@@ -629,6 +656,7 @@ func (r *Relay) SessionClosed(s *moq.Session, err error) {
 	_, known := r.sessions[s]
 	delete(r.sessions, s)
 	delete(r.nsSubs, s)
+	delete(r.admit, s)
 	var mine []moq.Namespace
 	for _, a := range r.announces {
 		if a.sess == s {

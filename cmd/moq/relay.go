@@ -34,6 +34,7 @@ type relayFlags struct {
 	cacheAge    time.Duration
 	layout07    string
 	drafts      string
+	tokenFile   string
 	verbose     bool
 }
 
@@ -55,6 +56,11 @@ Without --cert/--key it makes a self-signed certificate valid for 13 days and
 prints its SHA-256 fingerprint: clients pin it (browsers through
 serverCertificateHashes). --fingerprint-http serves that fingerprint as text
 over plain HTTP, so a local web page can fetch it.
+
+--token-file FILE admits only clients whose URL carries the token from FILE
+(https://HOST:PORT/moq?token=T, moqt://HOST:PORT/?token=T); others are closed
+with Unauthorized. Without it, anyone who can reach the port may publish and
+subscribe: keep the default loopback address unless the network is yours.
 
 Ctrl-C (SIGINT) or SIGTERM sends GOAWAY to every session, waits up to --drain
 for them to leave, then stops.`,
@@ -79,6 +85,7 @@ for them to leave, then stops.`,
 	fl.DurationVar(&f.cacheAge, "cache-age", 0, "drop cached groups older than this (0: no age limit)")
 	fl.StringVar(&f.layout07, "draft07-layout", "07cf", "data layout used with draft-07 clients: 07cf (Cloudflare, moq-rs) or 07 (specification)")
 	fl.StringVar(&f.drafts, "drafts", "", "accept only these drafts, comma-separated: 14, 07 (default: both)")
+	fl.StringVar(&f.tokenFile, "token-file", "", "admit only sessions whose URL carries ?token=T, T being this file's first line")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log sessions and requests")
 	root.AddCommand(cmd)
 }
@@ -146,6 +153,18 @@ func runRelay(cmd *cobra.Command, f relayFlags) error {
 		CacheAge:    f.cacheAge,
 		Drain:       f.drain,
 		Logger:      log,
+	}
+	if f.tokenFile != "" {
+		b, err := os.ReadFile(f.tokenFile)
+		if err != nil {
+			return fmt.Errorf("--token-file: %w", err)
+		}
+		token, _, _ := strings.Cut(string(b), "\n")
+		token = strings.TrimSpace(token)
+		if token == "" {
+			return fmt.Errorf("--token-file %s: the first line is empty", f.tokenFile)
+		}
+		cfg.Authorize = relay.RequireToken(token)
 	}
 	var servers []*http.Server
 	defer func() {

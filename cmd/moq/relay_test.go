@@ -6,6 +6,8 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -138,5 +140,80 @@ func TestRelayCommand(t *testing.T) {
 	}
 	if got := strings.Join(rest, "\n"); !strings.Contains(got, "shutting down") || !strings.HasSuffix(got, "stopped") {
 		t.Errorf("output after cancel: %q", got)
+	}
+}
+
+// TestRelayTokenFile: with --token-file, a client without the token is
+// closed with Unauthorized, one with it is served; an empty token file is
+// refused at start.
+func TestRelayTokenFile(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent(),
+		goleak.IgnoreTopFunction("os/signal.signal_recv"))
+	dir := t.TempDir()
+	empty := dir + "/empty"
+	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if r := wait(t, ctx, "relay", startCLI(ctx, nil, nil, "relay", "--listen", "127.0.0.1:0", "--token-file", empty)); r.code == 0 ||
+		!strings.Contains(r.stderr, "empty") {
+		t.Fatalf("an empty token file: exit %d, stderr %q", r.code, r.stderr)
+	}
+
+	file := dir + "/token"
+	if err := os.WriteFile(file, []byte("s3cret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rctx, stop := context.WithCancel(ctx)
+	out := &lockedBuffer{}
+	relayDone := startCLI(rctx, nil, out, "relay", "--listen", "127.0.0.1:0", "--token-file", file)
+	var addr string
+	var pin [32]byte
+	for addr == "" { // the first lines name the address and the fingerprint
+		select {
+		case r := <-relayDone:
+			t.Fatalf("relay exited: %+v", r)
+		case <-ctx.Done():
+			t.Fatal("the relay printed no address")
+		default:
+		}
+		text := out.String()
+		i := strings.Index(text, "moq relay listening on ")
+		j := strings.Index(text, "fingerprint: ")
+		if i < 0 || j < 0 || !strings.Contains(text[j:], "\n") {
+			runtime.Gosched()
+			continue
+		}
+		a := text[i+len("moq relay listening on "):]
+		a = a[:strings.IndexAny(a, " \n")]
+		f := text[j+len("fingerprint: "):]
+		p, err := transport.ParseFingerprint(f[:strings.Index(f, "\n")])
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr, pin = a, p
+	}
+	opts := &moq.Options{TLS: moq.TLSConfig{PinSHA256: [][32]byte{pin}}, Drafts: []moq.Draft{moq.Draft14}}
+	if s, err := moq.Dial(ctx, "moqt://"+addr+"/", opts); err == nil {
+		err = s.Announce(ctx, moq.Namespace{"x"})
+		s.Close()
+		s.Wait()
+		if err == nil {
+			t.Fatal("a client without the token was served")
+		}
+	}
+	s, err := moq.Dial(ctx, "https://"+addr+"/moq?token=s3cret", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Announce(ctx, moq.Namespace{"x"}); err != nil {
+		t.Fatalf("a client with the token: %v", err)
+	}
+	s.Close()
+	s.Wait()
+	stop()
+	if r := wait(t, ctx, "relay", relayDone); r.code != 0 {
+		t.Fatalf("relay: exit %d, stderr %q", r.code, r.stderr)
 	}
 }
