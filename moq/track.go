@@ -321,27 +321,32 @@ func (t *Track) EndGroup(g uint64) {
 
 // EndSubgroup ends one subgroup's stream (a relay forwards the end of an
 // upstream stream this way).
-func (t *Track) EndSubgroup(g, sg uint64) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if rg := t.findGroup(g); rg != nil && !slices.Contains(rg.endedSub, sg) {
-		rg.endedSub = append(rg.endedSub, sg)
-	}
-	for s := range t.subs {
-		s.enqueue(event{kind: evEndSubgroup, group: g, subgroup: sg})
-	}
-}
+func (t *Track) EndSubgroup(g, sg uint64) { t.endSubgroup(g, sg, false) }
 
 // resetSubgroup ends one subgroup's stream with a reset: a relay forwards
 // an upstream stream that was reset (the subgroup is incomplete) this way.
-func (t *Track) resetSubgroup(g, sg uint64) {
+func (t *Track) resetSubgroup(g, sg uint64) { t.endSubgroup(g, sg, true) }
+
+// endSubgroup records how a subgroup ended, for late joiners' replays, and
+// tells the subscribers.
+func (t *Track) endSubgroup(g, sg uint64, reset bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if rg := t.findGroup(g); rg != nil && !slices.Contains(rg.resetSub, sg) {
-		rg.resetSub = append(rg.resetSub, sg)
+	kind := evEndSubgroup
+	if reset {
+		kind = evResetSubgroup
+	}
+	if rg := t.findGroup(g); rg != nil {
+		list := &rg.endedSub
+		if reset {
+			list = &rg.resetSub
+		}
+		if !slices.Contains(*list, sg) {
+			*list = append(*list, sg)
+		}
 	}
 	for s := range t.subs {
-		s.enqueue(event{kind: evResetSubgroup, group: g, subgroup: sg})
+		s.enqueue(event{kind: kind, group: g, subgroup: sg})
 	}
 }
 
