@@ -113,7 +113,7 @@ func loadConfig(st *settings) (*config, error) {
 		}
 		cfg.announcePrefix, cfg.hasPrefix = ns, true
 	}
-	o.Implementation = "moq-ffi-go/0.3.0"
+	o.Implementation = "moq-ffi-go/0.4.0"
 	if st != nil {
 		st.apply(cfg)
 	}

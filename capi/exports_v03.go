@@ -338,16 +338,22 @@ func moq_subscriber_stats(h C.uintptr_t, st *C.MoqSubscriberStats) (res C.MoqRes
 	if st == nil {
 		return toResult(errf(codeInvalid, "stats is null"))
 	}
-	if err := statsSize(&st.struct_size, C.sizeof_MoqSubscriberStats); err != nil {
+	// The 0.3 layout ends before active; 0.4 adds active and resubscribes.
+	v03 := C.uint32_t(unsafe.Offsetof(st.active))
+	if err := statsSize(&st.struct_size, v03); err != nil {
 		return toResult(err)
 	}
-	objs, bytes, dropped, latest, has := s.stats()
-	st.objects = C.uint64_t(objs)
-	st.bytes = C.uint64_t(bytes)
-	st.dropped = C.uint64_t(dropped)
-	st.has_latest = C.bool(has)
-	st.latest_group = C.uint64_t(latest.Group)
-	st.latest_object = C.uint64_t(latest.Object)
+	ss := s.stats()
+	st.objects = C.uint64_t(ss.objects)
+	st.bytes = C.uint64_t(ss.bytes)
+	st.dropped = C.uint64_t(ss.dropped)
+	st.has_latest = C.bool(ss.hasLatest)
+	st.latest_group = C.uint64_t(ss.latest.Group)
+	st.latest_object = C.uint64_t(ss.latest.Object)
+	if st.struct_size >= C.sizeof_MoqSubscriberStats {
+		st.active = C.bool(ss.active)
+		st.resubscribes = C.uint64_t(ss.resubscribes)
+	}
 	return toResult(nil)
 }
 

@@ -502,16 +502,30 @@ func fillObject(obj *C.MoqObject, e queued, buf unsafe.Pointer) {
 	}
 }
 
+// subStats are moq_subscriber_stats's numbers.
+type subStats struct {
+	objects, bytes, dropped uint64
+	latest                  moq.Location
+	hasLatest               bool
+	active                  bool
+	resubscribes            uint64
+}
+
 // stats implements moq_subscriber_stats.
-func (s *subscriber) stats() (objects, bytes, dropped uint64, latest moq.Location, has bool) {
+func (s *subscriber) stats() subStats {
 	s.mu.Lock()
-	objects, bytes, dropped, latest, has = s.objects, s.bytes, s.dropped, s.latest, s.hasLatest
-	cs := s.cs
+	st := subStats{objects: s.objects, bytes: s.bytes, dropped: s.dropped, latest: s.latest, hasLatest: s.hasLatest}
+	cs, fs, ended := s.cs, s.fs, s.ended
 	s.mu.Unlock()
 	if cs != nil {
-		dropped += cs.Stats().Dropped
+		st.dropped += cs.Stats().Dropped
+		st.active = cs.Active() && !ended
+		st.resubscribes = cs.Resubscribes()
 	}
-	return
+	if fs != nil {
+		st.active = !ended
+	}
+	return st
 }
 
 // halt stops the subscription (UNSUBSCRIBE, or FETCH_CANCEL) and its

@@ -4,7 +4,8 @@
  * This header is the library's manual. It is source- and ABI-compatible with
  * the moq_ffi 0.1.x header (the same 20 functions, names, signatures, enum
  * values, struct layouts and callback types are kept; 0.3 adds the functions
- * and types under "BEYOND THE OLD HEADER"): a host written against 0.1.x
+ * and types under "BEYOND THE OLD HEADER", 0.4 adds MoqSubscriberStats.active
+ * and .resubscribes at its end, a 0.3 host keeping its layout): a host written against 0.1.x
  * compiles and links against this library unchanged. Where 0.1.x misbehaved, this
  * library does what the documentation below says; each such change is marked
  * "Changed from 0.1".
@@ -300,7 +301,7 @@ typedef void (*MoqCatalogCallback)(void* user_data, const MoqTrackInfo* tracks, 
 
 /** The library version these declarations describe. */
 #define MOQ_FFI_VERSION_MAJOR 0
-#define MOQ_FFI_VERSION_MINOR 3
+#define MOQ_FFI_VERSION_MINOR 4
 #define MOQ_FFI_VERSION_PATCH 0
 
 /** MoQT draft and wire layout of a client's sessions. */
@@ -482,6 +483,15 @@ typedef struct {
     bool has_latest;
     uint64_t latest_group;
     uint64_t latest_object;
+    /* Added in 0.4: filled only when struct_size covers them. */
+    /** A SUBSCRIBE is in place now: false while waiting for a session after
+     *  a loss, while a persistent subscription retries, and after the end
+     *  (moq_is_subscribed stays true in the first two). A fetch: true
+     *  while it runs. */
+    bool active;
+    /** SUBSCRIBEs accepted after the first (after reconnects, and when a
+     *  persistent subscription found its track again). */
+    uint64_t resubscribes;
 } MoqSubscriberStats;
 
 /** Log levels. */
@@ -518,7 +528,7 @@ MOQ_API bool moq_init(void);
 
 /**
  * Returns the library version and the drafts it speaks, a static string that
- * is never freed: "moq_ffi 0.3.0 (IETF Draft 07, 14)". Does not touch
+ * is never freed: "moq_ffi 0.4.0 (IETF Draft 07, 14)". Does not touch
  * moq_last_error.
  */
 MOQ_API const char* moq_version(void);
@@ -922,7 +932,9 @@ MOQ_API MoqSubscriber* moq_fetch(MoqClient* client, const char* namespace_str, c
  *  client or NULL stats. */
 MOQ_API MoqResult moq_client_stats(const MoqClient* client, MoqClientStats* stats);
 
-/** Subscription statistics, as moq_client_stats. */
+/** Subscription statistics, as moq_client_stats: a struct_size of the 0.3
+ *  layout (up to latest_object) is filled up to there, one of the 0.4
+ *  layout also gets active and resubscribes. */
 MOQ_API MoqResult moq_subscriber_stats(const MoqSubscriber* subscriber, MoqSubscriberStats* stats);
 
 /**

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/usr/local/go/bin:$PATH
-VERSION=0.3.0
+VERSION=0.4.0
 OUT=${1:-build}
 shift || true
 mkdir -p "$OUT/lib/pkgconfig" "$OUT/include"
@@ -18,7 +18,7 @@ ln -sf "$so" "$OUT/lib/libmoq_ffi.so.0"
 ln -sf libmoq_ffi.so.0 "$OUT/lib/libmoq_ffi.so"
 go build -trimpath "$@" -buildmode=c-archive -o "$OUT/lib/libmoq_ffi.a" ./capi
 # cgo writes its own headers next to the outputs; ours is the public one.
-rm -f "$OUT/lib/libmoq_ffi.so.0.3.h" "$OUT/lib/libmoq_ffi.h" "$OUT/lib/"*.so.*.h
+rm -f "$OUT/lib/libmoq_ffi.h" "$OUT/lib/"*.so.*.h
 cp include/moq_ffi.h "$OUT/include/moq_ffi.h"
 cat > "$OUT/lib/pkgconfig/moq_ffi.pc" <<PC
 prefix=\${pcfiledir}/../..

@@ -263,19 +263,28 @@ TEST(persistent_subscription) {
     MoqSubscribeOptions so;
     moq_subscribe_options_init(&so);
     so.persistent = true;
-    /* The track does not exist yet: refused, retried. */
+    /* The track does not exist yet: refused, retried; subscribed, not active. */
     MoqSubscriber* sub = moq_subscribe_ex(sc, ns, "t", &so, on_obj, &s);
     CHECK(sub != NULL);
     CHECK(moq_is_subscribed(sub));
+    MoqSubscriberStats st;
+    memset(&st, 0, sizeof st);
+    st.struct_size = sizeof st;
+    CHECK_RESULT(moq_subscriber_stats(sub, &st), MOQ_OK);
+    CHECK(!st.active);
     CHECK_RESULT(moq_announce_namespace(pc, ns), MOQ_OK);
     MoqPublisher* p = moq_create_publisher(pc, ns, "t");
     CHECK(publish_until(p, &s, "one"));
     CHECK(moq_is_subscribed(sub));
+    CHECK_RESULT(moq_subscriber_stats(sub, &st), MOQ_OK);
+    CHECK(st.active && st.resubscribes == 0);
     /* The publisher goes away and comes back. */
     moq_publisher_destroy(p);
     p = moq_create_publisher(pc, ns, "t");
     CHECK(publish_until(p, &s, "two"));
     CHECK(moq_is_subscribed(sub));
+    CHECK_RESULT(moq_subscriber_stats(sub, &st), MOQ_OK);
+    CHECK_MSG(st.active && st.resubscribes >= 1, "active %d resubscribes %llu", st.active, (unsigned long long)st.resubscribes);
     CHECK_RESULT(moq_unsubscribe(sub), MOQ_OK);
     CHECK(!moq_is_subscribed(sub));
     moq_subscriber_destroy(sub);

@@ -426,11 +426,24 @@ TEST(poll_mode_and_stats) {
     CHECK(o.received_us > 0);
     CHECK_RESULT(moq_subscriber_poll(sub, &o, buf, sizeof buf, NULL, 0), MOQ_ERROR_TIMEOUT);
 
+    /* Zeroed: the 0.3 layout, filled up to latest_object only. */
     MoqSubscriberStats st;
-    memset(&st, 0, sizeof st);
+    memset(&st, 0xAB, sizeof st);
+    st.struct_size = 0;
     CHECK_RESULT(moq_subscriber_stats(sub, &st), MOQ_OK);
-    CHECK(st.struct_size == sizeof st);
+    CHECK(st.struct_size == offsetof(MoqSubscriberStats, active));
     CHECK(st.objects >= 2 && st.bytes >= 105);
+    const unsigned char* tail = (const unsigned char*)&st + offsetof(MoqSubscriberStats, active);
+    int untouched = 1;
+    for (size_t i = 0; i < sizeof st - offsetof(MoqSubscriberStats, active); i++) untouched &= tail[i] == 0xAB;
+    CHECK_MSG(untouched, "a 0.3-sized stats struct was written past its end");
+    /* The 0.4 layout: active and resubscribes too. */
+    memset(&st, 0, sizeof st);
+    st.struct_size = sizeof st;
+    CHECK_RESULT(moq_subscriber_stats(sub, &st), MOQ_OK);
+    CHECK(st.struct_size == sizeof st && st.active && st.resubscribes == 0);
+    st.struct_size = offsetof(MoqSubscriberStats, active) - 1;
+    CHECK_RESULT(moq_subscriber_stats(sub, &st), MOQ_ERROR_INVALID_ARGUMENT);
     MoqClientStats cs;
     memset(&cs, 0, sizeof cs);
     CHECK_RESULT(moq_client_stats(sc, &cs), MOQ_OK);
