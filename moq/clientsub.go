@@ -26,9 +26,11 @@ type ClientSubscribeOptions struct {
 // track. Subscribing again happens inside ReadObject, which one goroutine
 // at a time should call.
 //
-// Objects come in order within each SUBSCRIBE. After subscribing again,
-// objects of the last delivered group up to the last delivered object are
-// skipped (a relay replays the current group to a new subscriber), and an
+// Objects come in order within each SUBSCRIBE. After subscribing again
+// because the session was lost, objects of the last delivered group up to
+// the last delivered object are skipped until a newer one comes (a relay
+// replays the current group to a new subscriber); after a track ended (a
+// persistent subscription), nothing is skipped: the next track is new. An
 // absolute filter resumes after the last delivered object.
 type ClientSubscription struct {
 	c      *Client
@@ -48,6 +50,7 @@ type ClientSubscription struct {
 	delay      time.Duration
 	resubUntil time.Time
 	made       uint64 // SUBSCRIBEs that were accepted
+	dedup      bool   // after a lost session: skip a replay of what was delivered
 	stats      SubscriptionStats
 	pastDrops  uint64
 }
@@ -196,8 +199,11 @@ func (cs *ClientSubscription) ReadObject(ctx context.Context) (*Object, error) {
 func (cs *ClientSubscription) accept(o *Object) bool {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	if cs.made > 1 && cs.stats.HasLatest && o.Group == cs.stats.Latest.Group && o.ID <= cs.stats.Latest.Object {
-		return false
+	if cs.dedup {
+		if cs.stats.HasLatest && o.Group == cs.stats.Latest.Group && o.ID <= cs.stats.Latest.Object {
+			return false
+		}
+		cs.dedup = false // past the replay
 	}
 	cs.stats.Objects++
 	cs.stats.Bytes += uint64(len(o.Payload))
@@ -219,14 +225,18 @@ func (cs *ClientSubscription) retire(sub *Subscription, err error) {
 	sub.Close()
 	switch {
 	case sess.Err() != nil:
+		// The same track goes on: a relay may replay what we have.
 		cs.mu.Lock()
 		cs.dead = sess
+		cs.dedup = true
 		cs.mu.Unlock()
 	case cs.opts.Persistent && cs.rangeLeft():
+		// The track ended: what comes next is a new one, not a replay.
 		_, hi := cs.c.opts.backoff()
 		cs.mu.Lock()
 		cs.retryAt = time.Now().Add(cs.delay)
 		cs.delay = min(cs.delay*2, hi)
+		cs.dedup = false
 		cs.mu.Unlock()
 		cs.c.logger().Info("subscribing again", "namespace", cs.ns.String(), "track", cs.name, "reason", err)
 	default:
