@@ -6,7 +6,7 @@ FUZZTIME ?= 60s
 BENCHTIME ?= 1s
 PKGS := ./...
 
-.PHONY: all build test test-go lint fuzz bench demo clean tools
+.PHONY: all build test test-go lint fuzz bench bench-mem demo clean tools
 
 all: build
 
@@ -39,6 +39,12 @@ fuzz:
 ## bench: all Go benchmarks, with allocation counts.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
+
+## bench-mem: live heap per idle session and per subscription, and heap growth
+## over MEM_OBJECTS (default 1000000) objects through the relay (about a minute).
+MEM_OBJECTS ?= 1000000
+bench-mem:
+	$(GO) test -run '^$$' -bench 'Memory' -benchtime 1x ./relay/ -args -relay.memobjects=$(MEM_OBJECTS)
 
 ## demo: our relay on loopback, a C publisher of simulated motion capture and a C
 ## subscriber with a live status line; stops by itself (DEMO_SECONDS, default 10).

@@ -41,6 +41,18 @@ static int fail(const char *what, MoqResult r) {
     return 1;
 }
 
+/* Resident set size of this process, KiB (0 if unknown). */
+static long rss_kib(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return 0;
+    char line[256];
+    long kib = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
+    fclose(f);
+    return kib;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: %s URL [SIZE] [SECONDS] [WINDOW]\n", argv[0]);
@@ -55,8 +67,11 @@ int main(int argc, char **argv) {
     snprintf(ns, sizeof ns, "bench-c/%ld", (long)time(NULL));
 
     MoqClient *pub = moq_client_create(), *subc = moq_client_create();
+    long rss0 = rss_kib(); /* the library loaded, its runtime started */
     MoqResult r = moq_connect(pub, url, NULL, NULL);
     if (r.code != MOQ_OK) return fail("connect", r);
+    printf("c  RSS: %.1f MiB with the library loaded, %.1f MiB with one idle connected client\n", rss0 / 1024.0,
+           rss_kib() / 1024.0);
     r = moq_announce_namespace(pub, ns);
     if (r.code != MOQ_OK) return fail("announce", r);
 
