@@ -154,6 +154,37 @@ func readAfter(t *testing.T, ctx context.Context, cs *moq.ClientSubscription, la
 	}
 }
 
+// clientEnd is how one client of a pair connects.
+type clientEnd struct {
+	scheme    string
+	draft     moq.Draft
+	reconnect bool
+	ev        *events // may be nil
+}
+
+// pubSubPair connects a publisher and a subscriber client to tr (closed at
+// the end of the test); the publisher announces ns and publishes ns/"t".
+func pubSubPair(t *testing.T, ctx context.Context, tr *testRelay, ns moq.Namespace, pub, sub clientEnd) (pc, sc *moq.Client, track *moq.Track) {
+	t.Helper()
+	connect := func(e clientEnd) *moq.Client {
+		c := newClient(tr, e.draft, e.reconnect, e.ev)
+		t.Cleanup(func() { c.Close() })
+		if err := c.Connect(ctx, tr.url(e.scheme)); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	pc, sc = connect(pub), connect(sub)
+	if err := pc.Announce(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	track, err := pc.Publish(ns, "t", moq.TrackOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pc, sc, track
+}
+
 func TestClientReconnectsAfterRelayRestart(t *testing.T) {
 	for _, v := range []struct {
 		scheme string
@@ -164,24 +195,9 @@ func TestClientReconnectsAfterRelayRestart(t *testing.T) {
 			defer cancel()
 			tr := startRelay(t)
 			pubEv, subEv := newEvents(), newEvents()
-			pc := newClient(tr, v.draft, true, pubEv)
-			defer pc.Close()
-			sc := newClient(tr, v.draft, true, subEv)
-			defer sc.Close()
-			if err := pc.Connect(ctx, tr.url(v.scheme)); err != nil {
-				t.Fatal(err)
-			}
 			ns := moq.Namespace{"reconnect", v.draft.String()}
-			if err := pc.Announce(ctx, ns); err != nil {
-				t.Fatal(err)
-			}
-			track, err := pc.Publish(ns, "t", moq.TrackOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := sc.Connect(ctx, tr.url(v.scheme)); err != nil {
-				t.Fatal(err)
-			}
+			pc, sc, track := pubSubPair(t, ctx, tr, ns, clientEnd{scheme: v.scheme, draft: v.draft, reconnect: true, ev: pubEv},
+				clientEnd{scheme: v.scheme, draft: v.draft, reconnect: true, ev: subEv})
 			cs, err := sc.Subscribe(ctx, ns, "t", moq.ClientSubscribeOptions{})
 			if err != nil {
 				t.Fatal(err)
@@ -399,24 +415,9 @@ func TestTrackSetPriorityThroughRelay(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	tr := startRelay(t)
-	pc := newClient(tr, moq.Draft14, false, nil)
-	defer pc.Close()
-	sc := newClient(tr, moq.Draft07Cloudflare, false, nil)
-	defer sc.Close()
-	if err := pc.Connect(ctx, tr.url("moqt")); err != nil {
-		t.Fatal(err)
-	}
-	if err := sc.Connect(ctx, tr.url("https")); err != nil {
-		t.Fatal(err)
-	}
 	ns := moq.Namespace{"prio"}
-	if err := pc.Announce(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
-	track, err := pc.Publish(ns, "t", moq.TrackOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, sc, track := pubSubPair(t, ctx, tr, ns, clientEnd{scheme: "moqt", draft: moq.Draft14},
+		clientEnd{scheme: "https", draft: moq.Draft07Cloudflare})
 	if track.Priority() != 128 {
 		t.Fatalf("default priority %d", track.Priority())
 	}
@@ -456,24 +457,10 @@ func TestClientResubscribeSkipsReplayedObjects(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	tr := startRelay(t)
-	pc := newClient(tr, moq.Draft07Cloudflare, false, nil)
-	defer pc.Close()
 	ev := newEvents()
-	sc := newClient(tr, moq.Draft07Cloudflare, true, ev)
-	defer sc.Close()
-	for _, c := range []*moq.Client{pc, sc} {
-		if err := c.Connect(ctx, tr.url("moqt")); err != nil {
-			t.Fatal(err)
-		}
-	}
 	ns := moq.Namespace{"replay"}
-	if err := pc.Announce(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
-	track, err := pc.Publish(ns, "t", moq.TrackOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, sc, track := pubSubPair(t, ctx, tr, ns, clientEnd{scheme: "moqt", draft: moq.Draft07Cloudflare},
+		clientEnd{scheme: "moqt", draft: moq.Draft07Cloudflare, reconnect: true, ev: ev})
 	cs, err := sc.Subscribe(ctx, ns, "t", moq.ClientSubscribeOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -578,23 +565,9 @@ func TestClientPersistentRangeEnds(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	tr := startRelay(t)
-	pc := newClient(tr, moq.Draft14, false, nil)
-	defer pc.Close()
-	sc := newClient(tr, moq.Draft14, false, nil)
-	defer sc.Close()
-	for _, c := range []*moq.Client{pc, sc} {
-		if err := c.Connect(ctx, tr.url("moqt")); err != nil {
-			t.Fatal(err)
-		}
-	}
 	ns := moq.Namespace{"range"}
-	if err := pc.Announce(ctx, ns); err != nil {
-		t.Fatal(err)
-	}
-	track, err := pc.Publish(ns, "t", moq.TrackOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	end := clientEnd{scheme: "moqt", draft: moq.Draft14}
+	_, sc, track := pubSubPair(t, ctx, tr, ns, end, end)
 	first := uint64(999)
 	gw, err := track.OpenGroup(&first) // Write continues from group 1000
 	if err != nil {
