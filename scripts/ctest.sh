@@ -65,7 +65,7 @@ done
 
 CFLAGS=(-std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 -Iinclude -Itests/c)
 CXXFLAGS=(-std=c++17 -Wall -Wextra -Werror -g -O1 -Iinclude -Itests/c -Iexamples/cpp)
-C_TESTS=(test_errors test_pubsub test_callbacks test_kill test_compat test_v03 test_reconnect)
+C_TESTS=(test_errors test_pubsub test_callbacks test_kill test_compat test_v03 test_reconnect test_token)
 CXX_TESTS=(test_cpp)
 
 # build_tests LIBDIR OUTDIR [extra flags...]
@@ -115,6 +115,12 @@ FP_SPEC=$RELAY_FP
 start_relay only07 --drafts 07
 ADDR_07=$RELAY_ADDR
 FP_07=$RELAY_FP
+# A relay that admits only clients with its token in the URL.
+TOKEN=t0k-$$-$RANDOM
+echo "$TOKEN" >"$WORK/token"
+start_relay token --token-file "$WORK/token"
+ADDR_TOKEN=$RELAY_ADDR
+FP_TOKEN=$RELAY_FP
 export MOQ_FFI_LOG=${MOQ_FFI_LOG:-error}
 export MOQ_TEST_RELAY_BIN=$ROOT/build/bin/moq
 
@@ -166,6 +172,8 @@ suite() {
   # No MOQ_FFI_DRAFT: the default (14, then 07) must fall back to draft-07.
   MOQ_FFI_PIN_SHA256=$FP_07 MOQ_TEST_URL=https://$ADDR_07/ \
     run "$prefix test_compat (auto falls back to draft-07)" "${w[@]}" "$dir/test_compat"
+  MOQ_FFI_PIN_SHA256=$FP_TOKEN MOQ_TEST_ADDR=$ADDR_TOKEN MOQ_TEST_TOKEN=$TOKEN \
+    run "$prefix test_token" "${w[@]}" "$dir/test_token"
   MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=https://$ADDR_CF/ MOQ_FFI_DRAFT=14 \
     run "$prefix test_v03 https draft 14" "${w[@]}" "$dir/test_v03"
   MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=moqt://$ADDR_CF/ MOQ_FFI_DRAFT=07cf \
