@@ -4,11 +4,11 @@
  * This header is the library's manual. It is source- and ABI-compatible with
  * the moq_ffi 0.1.x header (the same 20 functions, names, signatures, enum
  * values, struct layouts and callback types are kept; 0.3 adds the functions
- * and types under "BEYOND THE OLD HEADER", 0.4 adds MoqSubscriberStats.active
- * and .resubscribes at its end, a 0.3 host keeping its layout): a host written against 0.1.x
- * compiles and links against this library unchanged. Where 0.1.x misbehaved, this
- * library does what the documentation below says; each such change is marked
- * "Changed from 0.1".
+ * and types under "BEYOND THE OLD HEADER"; 0.4 appends two fields to
+ * MoqSubscriberStats, a 0.3 host keeping its layout): a host written against
+ * 0.1.x compiles and links against this library unchanged. Where 0.1.x
+ * misbehaved, this library does what the documentation below says; each such
+ * change is marked "Changed from 0.1".
  *
  * ---------------------------------------------------------------------------
  * OVERVIEW
