@@ -1,67 +1,8 @@
 /* Session death: a relay killed mid-stream (SIGKILL: the client notices by
  * the idle timeout) and a relay shutting down (SIGTERM: GOAWAY). Each case
  * starts its own relay from MOQ_TEST_RELAY_BIN. */
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-
 #include "test_net.h"
-
-extern char** environ;
-
-typedef struct {
-    pid_t pid;
-    FILE* out; /* kept open until the relay exits: it prints on shutdown */
-    char url[128];
-    char fp[80];
-} relay;
-
-/* Starts `moq relay --listen 127.0.0.1:0 ...` and reads its address and
- * fingerprint from its stdout. */
-static int relay_start(relay* r, const char* extra) {
-    const char* bin = getenv("MOQ_TEST_RELAY_BIN");
-    if (!bin) {
-        fprintf(stderr, "MOQ_TEST_RELAY_BIN is not set\n");
-        return 0;
-    }
-    int fds[2];
-    if (pipe(fds) != 0) return 0;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-    posix_spawn_file_actions_addclose(&fa, fds[0]);
-    char* argv[] = {(char*)bin, (char*)"relay", (char*)"--listen", (char*)"127.0.0.1:0", (char*)extra, NULL};
-    if (!extra) argv[4] = NULL;
-    int rc = posix_spawn(&r->pid, bin, &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(fds[1]);
-    if (rc != 0) {
-        close(fds[0]);
-        return 0;
-    }
-    FILE* f = fdopen(fds[0], "r");
-    char line[512], addr[100] = "";
-    r->fp[0] = 0;
-    while (fgets(line, sizeof line, f)) {
-        sscanf(line, "moq relay listening on %99s", addr);
-        char* p = strstr(line, "fingerprint: ");
-        if (p) {
-            sscanf(p + 13, "%79s", r->fp);
-            break;
-        }
-    }
-    r->out = f;
-    snprintf(r->url, sizeof r->url, "https://%s/", addr);
-    return addr[0] && r->fp[0];
-}
-
-static int relay_stop(relay* r, int sig) {
-    kill(r->pid, sig);
-    int st = 0;
-    waitpid(r->pid, &st, 0);
-    fclose(r->out);
-    return st;
-}
+#include "test_relay.h"
 
 static int is_down(void* c) { return !moq_is_connected((MoqClient*)c); }
 
@@ -74,7 +15,7 @@ static int last_state_is(state_log* log, int want) {
 
 static void session_death(int sig, int want_state) {
     relay r;
-    CHECK(relay_start(&r, sig == SIGTERM ? "--drain=30s" : NULL));
+    CHECK(relay_start(&r, "127.0.0.1:0", sig == SIGTERM ? "--drain=30s" : NULL));
     if (!r.fp[0]) return;
     setenv("MOQ_FFI_PIN_SHA256", r.fp, 1);
     setenv("MOQ_FFI_IDLE_TIMEOUT_MS", "1500", 1);

@@ -3,62 +3,8 @@
  * relay from MOQ_TEST_RELAY_BIN, kills it, and starts a new one on the same
  * port (with a new self-signed certificate, so the clients skip
  * verification). */
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-
 #include "test_net.h"
-
-extern char** environ;
-
-typedef struct {
-    pid_t pid;
-    FILE* out; /* kept open until the relay exits: it prints on shutdown */
-    char addr[100];
-} relay;
-
-/* Starts `moq relay --listen LISTEN` and reads its address from stdout. */
-static int relay_start(relay* r, const char* listen) {
-    const char* bin = getenv("MOQ_TEST_RELAY_BIN");
-    if (!bin) {
-        fprintf(stderr, "MOQ_TEST_RELAY_BIN is not set\n");
-        return 0;
-    }
-    int fds[2];
-    if (pipe(fds) != 0) return 0;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-    posix_spawn_file_actions_addclose(&fa, fds[0]);
-    char* argv[] = {(char*)bin, (char*)"relay", (char*)"--listen", (char*)listen, NULL};
-    int rc = posix_spawn(&r->pid, bin, &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(fds[1]);
-    if (rc != 0) {
-        close(fds[0]);
-        return 0;
-    }
-    FILE* f = fdopen(fds[0], "r");
-    char line[512];
-    r->addr[0] = 0;
-    int fp = 0;
-    while (fgets(line, sizeof line, f)) {
-        sscanf(line, "moq relay listening on %99s", r->addr);
-        if (strstr(line, "fingerprint: ")) {
-            fp = 1;
-            break;
-        }
-    }
-    r->out = f;
-    return r->addr[0] && fp;
-}
-
-static void relay_stop(relay* r) {
-    kill(r->pid, SIGKILL);
-    int st = 0;
-    waitpid(r->pid, &st, 0);
-    fclose(r->out);
-}
+#include "test_relay.h"
 
 static int count_state(state_log* log, int want) {
     pthread_mutex_lock(&log->mu);
@@ -124,7 +70,7 @@ static int publish_until(MoqPublisher* p, sink* s, const char* payload) {
 
 TEST(reconnect_after_relay_restart) {
     relay r;
-    CHECK(relay_start(&r, "127.0.0.1:0"));
+    CHECK(relay_start(&r, "127.0.0.1:0", NULL));
     if (!r.addr[0]) return;
     char url[160];
     snprintf(url, sizeof url, "https://%s/", r.addr);
@@ -143,7 +89,7 @@ TEST(reconnect_after_relay_restart) {
     CHECK(p && sub);
     CHECK(publish_until(p, &s, "before"));
 
-    relay_stop(&r);
+    relay_stop(&r, SIGKILL);
     /* Lost, then attempts: CONNECTING, FAILED, ... while the relay is down. */
     double end = t_now() + T(20);
     while ((count_state(&plog, MOQ_STATE_CONNECTING) < 3 || count_state(&slog, MOQ_STATE_CONNECTING) < 3) && t_now() < end) {
@@ -154,7 +100,7 @@ TEST(reconnect_after_relay_restart) {
     CHECK(moq_is_subscribed(sub)); /* it will be made again */
 
     relay r2;
-    CHECK(relay_start(&r2, r.addr));
+    CHECK(relay_start(&r2, r.addr, NULL));
     state_wait wp = {&plog, 2}, ws = {&slog, 2};
     CHECK(poll_until(reached, &wp, T(20)));
     CHECK(poll_until(reached, &ws, T(20)));
@@ -173,7 +119,7 @@ TEST(reconnect_after_relay_restart) {
     moq_publisher_destroy(p);
     moq_client_destroy(pc);
     moq_client_destroy(sc);
-    relay_stop(&r2);
+    relay_stop(&r2, SIGKILL);
     sink_destroy(&s);
     state_log_destroy(&plog);
     state_log_destroy(&slog);
@@ -181,14 +127,14 @@ TEST(reconnect_after_relay_restart) {
 
 TEST(disconnect_while_reconnecting) {
     relay r;
-    CHECK(relay_start(&r, "127.0.0.1:0"));
+    CHECK(relay_start(&r, "127.0.0.1:0", NULL));
     if (!r.addr[0]) return;
     char url[160];
     snprintf(url, sizeof url, "https://%s/", r.addr);
     state_log log;
     state_log_init(&log);
     MoqClient* c = reconnecting_client(url, &log);
-    relay_stop(&r);
+    relay_stop(&r, SIGKILL);
     double end = t_now() + T(20);
     while (count_state(&log, MOQ_STATE_CONNECTING) < 2 && t_now() < end) waiter_wait(&log.w, waiter_get(&log.w) + 1, 0.1);
     CHECK(count_state(&log, MOQ_STATE_CONNECTING) >= 2);
@@ -227,7 +173,7 @@ static void on_state_destroy(void* ud, MoqConnectionState st) {
 
 TEST(destroy_from_callback_while_reconnecting) {
     relay r;
-    CHECK(relay_start(&r, "127.0.0.1:0"));
+    CHECK(relay_start(&r, "127.0.0.1:0", NULL));
     if (!r.addr[0]) return;
     char url[160];
     snprintf(url, sizeof url, "moqt://%s/", r.addr);
@@ -235,7 +181,7 @@ TEST(destroy_from_callback_while_reconnecting) {
     memset(&d, 0, sizeof d);
     state_log_init(&d.log);
     MoqClient* c = reconnecting_client_cb(url, on_state_destroy, &d, &d.client);
-    relay_stop(&r);
+    relay_stop(&r, SIGKILL);
     CHECK(waiter_wait(&d.log.w, 1000, T(20)) >= 1000);
     CHECK(d.destroyed);
     /* The handle is dead: every call says so, and nothing comes after. */
@@ -250,7 +196,7 @@ static void on_obj(void* ud, const MoqObject* o) { on_data(ud, o->payload, o->pa
 
 TEST(persistent_subscription) {
     relay r;
-    CHECK(relay_start(&r, "127.0.0.1:0"));
+    CHECK(relay_start(&r, "127.0.0.1:0", NULL));
     if (!r.addr[0]) return;
     char url[160];
     snprintf(url, sizeof url, "https://%s/", r.addr);
@@ -291,7 +237,7 @@ TEST(persistent_subscription) {
     moq_publisher_destroy(p);
     moq_client_destroy(pc);
     moq_client_destroy(sc);
-    relay_stop(&r);
+    relay_stop(&r, SIGKILL);
     sink_destroy(&s);
 }
 
