@@ -194,15 +194,49 @@ type PublishNamespaceError struct {
 // PublishNamespaceDone is PUBLISH_NAMESPACE_DONE (14) / UNANNOUNCE (07),
 // 0x09.
 type PublishNamespaceDone struct {
-	Namespace Tuple
+	Namespace Tuple  // 07, 14
+	RequestID uint64 // 16 only: the PUBLISH_NAMESPACE's Request ID
 }
 
 // PublishNamespaceCancel is PUBLISH_NAMESPACE_CANCEL (14) / ANNOUNCE_CANCEL
 // (07), 0x0C.
 type PublishNamespaceCancel struct {
-	Namespace Tuple
+	Namespace Tuple  // 07, 14
+	RequestID uint64 // 16 only: the PUBLISH_NAMESPACE's Request ID
 	ErrorCode uint64
 	Reason    string
+}
+
+// RequestOK is REQUEST_OK (0x07, draft-16): the answer to REQUEST_UPDATE,
+// TRACK_STATUS, SUBSCRIBE_NAMESPACE and PUBLISH_NAMESPACE. Which request it
+// answers is known only from the Request ID.
+type RequestOK struct {
+	RequestID uint64
+	Params    Params
+}
+
+// RequestError is REQUEST_ERROR (0x05, draft-16): the refusal of any
+// request.
+type RequestError struct {
+	RequestID uint64
+	ErrorCode uint64
+	// RetryInterval is as on the wire: the minimum milliseconds before a
+	// retry plus one; 0 means do not retry.
+	RetryInterval uint64
+	Reason        string
+}
+
+// NamespaceMsg is NAMESPACE (0x08, draft-16), sent on a SUBSCRIBE_NAMESPACE
+// request's stream: a namespace matching the prefix is published. Suffix is
+// the namespace after the subscribed prefix.
+type NamespaceMsg struct {
+	Suffix Tuple
+}
+
+// NamespaceDone is NAMESPACE_DONE (0x0E, draft-16), on a
+// SUBSCRIBE_NAMESPACE request's stream: a namespace is withdrawn.
+type NamespaceDone struct {
+	Suffix Tuple
 }
 
 // TrackStatusRequest is TRACK_STATUS (14) / TRACK_STATUS_REQUEST (07),
@@ -291,3 +325,7 @@ func (*SubscribeNamespace) isMessage()      {}
 func (*SubscribeNamespaceOK) isMessage()    {}
 func (*SubscribeNamespaceError) isMessage() {}
 func (*UnsubscribeNamespace) isMessage()    {}
+func (*RequestOK) isMessage()               {}
+func (*RequestError) isMessage()            {}
+func (*NamespaceMsg) isMessage()            {}
+func (*NamespaceDone) isMessage()           {}

@@ -19,13 +19,31 @@ const (
 	Draft07CF
 	// Draft14 is draft-ietf-moq-transport-14.
 	Draft14
+	// Draft16 is draft-ietf-moq-transport-16. Its version is negotiated by
+	// ALPN ("moqt-16"), not in SETUP.
+	Draft16
 )
 
 // Version numbers carried in CLIENT_SETUP / SERVER_SETUP.
 const (
 	Version07 uint64 = 0xff000007
 	Version14 uint64 = 0xff00000e
+	Version16 uint64 = 0xff000010
 )
+
+// ALPN returns the ALPN (and WebTransport protocol) value that selects d:
+// "moqt-16" for draft-16, "moq-00" for the drafts that negotiate their
+// version in SETUP (07 and 14).
+func (d Draft) ALPN() string {
+	if d == Draft16 {
+		return "moqt-16"
+	}
+	return "moq-00"
+}
+
+// VersionInSetup reports whether d carries its version in CLIENT_SETUP /
+// SERVER_SETUP (drafts before 15) rather than negotiating it by ALPN.
+func (d Draft) VersionInSetup() bool { return d != Draft16 }
 
 // Version returns the SETUP version number of d.
 func (d Draft) Version() uint64 {
@@ -34,6 +52,8 @@ func (d Draft) Version() uint64 {
 		return Version07
 	case Draft14:
 		return Version14
+	case Draft16:
+		return Version16
 	}
 	return 0
 }
@@ -49,11 +69,13 @@ func (d Draft) String() string {
 		return "07cf"
 	case Draft14:
 		return "14"
+	case Draft16:
+		return "16"
 	}
 	return fmt.Sprintf("draft(%d)", uint8(d))
 }
 
-// ParseDraft parses "07", "07cf" or "14" (also "draft-07", "draft-14").
+// ParseDraft parses "07", "07cf", "14" or "16" (also "draft-07", "draft-14", ...).
 func ParseDraft(s string) (Draft, error) {
 	switch strings.TrimPrefix(strings.ToLower(s), "draft-") {
 	case "07", "7":
@@ -62,8 +84,10 @@ func ParseDraft(s string) (Draft, error) {
 		return Draft07CF, nil
 	case "14":
 		return Draft14, nil
+	case "16":
+		return Draft16, nil
 	}
-	return DraftUnknown, fmt.Errorf("unknown draft %q (want 07, 07cf or 14)", s)
+	return DraftUnknown, fmt.Errorf("unknown draft %q (want 07, 07cf, 14 or 16)", s)
 }
 
 // Tuple is a track namespace (or namespace prefix): an ordered list of byte
