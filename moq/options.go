@@ -23,6 +23,8 @@ const (
 	Draft07Cloudflare = wire.Draft07CF
 	// Draft14 is draft-ietf-moq-transport-14.
 	Draft14 = wire.Draft14
+	// Draft16 is draft-ietf-moq-transport-16 (negotiated by ALPN "moqt-16").
+	Draft16 = wire.Draft16
 )
 
 // Namespace is a track namespace: a tuple of 1 to 32 byte strings.
