@@ -24,7 +24,7 @@ func TestEyevinnPublisherOurSubscriber(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
 			ns := []string{"interop", "live"}
-			e := newEnv(t, envConfig{wt: tr.wt, eyMaxRequestID: 100, tracks: []string{trackKey(ns, "video")}})
+			e := newEnv(t, envConfig{wt: tr.wt, draft: tr.draft, eyMaxRequestID: 100, tracks: []string{trackKey(ns, "video")}})
 			ctx := ctxT(t)
 			// Our PUBLISH_NAMESPACE_OK carries a parameter count after the
 			// request ID; Eyevinn's Announce returns nil only if it parsed it.
@@ -143,7 +143,7 @@ func TestOurPublisherEyevinnSubscriber(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
 			ns := []string{"interop", "clock"}
-			e := newEnv(t, envConfig{wt: tr.wt, eyMaxRequestID: 100})
+			e := newEnv(t, envConfig{wt: tr.wt, draft: tr.draft, eyMaxRequestID: 100})
 			ctx := ctxT(t)
 			track, err := e.srv.Publish(ns, "seconds", moq.TrackOptions{})
 			if err != nil {

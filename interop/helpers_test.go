@@ -24,13 +24,34 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// transports are the two ways an Eyevinn client reaches our listener.
-var transports = []struct {
-	name string
-	wt   bool
-}{
-	{"quic", false},
-	{"wt", true},
+// eyTransport is one way an Eyevinn client reaches our listener or relay:
+// raw QUIC or WebTransport, and the draft it offers (draft-14 by ALPN
+// "moq-00" and SETUP; draft-16 by ALPN / WebTransport protocol "moqt-16").
+type eyTransport struct {
+	name  string
+	wt    bool
+	draft moq.Draft
+}
+
+// protocols returns what the Eyevinn client offers: the ALPN over raw QUIC,
+// the WT-Available-Protocols over WebTransport (none for draft-14, which is
+// negotiated in SETUP).
+func (tr eyTransport) protocols() []string {
+	if tr.draft == moq.Draft16 {
+		return []string{"moqt-16"}
+	}
+	if tr.wt {
+		return nil
+	}
+	return []string{"moq-00"}
+}
+
+// transports are the ways an Eyevinn client reaches our listener.
+var transports = []eyTransport{
+	{"quic14", false, moq.Draft14},
+	{"wt14", true, moq.Draft14},
+	{"quic16", false, moq.Draft16},
+	{"wt16", true, moq.Draft16},
 }
 
 // ctxT returns a context that bounds one test.
@@ -178,6 +199,8 @@ type env struct {
 
 type envConfig struct {
 	wt bool
+	// draft the Eyevinn client offers (default draft-14).
+	draft moq.Draft
 	// eyMaxRequestID is the Eyevinn client's InitialMaxRequestID: the
 	// request credit our server gets (Eyevinn's default, 0, grants none).
 	eyMaxRequestID uint64
@@ -232,7 +255,12 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 		s, err := ln.Accept(ctx)
 		ch <- res{s, err}
 	}()
-	conn, closeConn, err := dialEyevinn(ctx, cfg.wt, ln.Addr().String(), pool)
+	if cfg.draft == 0 {
+		cfg.draft = moq.Draft14
+	}
+	et := eyTransport{wt: cfg.wt, draft: cfg.draft}
+	e.ey.sess.Protocols = et.protocols()
+	conn, closeConn, err := dialEyevinn(ctx, et, ln.Addr().String(), pool)
 	if err != nil {
 		ln.Close()
 		t.Fatalf("Eyevinn dial: %v", err)
@@ -257,8 +285,8 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 		e.srv.Wait()
 		e.ln.Close()
 	})
-	if e.srv.Draft() != moq.Draft14 {
-		t.Fatalf("negotiated draft %v, want draft-14", e.srv.Draft())
+	if e.srv.Draft() != cfg.draft {
+		t.Fatalf("negotiated draft %v, want draft-%v", e.srv.Draft(), cfg.draft)
 	}
 	wantProto := "quic"
 	if cfg.wt {
@@ -271,18 +299,19 @@ func newEnv(t *testing.T, cfg envConfig) *env {
 }
 
 // dialEyevinn connects an Eyevinn client connection to addr: raw QUIC with
-// ALPN moq-00, or WebTransport (https://addr/moq) with webtransport-go.
-// closeConn releases what the dial created beyond the connection.
-func dialEyevinn(ctx context.Context, wt bool, addr string, pool *x509.CertPool) (moqtransport.Connection, func(), error) {
-	if !wt {
-		qc, err := quic.DialAddr(ctx, addr, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", NextProtos: []string{"moq-00"}},
+// the transport's ALPN, or WebTransport (https://addr/moq) with
+// webtransport-go offering its protocols. closeConn releases what the dial
+// created beyond the connection.
+func dialEyevinn(ctx context.Context, et eyTransport, addr string, pool *x509.CertPool) (moqtransport.Connection, func(), error) {
+	if !et.wt {
+		qc, err := quic.DialAddr(ctx, addr, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", NextProtos: et.protocols()},
 			&quic.Config{EnableDatagrams: true})
 		if err != nil {
 			return nil, nil, err
 		}
 		return quicmoq.NewClient(qc), func() { qc.CloseWithError(0, "") }, nil
 	}
-	tr := &webtransport.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}}
+	tr := &webtransport.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}, ApplicationProtocols: et.protocols()}
 	_, ws, err := tr.Dial(ctx, "https://"+addr+"/moq", nil)
 	if err != nil {
 		tr.Close()

@@ -34,7 +34,7 @@ func subscribeFromEyevinn(t *testing.T, ctx context.Context, e *env, ns []string
 func TestOurNonZeroSubgroup(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
-			e := newEnv(t, envConfig{wt: tr.wt, eyMaxRequestID: 100})
+			e := newEnv(t, envConfig{wt: tr.wt, draft: tr.draft, eyMaxRequestID: 100})
 			ctx := ctxT(t)
 			track, rt := subscribeFromEyevinn(t, ctx, e, []string{"interop", "layers"}, "svc", moq.TrackOptions{})
 			for id := uint64(0); id < 3; id++ {
@@ -64,7 +64,7 @@ func TestOurNonZeroSubgroup(t *testing.T) {
 func TestOurExtensionOnLaterObject(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
-			e := newEnv(t, envConfig{wt: tr.wt, eyMaxRequestID: 100})
+			e := newEnv(t, envConfig{wt: tr.wt, draft: tr.draft, eyMaxRequestID: 100})
 			ctx := ctxT(t)
 			track, rt := subscribeFromEyevinn(t, ctx, e, []string{"interop", "ext"}, "late", moq.TrackOptions{})
 			gw, err := track.OpenGroup(nil)
@@ -92,7 +92,7 @@ func TestDatagrams(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
 			ns := []string{"interop", "dgram"}
-			e := newEnv(t, envConfig{wt: tr.wt, eyMaxRequestID: 100, tracks: []string{trackKey(ns, "from-eyevinn")}})
+			e := newEnv(t, envConfig{wt: tr.wt, draft: tr.draft, eyMaxRequestID: 100, tracks: []string{trackKey(ns, "from-eyevinn")}})
 			ctx := ctxT(t)
 			// Ours -> Eyevinn.
 			track, rt := subscribeFromEyevinn(t, ctx, e, ns, "from-us", moq.TrackOptions{Delivery: moq.DeliveryDatagram})
@@ -134,7 +134,7 @@ func TestDatagrams(t *testing.T) {
 func TestEyevinnRefuses(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
-			e := newEnv(t, envConfig{wt: tr.wt, eyMaxRequestID: 100, eyRefuse: true})
+			e := newEnv(t, envConfig{wt: tr.wt, draft: tr.draft, eyMaxRequestID: 100, eyRefuse: true})
 			ctx := ctxT(t)
 			err := e.srv.Announce(ctx, []string{"interop", "unwanted"})
 			var re *moq.RequestError
@@ -156,15 +156,28 @@ func TestEyevinnRefuses(t *testing.T) {
 // parameter on raw QUIC, so the "no path" case (moqt://host:port) checks
 // that we send PATH even when the URL path is empty, as draft-14 asks
 // (PATH = path-abempty, which may be empty).
+//
+// Draft-16: the Eyevinn server offers ALPNs moqt-16 and moq-00; our client,
+// offering its default order (16 first), runs draft-16; offering only 14, it
+// runs draft-14 on the same server.
 func TestOurClientEyevinnServer(t *testing.T) {
-	for _, tc := range []struct{ name, path string }{{"path", "/moq/room"}, {"no path", ""}} {
-		t.Run(tc.name, func(t *testing.T) { ourClientEyevinnServer(t, tc.path) })
+	for _, tc := range []struct {
+		name, path string
+		offer      []moq.Draft
+		want       moq.Draft
+	}{
+		{"14/path", "/moq/room", []moq.Draft{moq.Draft14}, moq.Draft14},
+		{"14/no path", "", []moq.Draft{moq.Draft14}, moq.Draft14},
+		{"16/path", "/moq/room", nil, moq.Draft16},
+		{"16/no path", "", []moq.Draft{moq.Draft16}, moq.Draft16},
+	} {
+		t.Run(tc.name, func(t *testing.T) { ourClientEyevinnServer(t, tc.path, tc.offer, tc.want) })
 	}
 }
 
-func ourClientEyevinnServer(t *testing.T, path string) {
+func ourClientEyevinnServer(t *testing.T, path string, offer []moq.Draft, want moq.Draft) {
 	cert, _, fp := selfSigned(t)
-	ql, err := quic.ListenAddr("127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"moq-00"}},
+	ql, err := quic.ListenAddr("127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"moqt-16", "moq-00"}},
 		&quic.Config{EnableDatagrams: true})
 	if err != nil {
 		t.Fatal(err)
@@ -189,7 +202,7 @@ func ourClientEyevinnServer(t *testing.T, path string) {
 		accepted <- res{c, err}
 	}()
 	cli, err := moq.Dial(ctx, "moqt://"+ql.Addr().String()+path, &moq.Options{
-		Drafts: []moq.Draft{moq.Draft14}, TLS: moq.TLSConfig{PinSHA256: [][32]byte{fp}}, ConnectTimeout: 10 * time.Second})
+		Drafts: offer, TLS: moq.TLSConfig{PinSHA256: [][32]byte{fp}}, ConnectTimeout: 10 * time.Second})
 	r := recv(t, ctx, accepted, "Eyevinn server setup")
 	if r.err != nil {
 		if err == nil {
@@ -203,6 +216,9 @@ func ourClientEyevinnServer(t *testing.T, path string) {
 		t.Fatalf("our Dial to the Eyevinn server: %v", err)
 	}
 	defer func() { cli.Close(); cli.Wait() }()
+	if cli.Draft() != want {
+		t.Fatalf("our client runs draft %v against the Eyevinn server, want %v", cli.Draft(), want)
+	}
 	if ey.sess.Path() != path {
 		t.Errorf("Eyevinn server saw PATH %q, want %q", ey.sess.Path(), path)
 	}

@@ -56,7 +56,7 @@ func pinnedTLS(fp [32]byte, alpn ...string) *tls.Config {
 // dialEyevinnToRelay connects the Eyevinn peer p to the relay over raw QUIC
 // (ALPN moq-00) or WebTransport, runs its SETUP, and closes it when the test
 // ends (before the relay closes).
-func dialEyevinnToRelay(t *testing.T, r *relay.Relay, wt bool, p *eyPeer) *eyPeer {
+func dialEyevinnToRelay(t *testing.T, r *relay.Relay, et eyTransport, p *eyPeer) *eyPeer {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -65,8 +65,9 @@ func dialEyevinnToRelay(t *testing.T, r *relay.Relay, wt bool, p *eyPeer) *eyPee
 		conn      moqtransport.Connection
 		closeConn func()
 	)
-	if wt {
-		tr := &webtransport.Transport{TLSClientConfig: pinnedTLS(r.Fingerprint())}
+	p.sess.Protocols = et.protocols()
+	if et.wt {
+		tr := &webtransport.Transport{TLSClientConfig: pinnedTLS(r.Fingerprint()), ApplicationProtocols: et.protocols()}
 		_, ws, err := tr.Dial(ctx, "https://"+addr+"/relay", nil)
 		if err != nil {
 			tr.Close()
@@ -75,7 +76,7 @@ func dialEyevinnToRelay(t *testing.T, r *relay.Relay, wt bool, p *eyPeer) *eyPee
 		conn = webtransportmoq.NewClient(ws)
 		closeConn = func() { ws.CloseWithError(0, ""); tr.Close() }
 	} else {
-		qc, err := quic.DialAddr(ctx, addr, pinnedTLS(r.Fingerprint(), "moq-00"), &quic.Config{EnableDatagrams: true})
+		qc, err := quic.DialAddr(ctx, addr, pinnedTLS(r.Fingerprint(), et.protocols()...), &quic.Config{EnableDatagrams: true})
 		if err != nil {
 			t.Fatalf("Eyevinn QUIC dial to the relay: %v", err)
 		}
@@ -105,6 +106,8 @@ var ourClients = []ourClient{
 	{"wt14", "https", moq.Draft14},
 	{"quic07cf", "moqt", moq.Draft07Cloudflare},
 	{"wt07cf", "https", moq.Draft07Cloudflare},
+	{"quic16", "moqt", moq.Draft16},
+	{"wt16", "https", moq.Draft16},
 }
 
 // dialOurs connects our session to the relay, pinning its certificate.
@@ -215,11 +218,11 @@ func TestRelayEyevinnToEyevinn(t *testing.T) {
 				r := startOurRelay(t)
 				ctx := ctxT(t)
 				ns := []string{"relay", "live"}
-				pub := dialEyevinnToRelay(t, r, pt.wt, newEyPeer(100, trackKey(ns, "video")))
+				pub := dialEyevinnToRelay(t, r, pt, newEyPeer(100, trackKey(ns, "video")))
 				if err := pub.sess.Announce(ctx, ns); err != nil {
 					t.Fatalf("Eyevinn publisher's Announce to the relay: %v", err)
 				}
-				sub := dialEyevinnToRelay(t, r, st.wt, newEyPeer(100))
+				sub := dialEyevinnToRelay(t, r, st, newEyPeer(100))
 				rt, err := sub.sess.Subscribe(ctx, ns, "video")
 				if err != nil {
 					t.Fatalf("Eyevinn subscriber's Subscribe through the relay: %v", err)
@@ -251,7 +254,7 @@ func TestRelayEyevinnToOurs(t *testing.T) {
 				r := startOurRelay(t)
 				ctx := ctxT(t)
 				ns := []string{"relay", "cross"}
-				pub := dialEyevinnToRelay(t, r, pt.wt, newEyPeer(100, trackKey(ns, "video")))
+				pub := dialEyevinnToRelay(t, r, pt, newEyPeer(100, trackKey(ns, "video")))
 				if err := pub.sess.Announce(ctx, ns); err != nil {
 					t.Fatalf("Eyevinn publisher's Announce to the relay: %v", err)
 				}
@@ -320,7 +323,7 @@ func TestRelayOursToEyevinn(t *testing.T) {
 				if err := s.Announce(ctx, ns); err != nil {
 					t.Fatalf("our Announce to the relay: %v", err)
 				}
-				sub := dialEyevinnToRelay(t, r, st.wt, newEyPeer(100))
+				sub := dialEyevinnToRelay(t, r, st, newEyPeer(100))
 				rt, err := sub.sess.Subscribe(ctx, ns, "clock")
 				if err != nil {
 					t.Fatalf("Eyevinn Subscribe through the relay: %v", err)
@@ -386,7 +389,7 @@ func TestRelayEyevinnUnknownTrack(t *testing.T) {
 			r := startOurRelay(t)
 			ctx := ctxT(t)
 			eyNS := []string{"relay", "eyevinn"}
-			pub := dialEyevinnToRelay(t, r, tr.wt, newEyPeer(100, trackKey(eyNS, "known")))
+			pub := dialEyevinnToRelay(t, r, tr, newEyPeer(100, trackKey(eyNS, "known")))
 			if err := pub.sess.Announce(ctx, eyNS); err != nil {
 				t.Fatalf("Eyevinn publisher's Announce: %v", err)
 			}
@@ -398,7 +401,7 @@ func TestRelayEyevinnUnknownTrack(t *testing.T) {
 			if err := ours.Announce(ctx, ourNS); err != nil {
 				t.Fatalf("our draft-07 Announce: %v", err)
 			}
-			sub := dialEyevinnToRelay(t, r, tr.wt, newEyPeer(100))
+			sub := dialEyevinnToRelay(t, r, tr, newEyPeer(100))
 
 			_, err := sub.sess.Subscribe(ctx, []string{"relay", "nobody"}, "here")
 			expectNotExist(t, err, "namespace nobody announced")
@@ -438,11 +441,11 @@ func TestRelayEyevinnSubscribeNamespace(t *testing.T) {
 			late := []string{"relay", "cams", "late"}
 			other := []string{"relay", "other"}
 
-			pubEarly := dialEyevinnToRelay(t, r, tr.wt, newEyPeer(100))
+			pubEarly := dialEyevinnToRelay(t, r, tr, newEyPeer(100))
 			if err := pubEarly.sess.Announce(ctx, early); err != nil {
 				t.Fatalf("early Announce: %v", err)
 			}
-			watcher := dialEyevinnToRelay(t, r, tr.wt, newEyPeer(100))
+			watcher := dialEyevinnToRelay(t, r, tr, newEyPeer(100))
 			if err := watcher.sess.SubscribeAnnouncements(ctx, prefix); err != nil {
 				t.Fatalf("Eyevinn SubscribeAnnouncements to the relay: %v", err)
 			}
@@ -450,7 +453,13 @@ func TestRelayEyevinnSubscribeNamespace(t *testing.T) {
 				t.Fatalf("watcher saw %v, want %v", got, early)
 			}
 
-			pubLate := dialEyevinnToRelay(t, r, !tr.wt, newEyPeer(100, trackKey(late, "feed")))
+			// The later publisher uses the other transport and the other
+			// draft: discovery crosses both.
+			lateTr := eyTransport{wt: !tr.wt, draft: moq.Draft16}
+			if tr.draft == moq.Draft16 {
+				lateTr.draft = moq.Draft14
+			}
+			pubLate := dialEyevinnToRelay(t, r, lateTr, newEyPeer(100, trackKey(late, "feed")))
 			// A namespace outside the prefix is not forwarded: announce it
 			// first, so that the next announce seen must be the later one.
 			if err := pubLate.sess.Announce(ctx, other); err != nil {

@@ -17,7 +17,7 @@ func TestSubscribeUnknownTrack(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
 			ns := []string{"interop", "known"}
-			e := newEnv(t, envConfig{wt: tr.wt, eyMaxRequestID: 100, tracks: []string{trackKey(ns, "a")}})
+			e := newEnv(t, envConfig{wt: tr.wt, draft: tr.draft, eyMaxRequestID: 100, tracks: []string{trackKey(ns, "a")}})
 			ctx := ctxT(t)
 			// Eyevinn -> our server.
 			_, err := e.ey.sess.Subscribe(ctx, []string{"interop", "nothing"}, "here")
@@ -54,7 +54,7 @@ func TestMaxRequestID(t *testing.T) {
 			ns := []string{"interop", "credit"}
 			// Our server grants 2 requests (IDs 0 and 2); Eyevinn grants ours
 			// up to ID 2 (only ID 1), doubling its maximum as IDs reach half of it.
-			e := newEnv(t, envConfig{wt: tr.wt, eyMaxRequestID: 2, opts: &moq.Options{MaxRequestID: 2}})
+			e := newEnv(t, envConfig{wt: tr.wt, draft: tr.draft, eyMaxRequestID: 2, opts: &moq.Options{MaxRequestID: 2}})
 			ctx := ctxT(t)
 			// Eyevinn does not wait for credit: Subscribe fails at once with
 			// "request IDs blocked" if our MAX_REQUEST_ID has not arrived.
@@ -83,7 +83,7 @@ func TestEyevinnFetchesFromUs(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
 			ns := []string{"interop", "vod"}
-			e := newEnv(t, envConfig{wt: tr.wt, eyMaxRequestID: 100})
+			e := newEnv(t, envConfig{wt: tr.wt, draft: tr.draft, eyMaxRequestID: 100})
 			ctx := ctxT(t)
 			track, err := e.srv.Publish(ns, "movie", moq.TrackOptions{RetainGroups: 8})
 			if err != nil {
@@ -145,7 +145,7 @@ func TestWeFetchFromEyevinn(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
 			ns := []string{"interop", "archive"}
-			e := newEnv(t, envConfig{wt: tr.wt, eyMaxRequestID: 100, tracks: []string{trackKey(ns, "day1")}})
+			e := newEnv(t, envConfig{wt: tr.wt, draft: tr.draft, eyMaxRequestID: 100, tracks: []string{trackKey(ns, "day1")}})
 			ctx := ctxT(t)
 			fs, err := e.srv.Fetch(ctx, ns, "day1", moq.Location{Group: 0, Object: 0}, moq.Location{Group: 1, Object: ^uint64(0)}, moq.FetchOptions{})
 			if err != nil {
@@ -200,7 +200,7 @@ func TestWeSubscribeNamespace(t *testing.T) {
 		t.Run(tr.name, func(t *testing.T) {
 			prefix := []string{"interop"}
 			ns := []string{"interop", "cam1"}
-			e := newEnv(t, envConfig{wt: tr.wt, eyMaxRequestID: 100})
+			e := newEnv(t, envConfig{wt: tr.wt, draft: tr.draft, eyMaxRequestID: 100})
 			ctx := ctxT(t)
 			nsSub, err := e.srv.SubscribeNamespace(ctx, prefix)
 			if err != nil {
@@ -263,7 +263,7 @@ func (h *nsHandler) SessionClosed(*moq.Session, error)                {}
 func TestEyevinnSubscribesNamespace(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(tr.name+"/refused", func(t *testing.T) {
-			e := newEnv(t, envConfig{wt: tr.wt, eyMaxRequestID: 100})
+			e := newEnv(t, envConfig{wt: tr.wt, draft: tr.draft, eyMaxRequestID: 100})
 			ctx := ctxT(t)
 			err := e.ey.sess.SubscribeAnnouncements(ctx, []string{"interop"})
 			if c := eyCode(t, err); c != uint64(moqtransport.ErrorCodeSubscribeAnnouncesNotSupported) {
@@ -272,7 +272,7 @@ func TestEyevinnSubscribesNamespace(t *testing.T) {
 		})
 		t.Run(tr.name+"/accepted", func(t *testing.T) {
 			h := &nsHandler{nsSubs: make(chan moq.Namespace, 4)}
-			e := newEnv(t, envConfig{wt: tr.wt, eyMaxRequestID: 100, opts: &moq.Options{Handler: h}})
+			e := newEnv(t, envConfig{wt: tr.wt, draft: tr.draft, eyMaxRequestID: 100, opts: &moq.Options{Handler: h}})
 			ctx := ctxT(t)
 			if err := e.ey.sess.SubscribeAnnouncements(ctx, []string{"interop"}); err != nil {
 				t.Fatalf("Eyevinn SubscribeAnnouncements: %v", err)
