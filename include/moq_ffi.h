@@ -29,14 +29,17 @@
  * PROTOCOL
  * ---------------------------------------------------------------------------
  * URLs: "https://host[:port]/path" connects over WebTransport (HTTP/3);
- * "moqt://host[:port]/path" connects over raw QUIC (ALPN "moq-00"). The
- * default port is 443.
+ * "moqt://host[:port]/path" connects over raw QUIC (ALPN "moqt-16" and/or
+ * "moq-00", by the drafts offered). The default port is 443.
  *
- * Drafts: MoQT draft-14 and draft-07 (both the specification's data layout
- * and the Cloudflare / moq-rs layout). By default moq_connect offers draft-14
- * and, if the server refuses that version, reconnects offering draft-07 with
- * the Cloudflare layout. The environment variable MOQ_FFI_DRAFT overrides
- * this (see ENVIRONMENT). moq_version() names the drafts supported.
+ * Drafts: MoQT draft-16, draft-14 and draft-07 (both the specification's data
+ * layout and the Cloudflare / moq-rs layout). By default moq_connect offers
+ * draft-16 and draft-14 in one handshake (ALPN "moqt-16" and "moq-00"; over
+ * WebTransport the WT-Available-Protocols header) and runs the one the server
+ * picks; if the server refuses draft-14 in SETUP, it reconnects offering
+ * draft-07 with the Cloudflare layout. The environment variable MOQ_FFI_DRAFT
+ * or MoqClientConfig.draft overrides this (see ENVIRONMENT). moq_version()
+ * names the drafts supported.
  *
  * Strings: URLs, namespaces and track names are NUL-terminated UTF-8
  * (otherwise MOQ_ERROR_INVALID_ARGUMENT / NULL); URLs at most 8192 bytes.
@@ -55,7 +58,7 @@
  * objects are sent and delivered (Changed from 0.1, which dropped them).
  *
  * Subscriptions start at the live edge: on draft-07 with the current group
- * (so the latest object is delivered first if one exists), on draft-14 with
+ * (so the latest object is delivered first if one exists), on draft-14 and 16 with
  * the next group. Objects published before that are not delivered.
  *
  * ---------------------------------------------------------------------------
@@ -81,9 +84,9 @@
  *   MOQ_FFI_PIN_SHA256          server certificate pin(s), see TLS.
  *   MOQ_FFI_CA_FILE             extra trusted root certificates (PEM file).
  *   MOQ_FFI_DRAFT               drafts to offer, in order, comma-separated:
- *                               "14", "07" (specification layout), "07cf"
- *                               (Cloudflare / moq-rs layout). Default
- *                               "14,07cf". Unknown values make moq_connect
+ *                               "16", "14", "07" (specification layout),
+ *                               "07cf" (Cloudflare / moq-rs layout). Default
+ *                               "16,14,07cf". Unknown values make moq_connect
  *                               fail with MOQ_ERROR_INVALID_ARGUMENT.
  *   MOQ_FFI_CONNECT_TIMEOUT_MS  moq_connect deadline, default 10000.
  *   MOQ_FFI_REQUEST_TIMEOUT_MS  deadline for the relay's answer to ANNOUNCE,
@@ -306,16 +309,18 @@ typedef void (*MoqCatalogCallback)(void* user_data, const MoqTrackInfo* tracks, 
 
 /** MoQT draft and wire layout of a client's sessions. */
 typedef enum {
-    /** MOQ_FFI_DRAFT when set; otherwise draft-14, falling back to draft-07
-     *  (Cloudflare layout) on a fresh connection when the server does not
-     *  take draft-14. The default. */
+    /** MOQ_FFI_DRAFT when set; otherwise draft-16 or draft-14, as the
+     *  server picks, falling back to draft-07 (Cloudflare layout) on a fresh
+     *  connection when the server takes neither. The default. */
     MOQ_DRAFT_AUTO = 0,
     /** Draft-07 with the specification's data layout. */
     MOQ_DRAFT_07 = 7,
     /** Draft-07 as Cloudflare's relay and moq-rs speak it. */
     MOQ_DRAFT_07_CLOUDFLARE = 70,
     /** Draft-14. */
-    MOQ_DRAFT_14 = 14
+    MOQ_DRAFT_14 = 14,
+    /** Draft-16 (Added in 0.5). */
+    MOQ_DRAFT_16 = 16
 } MoqDraft;
 
 /**

@@ -65,7 +65,7 @@ done
 
 CFLAGS=(-std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 -Iinclude -Itests/c)
 CXXFLAGS=(-std=c++17 -Wall -Wextra -Werror -g -O1 -Iinclude -Itests/c -Iexamples/cpp)
-C_TESTS=(test_errors test_pubsub test_callbacks test_kill test_compat test_v03 test_reconnect test_token)
+C_TESTS=(test_errors test_pubsub test_callbacks test_kill test_compat test_v03 test_reconnect test_token test_crossdraft)
 CXX_TESTS=(test_cpp)
 
 # build_tests LIBDIR OUTDIR [extra flags...]
@@ -150,7 +150,7 @@ suite() {
   MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=https://$ADDR_CF/ \
     run "$prefix test_errors" "${w[@]}" "$dir/test_errors"
   for u in "https://$ADDR_CF/moq" "moqt://$ADDR_CF/"; do
-    for d in 14 07cf; do
+    for d in 16 14 07cf; do
       MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=$u MOQ_FFI_DRAFT=$d \
         run "$prefix test_pubsub $u draft $d" "${w[@]}" "$dir/test_pubsub"
     done
@@ -174,6 +174,8 @@ suite() {
     run "$prefix test_compat (auto falls back to draft-07)" "${w[@]}" "$dir/test_compat"
   MOQ_FFI_PIN_SHA256=$FP_TOKEN MOQ_TEST_ADDR=$ADDR_TOKEN MOQ_TEST_TOKEN=$TOKEN \
     run "$prefix test_token" "${w[@]}" "$dir/test_token"
+  MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_ADDR=$ADDR_CF \
+    run "$prefix test_crossdraft (16 <-> 14, 07cf)" "${w[@]}" "$dir/test_crossdraft"
   MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=https://$ADDR_CF/ MOQ_FFI_DRAFT=14 \
     run "$prefix test_v03 https draft 14" "${w[@]}" "$dir/test_v03"
   MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=moqt://$ADDR_CF/ MOQ_FFI_DRAFT=07cf \
@@ -194,6 +196,8 @@ valgrind_subset() {
     run "valgrind test_pubsub https draft 14" "${w[@]}" "$dir/test_pubsub"
   MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=moqt://$ADDR_CF/ MOQ_FFI_DRAFT=07cf \
     run "valgrind test_pubsub moqt draft 07cf" "${w[@]}" "$dir/test_pubsub"
+  MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=moqt://$ADDR_CF/ MOQ_FFI_DRAFT=16 \
+    run "valgrind test_pubsub moqt draft 16" "${w[@]}" "$dir/test_pubsub"
   MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=https://$ADDR_CF/ \
     run "valgrind test_callbacks" "${w[@]}" "$dir/test_callbacks"
   run "valgrind test_kill" "${w[@]}" "$dir/test_kill"

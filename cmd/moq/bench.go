@@ -223,7 +223,9 @@ func runBench(cmd *cobra.Command, f benchFlags) error {
 }
 
 func parseDraftFlag(s string) (moq.Draft, error) {
-	switch s {
+	switch strings.TrimSpace(s) {
+	case "16":
+		return moq.Draft16, nil
 	case "14":
 		return moq.Draft14, nil
 	case "07cf":
@@ -231,5 +233,5 @@ func parseDraftFlag(s string) (moq.Draft, error) {
 	case "07":
 		return moq.Draft07, nil
 	}
-	return 0, errors.New("--draft must be 14, 07cf or 07")
+	return 0, errors.New("--draft must be 16, 14, 07cf or 07")
 }

@@ -54,7 +54,8 @@ type connFlags struct {
 // addConnFlags registers the connection flags on cmd.
 func addConnFlags(cmd *cobra.Command, f *connFlags) {
 	fl := cmd.Flags()
-	fl.StringVar(&f.draft, "draft", "auto", "protocol draft: 14, 07cf (draft-07, Cloudflare/moq-rs layout), 07 (draft-07, specification layout: the relay must use it too, e.g. moq relay --draft07-layout 07), or auto (14, then 07cf)")
+	fl.StringVar(&f.draft, "draft", "auto", "protocol drafts to offer, in order, comma-separated: 16, 14, 07cf (draft-07, Cloudflare/moq-rs layout), 07 (draft-07, specification layout: the relay must use it too, e.g. moq relay --draft07-layout 07), or auto (16, 14, then 07cf)")
+	fl.StringVar(&f.draft, "drafts", "auto", "same as --draft")
 	fl.StringVar(&f.pin, "pin", "", "trust the server certificate with this SHA-256 fingerprint (hex; several separated by commas)")
 	fl.StringVar(&f.ca, "ca", "", "trust the CA certificates in this PEM file")
 	fl.BoolVar(&f.insecure, "insecure", false, "do not verify the server certificate (testing only)")
@@ -67,11 +68,15 @@ func (f *connFlags) drafts() ([]moq.Draft, error) {
 	if f.draft == "auto" || f.draft == "" {
 		return nil, nil
 	}
-	d, err := parseDraftFlag(f.draft)
-	if err != nil {
-		return nil, errors.New("--draft must be 14, 07cf, 07 or auto")
+	var ds []moq.Draft
+	for _, s := range strings.Split(f.draft, ",") {
+		d, err := parseDraftFlag(s)
+		if err != nil {
+			return nil, fmt.Errorf("--draft %q: each must be 16, 14, 07cf or 07 (or the whole flag auto)", f.draft)
+		}
+		ds = append(ds, d)
 	}
-	return []moq.Draft{d}, nil
+	return ds, nil
 }
 
 // options checks the connection flags and builds session options. Library

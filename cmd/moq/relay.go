@@ -84,7 +84,7 @@ for them to leave, then stops.`,
 	fl.IntVar(&f.cacheBytes, "cache-bytes", 16<<20, "bytes kept per track for late joiners and FETCH")
 	fl.DurationVar(&f.cacheAge, "cache-age", 0, "drop cached groups older than this (0: no age limit)")
 	fl.StringVar(&f.layout07, "draft07-layout", "07cf", "data layout used with draft-07 clients: 07cf (Cloudflare, moq-rs) or 07 (specification)")
-	fl.StringVar(&f.drafts, "drafts", "", "accept only these drafts, comma-separated: 14, 07 (default: both)")
+	fl.StringVar(&f.drafts, "drafts", "", "accept only these drafts, comma-separated: 16, 14, 07 (default: all)")
 	fl.StringVar(&f.tokenFile, "token-file", "", "admit only sessions whose URL carries ?token=T, T being this file's first line")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log sessions and requests")
 	root.AddCommand(cmd)
@@ -136,12 +136,14 @@ func runRelay(cmd *cobra.Command, f relayFlags) error {
 	for _, d := range strings.Split(f.drafts, ",") {
 		switch strings.TrimSpace(d) {
 		case "":
+		case "16":
+			drafts = append(drafts, moq.Draft16)
 		case "14":
 			drafts = append(drafts, moq.Draft14)
 		case "07", "07cf":
 			drafts = append(drafts, layout)
 		default:
-			return fmt.Errorf("--drafts %q: want 14 and/or 07", f.drafts)
+			return fmt.Errorf("--drafts %q: want 16, 14 and/or 07", f.drafts)
 		}
 	}
 	cfg := relay.Config{
