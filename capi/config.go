@@ -115,7 +115,7 @@ func loadConfig(st *settings) (*config, error) {
 		}
 		cfg.announcePrefix, cfg.hasPrefix = ns, true
 	}
-	o.Implementation = "moq-ffi-go/0.4.0"
+	o.Implementation = "moq-ffi-go/0.5.0"
 	if st != nil {
 		st.apply(cfg)
 	}

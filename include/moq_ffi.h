@@ -5,8 +5,9 @@
  * the moq_ffi 0.1.x header (the same 20 functions, names, signatures, enum
  * values, struct layouts and callback types are kept; 0.3 adds the functions
  * and types under "BEYOND THE OLD HEADER"; 0.4 appends two fields to
- * MoqSubscriberStats, a 0.3 host keeping its layout): a host written against
- * 0.1.x compiles and links against this library unchanged. Where 0.1.x
+ * MoqSubscriberStats, a 0.3 host keeping its layout; 0.5 adds MOQ_DRAFT_16
+ * and offers draft-16 by default): a host written against 0.1.x compiles and
+ * links against this library unchanged. Where 0.1.x
  * misbehaved, this library does what the documentation below says; each such
  * change is marked "Changed from 0.1".
  *
@@ -304,7 +305,7 @@ typedef void (*MoqCatalogCallback)(void* user_data, const MoqTrackInfo* tracks, 
 
 /** The library version these declarations describe. */
 #define MOQ_FFI_VERSION_MAJOR 0
-#define MOQ_FFI_VERSION_MINOR 4
+#define MOQ_FFI_VERSION_MINOR 5
 #define MOQ_FFI_VERSION_PATCH 0
 
 /** MoQT draft and wire layout of a client's sessions. */
@@ -533,7 +534,7 @@ MOQ_API bool moq_init(void);
 
 /**
  * Returns the library version and the drafts it speaks, a static string that
- * is never freed: "moq_ffi 0.4.0 (IETF Draft 07, 14)". Does not touch
+ * is never freed: "moq_ffi 0.5.0 (IETF Draft 07, 14, 16)". Does not touch
  * moq_last_error.
  */
 MOQ_API const char* moq_version(void);
