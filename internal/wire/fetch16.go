@@ -162,8 +162,8 @@ func (e *FetchEncoder) check(f uint64, o *Object, payloadLen int) error {
 		return fmt.Errorf("wire: fetch flags 0x%x leave out object ID %d, which is not the prior's plus one", f, o.ID)
 	case f&FetchFlagPriority == 0 && e.started && o.Priority != p.Priority:
 		return fmt.Errorf("wire: fetch flags 0x%x leave out priority %d, the prior object's is %d", f, o.Priority, p.Priority)
-	case (f&FetchFlagExtensions != 0) != (len(o.Extensions) > 0):
-		return fmt.Errorf("wire: fetch flags 0x%x do not match %d bytes of extension headers", f, len(o.Extensions))
+	case f&FetchFlagExtensions == 0 && len(o.Extensions) > 0:
+		return fmt.Errorf("wire: fetch flags 0x%x have no extensions bit, but the object has %d bytes of extension headers", f, len(o.Extensions))
 	}
 	if f&FetchFlagDatagram == 0 {
 		var want uint64
