@@ -125,7 +125,7 @@ func AppendDatagram(b []byte, d Draft, dg *Datagram) ([]byte, error) {
 		}
 		if t&DatagramBitExtensions != 0 {
 			var err error
-			if b, err = appendExtBlock(b, o.Extensions); err != nil {
+			if b, err = appendExtBlock(d, b, o.Extensions); err != nil {
 				return nil, err
 			}
 		}
@@ -211,7 +211,7 @@ func ParseDatagram(b []byte, d Draft, lim *Limits) (Datagram, error) {
 			o.Priority = r.byte8("publisher_priority")
 		}
 		if t&DatagramBitExtensions != 0 {
-			o.Extensions = r.objExt(false)
+			o.Extensions = r.objExt(d, false)
 		}
 		if t&DatagramBitStatus != 0 {
 			o.Status = r.objStatus(d)

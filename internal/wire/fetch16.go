@@ -11,8 +11,8 @@ import "fmt"
 // Deviation: the text makes a first object that takes a field from the
 // (missing) prior object a protocol violation. For the group, subgroup and
 // object ID the decoder does so; a first object without a Publisher
-// Priority is accepted with Priority 0, as the moqtap vectors have such
-// objects.
+// Priority is accepted with Priority 128 (the default publisher priority),
+// as the moqtap vectors have such objects.
 
 // Draft-16 fetch Serialization Flags.
 const (
@@ -85,7 +85,7 @@ func (e *FetchEncoder) AppendObjectHeader(b []byte, o *Object, payloadLen int) (
 	}
 	if f&FetchFlagExtensions != 0 {
 		var err error
-		if b, err = appendExtBlock(b, o.Extensions); err != nil {
+		if b, err = appendExtBlock(Draft16, b, o.Extensions); err != nil {
 			return nil, err
 		}
 	}
@@ -231,6 +231,10 @@ func (dec *FetchDecoder) parseHead(b []byte, ob *Object) (int, int, error) {
 		return 0, 0, withMessage(r.err, "fetch object")
 	}
 	ob.FetchFlags = f
+	prevPriority := p.Priority
+	if !dec.started {
+		prevPriority = 128 // the default publisher priority (see above)
+	}
 	prior := func(field string) bool {
 		if !dec.started {
 			r.fail(errf(KindInvalidValue, field, "serialization flags 0x%x take %s from the prior object, but this is the first object", f, field))
@@ -243,7 +247,7 @@ func (dec *FetchDecoder) parseHead(b []byte, ob *Object) (int, int, error) {
 		ob.Status = ObjectStatus(f)
 		ob.Group = r.varint("group_id")
 		ob.ID = r.varint("object_id")
-		ob.Subgroup, ob.Priority = p.Subgroup, p.Priority
+		ob.Subgroup, ob.Priority = p.Subgroup, prevPriority
 	case f >= 128:
 		r.fail(errf(KindInvalidValue, "serialization_flags", "serialization flags 0x%x are not defined", f))
 	default:
@@ -274,10 +278,10 @@ func (dec *FetchDecoder) parseHead(b []byte, ob *Object) (int, int, error) {
 		if f&FetchFlagPriority != 0 {
 			ob.Priority = r.byte8("publisher_priority")
 		} else {
-			ob.Priority = p.Priority // 0 for a first object (see above)
+			ob.Priority = prevPriority
 		}
 		if f&FetchFlagExtensions != 0 {
-			ob.Extensions = r.objExt(true)
+			ob.Extensions = r.objExt(Draft16, true)
 		}
 	}
 	pl := r.objPayloadLen()

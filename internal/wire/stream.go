@@ -104,8 +104,8 @@ func appendLenStatus(b []byte, payloadLen int, st ObjectStatus) []byte {
 
 // appendExtBlock appends ExtLen and the extension block after checking that
 // ext is a well-formed sequence of key-value pairs.
-func appendExtBlock(b []byte, ext []byte) ([]byte, error) {
-	if err := ValidateExtensions(ext, encodeLimits); err != nil {
+func appendExtBlock(d Draft, b []byte, ext []byte) ([]byte, error) {
+	if err := validateExtensions(d, ext, encodeLimits); err != nil {
 		return nil, err
 	}
 	b = AppendVarint(b, uint64(len(ext)))
@@ -116,7 +116,7 @@ func appendExtBlock(b []byte, ext []byte) ([]byte, error) {
 // ExtLen against the limit before taking the bytes and the block's structure
 // after. allowEmpty says whether ExtLen 0 is allowed (it is not in a
 // datagram whose type has the extensions bit). An empty block is nil.
-func (r *decoder) objExt(allowEmpty bool) []byte {
+func (r *decoder) objExt(d Draft, allowEmpty bool) []byte {
 	n := r.varint("extension_headers_length")
 	if r.err != nil {
 		return nil
@@ -133,7 +133,7 @@ func (r *decoder) objExt(allowEmpty bool) []byte {
 	}
 	ext := r.bytesN(int(n), "extension_headers")
 	if r.err == nil {
-		if err := ValidateExtensions(ext, r.lim); err != nil {
+		if err := validateExtensions(d, ext, r.lim); err != nil {
 			r.fail(err)
 			return nil
 		}
@@ -321,7 +321,7 @@ func (e *SubgroupEncoder) AppendObjectHeader(b []byte, o *Object, payloadLen int
 		b = AppendVarint(b, delta)
 		if t&SubgroupBitExtensions != 0 {
 			var err error
-			if b, err = appendExtBlock(b, o.Extensions); err != nil {
+			if b, err = appendExtBlock(e.Draft, b, o.Extensions); err != nil {
 				return nil, err
 			}
 		} else if len(o.Extensions) > 0 {
@@ -406,7 +406,7 @@ func (dec *SubgroupDecoder) parseHead(b []byte, ob *Object) (int, int, error) {
 			id += dec.prev + 1
 		}
 		if h.Type&SubgroupBitExtensions != 0 {
-			ob.Extensions = r.objExt(true)
+			ob.Extensions = r.objExt(dec.Draft, true)
 		}
 	default:
 		return 0, 0, unknownDraft(dec.Draft)
@@ -500,7 +500,7 @@ func AppendFetchObjectHeader(b []byte, d Draft, o *Object, payloadLen int) ([]by
 	b = append(b, o.Priority)
 	if d == Draft14 {
 		var err error
-		if b, err = appendExtBlock(b, o.Extensions); err != nil {
+		if b, err = appendExtBlock(d, b, o.Extensions); err != nil {
 			return nil, err
 		}
 	}
@@ -548,7 +548,7 @@ func parseFetchHead(b []byte, d Draft, lim *Limits, ob *Object) (int, int, error
 	ob.ID = r.varint("object_id")
 	ob.Priority = r.byte8("publisher_priority")
 	if d == Draft14 {
-		ob.Extensions = r.objExt(true)
+		ob.Extensions = r.objExt(d, true)
 	}
 	pl, st := r.objLenStatus(d)
 	if r.err != nil {
