@@ -461,6 +461,17 @@ func messageObject(d wire.Draft, m wire.Message) (*object, error) {
 		return nil, &Error{Op: "decode", Unit: fmt.Sprintf("%T", m), Detail: fmt.Sprintf("the message does not exist in draft %s", d)}
 	}
 	name := def.name(d)
+	if d == wire.Draft16 {
+		// Show the wire: the typed fields that draft-16 carries as
+		// parameters are merged into the parameter lists by encoding.
+		b, err := wire.AppendMessage(nil, d, m)
+		if err != nil {
+			return nil, wrapErr("decode", strings.ToUpper(name), err)
+		}
+		if m, _, err = wire.ParseMessage(b, d, showLimits); err != nil {
+			return nil, wrapErr("decode", strings.ToUpper(name), err)
+		}
+	}
 	v := newWriter(d)
 	v.out.add(MessageTypeKey, name)
 	def.visit(v, d, m)
