@@ -15,10 +15,6 @@ type Object struct {
 	Extensions []byte
 	// Payload is the object's payload. Decoders may alias their input.
 	Payload []byte
-	// FetchFlags are a draft-16 fetch stream object's Serialization Flags
-	// as on the wire (set by FetchDecoder; FetchEncoder writes them when
-	// non-zero, else chooses them). Unused elsewhere.
-	FetchFlags uint64
 }
 
 // Data stream and datagram type codes.

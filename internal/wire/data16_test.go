@@ -82,24 +82,21 @@ func recode16(kind string, in []byte) ([]byte, error) {
 		}
 		return out, nil
 	default:
-		sr := NewStreamReader(bytes.NewReader(in), Draft16, nil)
-		var objs []Object
-		for {
+		h, n, err := ParseFetchHeader(in, Draft16)
+		if err != nil {
+			return nil, err
+		}
+		dec := FetchDecoder{Draft: Draft16}
+		out := AppendFetchHeader(nil, Draft16, h)
+		enc := FetchEncoder{Draft: Draft16}
+		for rest := in[n:]; len(rest) > 0; {
 			var o Object
-			err := sr.Next(&o)
+			k, err := dec.ParseObject(rest, &o)
 			if err != nil {
-				if err.Error() == "EOF" {
-					break
-				}
 				return nil, err
 			}
-			objs = append(objs, o)
-		}
-		out := AppendFetchHeader(nil, Draft16, sr.FetchHeader())
-		enc := FetchEncoder{Draft: Draft16}
-		for i := range objs {
-			var err error
-			if out, err = enc.AppendObject(out, &objs[i]); err != nil {
+			rest = rest[k:]
+			if out, err = enc.AppendObjectFlags(out, &o, dec.Flags()); err != nil {
 				return nil, err
 			}
 		}
@@ -127,22 +124,40 @@ func TestFetch16Flags(t *testing.T) {
 		}
 	}
 	wantFlags := []uint64{0x1c, 0x00, 0x02, 0x31, FetchEndOfNonExistent, 0x0f}
-	sr := NewStreamReader(bytes.NewReader(b), Draft16, nil)
+	h, n, err := ParseFetchHeader(b, Draft16)
+	if err != nil || h.RequestID != 2 {
+		t.Fatalf("header %+v, %v", h, err)
+	}
+	dec := FetchDecoder{Draft: Draft16}
+	rest := b[n:]
 	for i, want := range objs {
 		var o Object
-		if err := sr.Next(&o); err != nil {
+		k, err := dec.ParseObject(rest, &o)
+		if err != nil {
 			t.Fatalf("object %d: %v", i, err)
 		}
-		if o.FetchFlags != wantFlags[i] {
-			t.Errorf("object %d: flags 0x%x, want 0x%x", i, o.FetchFlags, wantFlags[i])
+		rest = rest[k:]
+		if dec.Flags() != wantFlags[i] {
+			t.Errorf("object %d: flags 0x%x, want 0x%x", i, dec.Flags(), wantFlags[i])
 		}
 		if o.Group != want.Group || o.ID != want.ID || o.Status != want.Status || !bytes.Equal(o.Payload, want.Payload) ||
 			(want.Status == StatusNormal && (o.Subgroup != want.Subgroup || o.Priority != want.Priority)) {
 			t.Errorf("object %d: %+v, want %+v", i, o, want)
 		}
 	}
+	if len(rest) != 0 {
+		t.Errorf("%d bytes left", len(rest))
+	}
+	// The StreamReader reads the same objects.
+	sr := NewStreamReader(bytes.NewReader(b), Draft16, nil)
+	for i := range objs {
+		var o Object
+		if err := sr.Next(&o); err != nil || o.Group != objs[i].Group || o.ID != objs[i].ID {
+			t.Fatalf("StreamReader object %d: %+v, %v", i, o, err)
+		}
+	}
 	// A first object that takes its group from a prior object.
-	dec := FetchDecoder{Draft: Draft16}
+	dec = FetchDecoder{Draft: Draft16}
 	var o Object
 	if _, err := dec.ParseObject([]byte{0x14, 0x00, 0x80, 0x00}, &o); err == nil {
 		t.Error("a first object without a group ID was accepted")
@@ -152,7 +167,7 @@ func TestFetch16Flags(t *testing.T) {
 	}
 	// Flags that do not fit the object are refused.
 	e := FetchEncoder{Draft: Draft16}
-	if _, err := e.AppendObject(nil, &Object{Group: 3, FetchFlags: 0x14}); err == nil {
+	if _, err := e.AppendObjectFlags(nil, &Object{Group: 3}, 0x14); err == nil {
 		t.Error("flags without a group ID accepted for a first object")
 	}
 }

@@ -43,11 +43,18 @@ type FetchEncoder struct {
 }
 
 // AppendObjectHeader appends everything of o before its payload. In draft
-// 16, a zero o.FetchFlags lets the encoder choose the shortest flags (fields
-// equal to the prior object's are left out); non-zero flags are written as
-// given after checking them against o and the prior object. On error nothing
-// is appended and the state is unchanged.
+// 16 the encoder chooses the shortest Serialization Flags (fields equal to
+// the prior object's are left out). On error nothing is appended and the
+// state is unchanged.
 func (e *FetchEncoder) AppendObjectHeader(b []byte, o *Object, payloadLen int) ([]byte, error) {
+	return e.AppendObjectHeaderFlags(b, o, payloadLen, 0)
+}
+
+// AppendObjectHeaderFlags is AppendObjectHeader with draft-16 Serialization
+// Flags given: non-zero flags are written as given after checking them
+// against o and the prior object (to re-encode what FetchDecoder.Flags
+// reported); 0 lets the encoder choose. Other drafts ignore flags.
+func (e *FetchEncoder) AppendObjectHeaderFlags(b []byte, o *Object, payloadLen int, flags uint64) ([]byte, error) {
 	if e.Draft != Draft16 {
 		return AppendFetchObjectHeader(b, e.Draft, o, payloadLen)
 	}
@@ -57,7 +64,7 @@ func (e *FetchEncoder) AppendObjectHeader(b []byte, o *Object, payloadLen int) (
 	if v := o.Group | o.Subgroup | o.ID; v > MaxVarint {
 		return nil, checkVarintFields([]string{"group ID", "subgroup ID", "object ID"}, []uint64{o.Group, o.Subgroup, o.ID})
 	}
-	f := o.FetchFlags
+	f := flags
 	if f == 0 {
 		f = e.flagsFor(o)
 	}
@@ -97,7 +104,13 @@ func (e *FetchEncoder) AppendObjectHeader(b []byte, o *Object, payloadLen int) (
 
 // AppendObject appends o (header and payload).
 func (e *FetchEncoder) AppendObject(b []byte, o *Object) ([]byte, error) {
-	b, err := e.AppendObjectHeader(b, o, len(o.Payload))
+	return e.AppendObjectFlags(b, o, 0)
+}
+
+// AppendObjectFlags appends o with the given draft-16 Serialization Flags
+// (0: chosen by the encoder; see AppendObjectHeaderFlags).
+func (e *FetchEncoder) AppendObjectFlags(b []byte, o *Object, flags uint64) ([]byte, error) {
+	b, err := e.AppendObjectHeaderFlags(b, o, len(o.Payload), flags)
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +204,13 @@ type FetchDecoder struct {
 
 	started bool
 	prev    Object
+	pending uint64 // flags of the object parseHead read
+	flags   uint64 // flags of the last object committed
 }
+
+// Flags returns the draft-16 Serialization Flags of the last object parsed
+// (0 before the first, and in other drafts).
+func (dec *FetchDecoder) Flags() uint64 { return dec.flags }
 
 // ParseObject parses one whole object at the start of b into o and returns
 // the number of bytes used (see ParseFetchObject). ErrNeedMore leaves o and
@@ -215,6 +234,7 @@ func (dec *FetchDecoder) ParseObject(b []byte, o *Object) (int, error) {
 
 func (dec *FetchDecoder) commit(ob *Object) {
 	dec.started = true
+	dec.flags = dec.pending
 	dec.prev = Object{Group: ob.Group, Subgroup: ob.Subgroup, ID: ob.ID, Priority: ob.Priority}
 }
 
@@ -230,7 +250,7 @@ func (dec *FetchDecoder) parseHead(b []byte, ob *Object) (int, int, error) {
 	if r.err != nil {
 		return 0, 0, withMessage(r.err, "fetch object")
 	}
-	ob.FetchFlags = f
+	dec.pending = f
 	prevPriority := p.Priority
 	if !dec.started {
 		prevPriority = 128 // the default publisher priority (see above)

@@ -275,7 +275,7 @@ func visitDatagram16(v *visitor, dg *wire.Datagram) {
 // visitFetchObject16 visits one draft-16 fetch object; first says whether
 // it is the stream's first object, prev is the prior object (for members
 // left out when reading).
-func visitFetchObject16(v *visitor, ob *wire.Object, first bool, prev *wire.Object) {
+func visitFetchObject16(v *visitor, ob *wire.Object, flags *uint64, first bool, prev *wire.Object) {
 	if !v.toJSON {
 		// Defaults from the prior object, for members the flags leave out.
 		ob.Group, ob.Subgroup, ob.ID, ob.Priority = prev.Group, prev.Subgroup, prev.ID+1, prev.Priority
@@ -283,8 +283,8 @@ func visitFetchObject16(v *visitor, ob *wire.Object, first bool, prev *wire.Obje
 			ob.Group, ob.Subgroup, ob.ID, ob.Priority = 0, 0, 0, 128
 		}
 	}
-	visitTypeHex(v, "serialization_flags", &ob.FetchFlags)
-	f := ob.FetchFlags
+	visitTypeHex(v, "serialization_flags", flags)
+	f := *flags
 	endOfRange := f == wire.FetchEndOfNonExistent || f == wire.FetchEndOfUnknownRange
 	opt := func(name string, p *uint64) {
 		if v.toJSON || v.has(name) {
@@ -364,7 +364,8 @@ func decodeFetch16(b []byte) (*object, error) {
 		}
 		off += k
 		ov := newWriter(d)
-		visitFetchObject16(ov, &ob, i == 0, nil)
+		flags := dec.Flags()
+		visitFetchObject16(ov, &ob, &flags, i == 0, nil)
 		objs = append(objs, ov.out)
 	}
 	v.out.add("objects", objs)
@@ -390,12 +391,13 @@ func encodeFetch16(o *object) ([]byte, error) {
 			return nil, v.err
 		}
 		var ob wire.Object
-		visitFetchObject16(ov, &ob, i == 0, &prev)
+		var flags uint64
+		visitFetchObject16(ov, &ob, &flags, i == 0, &prev)
 		if err := ov.finish(); err != nil {
 			return nil, err
 		}
 		var err error
-		if b, err = enc.AppendObject(b, &ob); err != nil {
+		if b, err = enc.AppendObjectFlags(b, &ob, flags); err != nil {
 			return nil, &Error{Field: "objects[" + strconv.Itoa(i) + "]", Detail: trimWire(err), Err: err}
 		}
 		prev = ob
