@@ -283,3 +283,37 @@ func ApplyParams(d Draft, m Message) error {
 	}
 	return nil
 }
+
+// ToDraft16 returns the draft-16 message that stands for a draft-14 m
+// which draft-16 dropped, so that an engine may build replies the draft-14
+// way: the per-request errors (SUBSCRIBE_ERROR, PUBLISH_ERROR, FETCH_ERROR,
+// TRACK_STATUS_ERROR, PUBLISH_NAMESPACE_ERROR, SUBSCRIBE_NAMESPACE_ERROR)
+// become REQUEST_ERROR (Retry Interval 0: do not retry), PUBLISH_NAMESPACE_OK
+// and SUBSCRIBE_NAMESPACE_OK become REQUEST_OK, TRACK_STATUS_OK becomes
+// RequestOKFromTrackStatus. Any other m is returned as it is.
+func ToDraft16(m Message) Message {
+	reqErr := func(id, code uint64, reason string) Message {
+		return &RequestError{RequestID: id, ErrorCode: code, Reason: reason}
+	}
+	switch v := m.(type) {
+	case *SubscribeError:
+		return reqErr(v.RequestID, v.ErrorCode, v.Reason)
+	case *PublishError:
+		return reqErr(v.RequestID, v.ErrorCode, v.Reason)
+	case *FetchError:
+		return reqErr(v.RequestID, v.ErrorCode, v.Reason)
+	case *TrackStatusError:
+		return reqErr(v.RequestID, v.ErrorCode, v.Reason)
+	case *PublishNamespaceError:
+		return reqErr(v.RequestID, v.ErrorCode, v.Reason)
+	case *SubscribeNamespaceError:
+		return reqErr(v.RequestID, v.ErrorCode, v.Reason)
+	case *PublishNamespaceOK:
+		return &RequestOK{RequestID: v.RequestID, Params: v.Params}
+	case *SubscribeNamespaceOK:
+		return &RequestOK{RequestID: v.RequestID, Params: v.Params}
+	case *TrackStatus:
+		return RequestOKFromTrackStatus(v)
+	}
+	return m
+}
