@@ -531,7 +531,7 @@ func seeds(t testing.TB) []struct {
 	for _, dr := range []struct {
 		dir string
 		ds  []wire.Draft
-	}{{"draft07", []wire.Draft{wire.Draft07, wire.Draft07CF}}, {"draft14", []wire.Draft{wire.Draft14}}} {
+	}{{"draft07", []wire.Draft{wire.Draft07, wire.Draft07CF}}, {"draft14", []wire.Draft{wire.Draft14}}, {"draft16", []wire.Draft{wire.Draft16}}} {
 		files, _ := filepath.Glob(filepath.Join(vectorRoot, dr.dir, "codec", "*", "*.json"))
 		for _, f := range files {
 			k := Kind(vectorKind(f))
@@ -607,7 +607,7 @@ func TestMutatedVectors(t *testing.T) {
 }
 
 func FuzzDecode(f *testing.F) {
-	drafts := []wire.Draft{wire.Draft07, wire.Draft07CF, wire.Draft14}
+	drafts := []wire.Draft{wire.Draft07, wire.Draft07CF, wire.Draft14, wire.Draft16}
 	for _, s := range seeds(f) {
 		for di, d := range drafts {
 			for ki, k := range Kinds {
