@@ -72,7 +72,7 @@ func (f *connFlags) drafts() ([]moq.Draft, error) {
 	for _, s := range strings.Split(f.draft, ",") {
 		d, err := parseDraftFlag(s)
 		if err != nil {
-			return nil, fmt.Errorf("--draft %q: each must be 16, 14, 07cf or 07 (or the whole flag auto)", f.draft)
+			return nil, fmt.Errorf("--draft must be a comma-separated list of 16, 14, 07cf and 07, or auto (got %q)", f.draft)
 		}
 		ds = append(ds, d)
 	}
