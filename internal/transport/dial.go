@@ -72,7 +72,10 @@ func Dial(ctx context.Context, rawURL string, opts Options) (Conn, error) {
 	fail := func(err error) (Conn, error) {
 		_, idle := errors.AsType[*quic.IdleTimeoutError](err)
 		_, hs := errors.AsType[*quic.HandshakeTimeoutError](err)
+		te, isTE := errors.AsType[*quic.TransportError](err)
 		switch {
+		case isTE && te.ErrorCode == quicCryptoNoALPN:
+			err = fmt.Errorf("%w (offered %q): %w", ErrNoCommonProtocol, alpns, err)
 		case ctx.Err() != nil:
 			err = context.Cause(ctx)
 		case idle || hs: // quic-go's handshake idle timeout fired first
@@ -126,6 +129,10 @@ func Dial(ctx context.Context, rawURL string, opts Options) (Conn, error) {
 	}
 	return newWTConn(sess, qc, requestPath(target), sock, wtTr), nil
 }
+
+// quicCryptoNoALPN is the QUIC error code of the TLS alert
+// no_application_protocol (0x100 + 120).
+const quicCryptoNoALPN = quic.TransportErrorCode(0x100 + 120)
 
 // connectWebTransport sends the extended CONNECT on qc.
 func connectWebTransport(ctx context.Context, wtTr *webtransport.Transport, qc *quic.Conn, target *url.URL) (*webtransport.Session, error) {

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"crypto/tls"
+	"errors"
 	"strings"
 	"testing"
 )
@@ -70,8 +71,8 @@ func TestProtocolMismatch(t *testing.T) {
 		_ = c.CloseWithError(0, "")
 		t.Fatal("raw QUIC dial offering only moqt-16 to a moq-00 server succeeded")
 	}
-	if !strings.Contains(err.Error(), "application protocol") {
-		t.Errorf("error %q does not name the ALPN mismatch", err)
+	if !errors.Is(err, ErrNoCommonProtocol) {
+		t.Errorf("error %q does not wrap ErrNoCommonProtocol", err)
 	}
 
 	client, server := connect(t, srv, ProtocolWebTransport, opts)
