@@ -384,7 +384,7 @@ func (s *subscriber) writeObject(o *Object) {
 			return // the subscription or the session is ending
 		}
 		h := wire.SubgroupHeader{SubscribeID: s.reqID, TrackAlias: s.alias, Group: o.Group, Subgroup: o.Subgroup, Priority: o.Priority}
-		if s.sess.draft == wire.Draft14 {
+		if s.sess.rules.requestIDs {
 			// Always a type that carries extension blocks: an object later in
 			// the stream may have extensions (one byte per object when not).
 			h.Type = wire.SubgroupType(true, o.Subgroup != 0, false, o.Subgroup)
