@@ -6,162 +6,68 @@ import (
 	"reflect"
 )
 
-// Control message framing and the draft-neutral entry points. The per-draft
-// payload layouts are in control07.go and control14.go.
+// Control message framing and the draft-neutral entry points. Each draft's
+// messages are a table of layouts (layout.go): control07.go, control14.go,
+// control16.go.
 
-// ctlDesc describes one control message struct: its type code and name in
-// each draft. An empty n07 means the message does not exist in draft-07.
-type ctlDesc struct {
-	t07, t14 uint64
-	n07, n14 string
-}
-
-var (
-	descClientSetup             = ctlDesc{0x40, 0x20, "CLIENT_SETUP", "CLIENT_SETUP"}
-	descServerSetup             = ctlDesc{0x41, 0x21, "SERVER_SETUP", "SERVER_SETUP"}
-	descGoAway                  = ctlDesc{0x10, 0x10, "GOAWAY", "GOAWAY"}
-	descMaxRequestID            = ctlDesc{0x15, 0x15, "MAX_SUBSCRIBE_ID", "MAX_REQUEST_ID"}
-	descRequestsBlocked         = ctlDesc{0, 0x1A, "", "REQUESTS_BLOCKED"}
-	descSubscribe               = ctlDesc{0x03, 0x03, "SUBSCRIBE", "SUBSCRIBE"}
-	descSubscribeOK             = ctlDesc{0x04, 0x04, "SUBSCRIBE_OK", "SUBSCRIBE_OK"}
-	descSubscribeError          = ctlDesc{0x05, 0x05, "SUBSCRIBE_ERROR", "SUBSCRIBE_ERROR"}
-	descSubscribeUpdate         = ctlDesc{0x02, 0x02, "SUBSCRIBE_UPDATE", "SUBSCRIBE_UPDATE"}
-	descUnsubscribe             = ctlDesc{0x0A, 0x0A, "UNSUBSCRIBE", "UNSUBSCRIBE"}
-	descPublishDone             = ctlDesc{0x0B, 0x0B, "SUBSCRIBE_DONE", "PUBLISH_DONE"}
-	descPublish                 = ctlDesc{0, 0x1D, "", "PUBLISH"}
-	descPublishOK               = ctlDesc{0, 0x1E, "", "PUBLISH_OK"}
-	descPublishError            = ctlDesc{0, 0x1F, "", "PUBLISH_ERROR"}
-	descFetch                   = ctlDesc{0x16, 0x16, "FETCH", "FETCH"}
-	descFetchCancel             = ctlDesc{0x17, 0x17, "FETCH_CANCEL", "FETCH_CANCEL"}
-	descFetchOK                 = ctlDesc{0x18, 0x18, "FETCH_OK", "FETCH_OK"}
-	descFetchError              = ctlDesc{0x19, 0x19, "FETCH_ERROR", "FETCH_ERROR"}
-	descPublishNamespace        = ctlDesc{0x06, 0x06, "ANNOUNCE", "PUBLISH_NAMESPACE"}
-	descPublishNamespaceOK      = ctlDesc{0x07, 0x07, "ANNOUNCE_OK", "PUBLISH_NAMESPACE_OK"}
-	descPublishNamespaceError   = ctlDesc{0x08, 0x08, "ANNOUNCE_ERROR", "PUBLISH_NAMESPACE_ERROR"}
-	descPublishNamespaceDone    = ctlDesc{0x09, 0x09, "UNANNOUNCE", "PUBLISH_NAMESPACE_DONE"}
-	descPublishNamespaceCancel  = ctlDesc{0x0C, 0x0C, "ANNOUNCE_CANCEL", "PUBLISH_NAMESPACE_CANCEL"}
-	descTrackStatusRequest      = ctlDesc{0x0D, 0x0D, "TRACK_STATUS_REQUEST", "TRACK_STATUS"}
-	descTrackStatus             = ctlDesc{0x0E, 0x0E, "TRACK_STATUS", "TRACK_STATUS_OK"}
-	descTrackStatusError        = ctlDesc{0, 0x0F, "", "TRACK_STATUS_ERROR"}
-	descSubscribeNamespace      = ctlDesc{0x11, 0x11, "SUBSCRIBE_ANNOUNCES", "SUBSCRIBE_NAMESPACE"}
-	descSubscribeNamespaceOK    = ctlDesc{0x12, 0x12, "SUBSCRIBE_ANNOUNCES_OK", "SUBSCRIBE_NAMESPACE_OK"}
-	descSubscribeNamespaceError = ctlDesc{0x13, 0x13, "SUBSCRIBE_ANNOUNCES_ERROR", "SUBSCRIBE_NAMESPACE_ERROR"}
-	descUnsubscribeNamespace    = ctlDesc{0x14, 0x14, "UNSUBSCRIBE_ANNOUNCES", "UNSUBSCRIBE_NAMESPACE"}
-)
-
-// describe returns the descriptor of m's concrete type, or nil when m is nil
-// (or a nil pointer) or not a known message.
-func describe(m Message) *ctlDesc {
-	if m == nil {
-		return nil
-	}
-	if v := reflect.ValueOf(m); v.Kind() == reflect.Pointer && v.IsNil() {
-		return nil
-	}
-	switch m.(type) {
-	case *ClientSetup:
-		return &descClientSetup
-	case *ServerSetup:
-		return &descServerSetup
-	case *GoAway:
-		return &descGoAway
-	case *MaxRequestID:
-		return &descMaxRequestID
-	case *RequestsBlocked:
-		return &descRequestsBlocked
-	case *Subscribe:
-		return &descSubscribe
-	case *SubscribeOK:
-		return &descSubscribeOK
-	case *SubscribeError:
-		return &descSubscribeError
-	case *SubscribeUpdate:
-		return &descSubscribeUpdate
-	case *Unsubscribe:
-		return &descUnsubscribe
-	case *PublishDone:
-		return &descPublishDone
-	case *Publish:
-		return &descPublish
-	case *PublishOK:
-		return &descPublishOK
-	case *PublishError:
-		return &descPublishError
-	case *Fetch:
-		return &descFetch
-	case *FetchCancel:
-		return &descFetchCancel
-	case *FetchOK:
-		return &descFetchOK
-	case *FetchError:
-		return &descFetchError
-	case *PublishNamespace:
-		return &descPublishNamespace
-	case *PublishNamespaceOK:
-		return &descPublishNamespaceOK
-	case *PublishNamespaceError:
-		return &descPublishNamespaceError
-	case *PublishNamespaceDone:
-		return &descPublishNamespaceDone
-	case *PublishNamespaceCancel:
-		return &descPublishNamespaceCancel
-	case *TrackStatusRequest:
-		return &descTrackStatusRequest
-	case *TrackStatus:
-		return &descTrackStatus
-	case *TrackStatusError:
-		return &descTrackStatusError
-	case *SubscribeNamespace:
-		return &descSubscribeNamespace
-	case *SubscribeNamespaceOK:
-		return &descSubscribeNamespaceOK
-	case *SubscribeNamespaceError:
-		return &descSubscribeNamespaceError
-	case *UnsubscribeNamespace:
-		return &descUnsubscribeNamespace
+// tableFor returns d's table of control messages, or nil.
+func tableFor(d Draft) *table {
+	switch d {
+	case Draft07, Draft07CF:
+		return table07
+	case Draft14:
+		return table14
+	case Draft16:
+		return table16
 	}
 	return nil
+}
+
+// isNil reports whether m is nil or a nil pointer.
+func isNil(m Message) bool {
+	if m == nil {
+		return true
+	}
+	v := reflect.ValueOf(m)
+	return v.Kind() == reflect.Pointer && v.IsNil()
 }
 
 // MessageType returns the wire type code of m in draft d. It returns false
 // if m does not exist in d (a draft-14-only message in draft-07), if d is not
 // a known draft, or if m is nil.
 func MessageType(d Draft, m Message) (uint64, bool) {
-	desc := describe(m)
-	if desc == nil {
+	if isNil(m) {
 		return 0, false
 	}
-	switch {
-	case d.Is07():
-		return desc.t07, desc.n07 != ""
-	case d == Draft14:
-		return desc.t14, true
+	if l := tableFor(d).of(m); l != nil {
+		return l.typ, true
 	}
 	return 0, false
 }
 
 // MessageName returns m's name in draft d, e.g. "ANNOUNCE" in 07 and
 // "PUBLISH_NAMESPACE" in 14. A message that does not exist in d, or a draft
-// that is not known, gets its draft-14 name. A nil m gives "".
+// that is not known, gets its draft-14 name (a draft-16-only message its
+// draft-16 name). A nil m gives "".
 func MessageName(d Draft, m Message) string {
-	desc := describe(m)
-	if desc == nil {
+	if isNil(m) {
 		return ""
 	}
-	if d.Is07() && desc.n07 != "" {
-		return desc.n07
+	for _, t := range []*table{tableFor(d), table14, table16} {
+		if l := t.of(m); l != nil {
+			return l.name
+		}
 	}
-	return desc.n14
+	return ""
 }
 
 // typeName returns the name of control message type t in draft d, or "" if
 // t is not a control message type of d.
 func typeName(d Draft, t uint64) string {
-	if d.Is07() {
-		return name07(t)
-	}
-	if d == Draft14 {
-		return name14(t)
+	if tb := tableFor(d); tb != nil {
+		if l := tb.byType[t]; l != nil {
+			return l.name
+		}
 	}
 	return ""
 }
@@ -208,42 +114,38 @@ func SetupFamily(b []byte) (Draft, error) {
 // a parameter of the wrong form, or a draft-14 payload over 65535 bytes.
 // On error b is returned unchanged.
 func AppendMessage(b []byte, d Draft, m Message) ([]byte, error) {
-	desc := describe(m)
-	if desc == nil {
-		if v := reflect.ValueOf(m); m == nil || (v.Kind() == reflect.Pointer && v.IsNil()) {
-			return b, errors.New("wire: cannot encode a nil control message")
-		}
-		return b, fmt.Errorf("wire: cannot encode unknown control message %T", m)
-	}
-	if d != Draft07 && d != Draft07CF && d != Draft14 {
-		return b, fmt.Errorf("wire: cannot encode %s for unknown draft %v", desc.n14, d)
+	if isNil(m) {
+		return b, errors.New("wire: cannot encode a nil control message")
 	}
 	name := MessageName(d, m)
-	typ, ok := MessageType(d, m)
-	if !ok {
+	if name == "" {
+		return b, fmt.Errorf("wire: cannot encode unknown control message %T", m)
+	}
+	tb := tableFor(d)
+	if tb == nil {
+		return b, fmt.Errorf("wire: cannot encode %s for unknown draft %v", name, d)
+	}
+	l := tb.of(m)
+	if l == nil {
 		return b, fmt.Errorf("wire: %s does not exist in draft-%v", name, d)
 	}
 	start := len(b)
-	e := ctlEncoder{b: AppendVarint(b, typ), d: d}
+	e := ctlEncoder{b: AppendVarint(b, l.typ), d: d}
 	lenAt := len(e.b)
-	if d == Draft14 {
-		e.b = append(e.b, 0, 0)
-	} else {
+	if d.Is07() {
 		e.b = append(e.b, 0) // a one-byte length; widened below if needed
+	} else {
+		e.b = append(e.b, 0, 0)
 	}
 	payloadAt := len(e.b)
-	if d.Is07() {
-		encode07(&e, m)
-	} else {
-		encode14(&e, m)
-	}
+	l.walk(writer{&e}, m)
 	if e.err != nil {
 		return b[:start], fmt.Errorf("wire: cannot encode %s for draft-%v: %w", name, d, e.err)
 	}
 	n := len(e.b) - payloadAt
-	if d == Draft14 {
+	if !d.Is07() {
 		if n > MaxControlMessage14 {
-			return b[:start], fmt.Errorf("wire: cannot encode %s for draft-14: payload is %d bytes, the 16-bit length allows %d", name, n, MaxControlMessage14)
+			return b[:start], fmt.Errorf("wire: cannot encode %s for draft-%v: payload is %d bytes, the 16-bit length allows %d", name, d, n, MaxControlMessage14)
 		}
 		e.b[lenAt] = byte(n >> 8)
 		e.b[lenAt+1] = byte(n)
@@ -277,7 +179,8 @@ func AppendMessage(b []byte, d Draft, m Message) ([]byte, error) {
 // error. The returned message does not alias b. A nil lim means the
 // defaults.
 func ParseMessage(b []byte, d Draft, lim *Limits) (Message, int, error) {
-	if d != Draft07 && d != Draft07CF && d != Draft14 {
+	tb := tableFor(d)
+	if tb == nil {
 		return nil, 0, &ProtocolError{Kind: KindInvalidValue, Detail: fmt.Sprintf("cannot decode control messages of unknown draft %v", d)}
 	}
 	hdr, length, err := frameHeader(b, d, lim)
@@ -289,18 +192,15 @@ func ParseMessage(b []byte, d Draft, lim *Limits) (Message, int, error) {
 		return nil, 0, ErrNeedMore
 	}
 	typ, _, _ := ParseVarint(b)
-	p := ctlDecoder{decoder: decoder{b: b[hdr:total], framed: true, lim: lim}, d: d}
-	var m Message
-	if d.Is07() {
-		m = p.parse07(typ)
-	} else {
-		m = p.parse14(typ)
-	}
-	if m == nil {
+	l := tb.byType[typ]
+	if l == nil {
 		return nil, total, &ProtocolError{Kind: KindUnknownMessage, Field: "type",
 			Detail: fmt.Sprintf("unknown message type 0x%X in draft-%v", typ, d)}
 	}
-	if err := p.end(typeName(d, typ)); err != nil {
+	p := ctlDecoder{decoder: decoder{b: b[hdr:total], framed: true, lim: lim}, d: d}
+	m := l.new()
+	l.walk(reader{&p}, m)
+	if err := p.end(l.name); err != nil {
 		return nil, total, err
 	}
 	ownParams(m)
@@ -317,7 +217,7 @@ func frameHeader(b []byte, d Draft, lim *Limits) (hdr, length int, err error) {
 	}
 	var n uint64
 	var ln int
-	if d == Draft14 {
+	if !d.Is07() {
 		if len(b) < tn+2 {
 			return 0, 0, ErrNeedMore
 		}
@@ -365,14 +265,33 @@ func paramsOf(m Message) *Params {
 		return &v.Params
 	case *SubscribeNamespaceOK:
 		return &v.Params
+	case *RequestOK:
+		return &v.Params
 	}
 	return nil
 }
 
-// ownParams copies the byte values of m's parameters (which alias the
-// decoder's input) into one new block.
+// trackExtOf returns a pointer to m's draft-16 track extensions, or nil.
+func trackExtOf(m Message) *Params {
+	switch v := m.(type) {
+	case *SubscribeOK:
+		return &v.TrackExtensions
+	case *Publish:
+		return &v.TrackExtensions
+	case *FetchOK:
+		return &v.TrackExtensions
+	}
+	return nil
+}
+
+// ownParams copies the byte values of m's parameters and track extensions
+// (which alias the decoder's input) into new blocks.
 func ownParams(m Message) {
-	pp := paramsOf(m)
+	ownList(paramsOf(m))
+	ownList(trackExtOf(m))
+}
+
+func ownList(pp *Params) {
 	if pp == nil {
 		return
 	}
@@ -468,13 +387,6 @@ func (p *ctlDecoder) versions() []uint64 {
 	return vs
 }
 
-// namespace reads a track namespace (1..32 fields).
-func (p *ctlDecoder) namespace() Tuple { return p.tuple("track_namespace", false) }
-
-// prefix reads a namespace prefix: 1..32 fields in draft-14, 0..32 in
-// draft-07 (whose text sets no lower bound for a prefix).
-func (p *ctlDecoder) prefix() Tuple { return p.tuple("track_namespace_prefix", p.d.Is07()) }
-
 // ctlEncoder writes control message payloads with a sticky error.
 type ctlEncoder struct {
 	b   []byte
@@ -546,10 +458,6 @@ func (e *ctlEncoder) tuple(field string, t Tuple, allowEmpty bool) {
 		e.str(field, f, MaxFullTrackName)
 	}
 }
-
-func (e *ctlEncoder) namespace(t Tuple) { e.tuple("track_namespace", t, false) }
-
-func (e *ctlEncoder) prefix(t Tuple) { e.tuple("track_namespace_prefix", t, e.d.Is07()) }
 
 // trackName writes a track name whose length, together with ns, must not
 // exceed MaxFullTrackName.

@@ -1,341 +1,107 @@
 package wire
 
-// Draft-07 control message payloads (shared by Draft07 and Draft07CF),
-// as draft-ietf-moq-transport-07 section 6 lays them out. Request IDs are
-// the draft's Subscribe IDs.
+// Draft-07 control messages (shared by Draft07 and Draft07CF), as
+// draft-ietf-moq-transport-07 section 6 lays them out: the table of
+// layouts. Request IDs are the draft's Subscribe IDs; the walks shared with
+// other drafts are in control_walks.go.
 
-// name07 returns the draft-07 name of control message type t, or "".
-func name07(t uint64) string {
-	switch t {
-	case 0x40:
-		return descClientSetup.n07
-	case 0x41:
-		return descServerSetup.n07
-	case 0x10:
-		return descGoAway.n07
-	case 0x15:
-		return descMaxRequestID.n07
-	case 0x03:
-		return descSubscribe.n07
-	case 0x04:
-		return descSubscribeOK.n07
-	case 0x05:
-		return descSubscribeError.n07
-	case 0x02:
-		return descSubscribeUpdate.n07
-	case 0x0A:
-		return descUnsubscribe.n07
-	case 0x0B:
-		return descPublishDone.n07
-	case 0x16:
-		return descFetch.n07
-	case 0x17:
-		return descFetchCancel.n07
-	case 0x18:
-		return descFetchOK.n07
-	case 0x19:
-		return descFetchError.n07
-	case 0x06:
-		return descPublishNamespace.n07
-	case 0x07:
-		return descPublishNamespaceOK.n07
-	case 0x08:
-		return descPublishNamespaceError.n07
-	case 0x09:
-		return descPublishNamespaceDone.n07
-	case 0x0C:
-		return descPublishNamespaceCancel.n07
-	case 0x0D:
-		return descTrackStatusRequest.n07
-	case 0x0E:
-		return descTrackStatus.n07
-	case 0x11:
-		return descSubscribeNamespace.n07
-	case 0x12:
-		return descSubscribeNamespaceOK.n07
-	case 0x13:
-		return descSubscribeNamespaceError.n07
-	case 0x14:
-		return descUnsubscribeNamespace.n07
-	}
-	return ""
-}
-
-// parse07 decodes the payload of a draft-07 message of type t. It returns
-// nil for an unknown type; field errors are left in p.err.
-func (p *ctlDecoder) parse07(t uint64) Message {
-	const id = "subscribe_id"
-	switch t {
-	case 0x40:
-		m := &ClientSetup{}
-		m.Versions = p.versions()
-		m.Params = p.params(p.d, ctxSetup)
-		return m
-	case 0x41:
-		m := &ServerSetup{}
-		m.Version = p.varint("selected_version")
-		m.Params = p.params(p.d, ctxSetup)
-		return m
-	case 0x10:
-		return &GoAway{NewSessionURI: p.str("new_session_uri", MaxGoAwayURI)}
-	case 0x15:
-		return &MaxRequestID{RequestID: p.varint(id)}
-	case 0x03:
-		m := &Subscribe{}
-		m.RequestID = p.varint(id)
-		m.TrackAlias = p.varint("track_alias")
-		m.Namespace = p.namespace()
-		m.Name = p.trackName("track_name", m.Namespace)
-		m.SubscriberPriority = p.byte8("subscriber_priority")
-		m.GroupOrder = p.groupOrder()
-		m.FilterType = p.filterType()
-		if m.FilterType == FilterAbsoluteStart || m.FilterType == FilterAbsoluteRange {
-			m.Start = p.location("start")
+var table07 = newTable(
+	msg(0x40, "CLIENT_SETUP", walkClientSetup),
+	msg(0x41, "SERVER_SETUP", walkServerSetup),
+	msg(0x10, "GOAWAY", walkGoAway),
+	msg(0x15, "MAX_SUBSCRIBE_ID", walkMaxRequestID),
+	msg(0x03, "SUBSCRIBE", func(w walker, m *Subscribe) {
+		w.varint("subscribe_id", &m.RequestID)
+		w.varint("track_alias", &m.TrackAlias)
+		w.tuple("track_namespace", &m.Namespace, false)
+		w.trackName(m.Namespace, &m.Name)
+		w.u8("subscriber_priority", &m.SubscriberPriority)
+		w.groupOrder(&m.GroupOrder)
+		walkFilter(w, "start", &m.FilterType, &m.Start, &m.EndGroup, &m.EndObject)
+		w.params(ctxMessage, &m.Params, m, nil)
+	}),
+	msg(0x04, "SUBSCRIBE_OK", func(w walker, m *SubscribeOK) {
+		w.varint("subscribe_id", &m.RequestID)
+		w.varint("expires", &m.Expires)
+		w.groupOrder(&m.GroupOrder)
+		walkContent(w, "largest", &m.ContentExists, &m.Largest)
+		w.params(ctxMessage, &m.Params, m, nil)
+	}),
+	msg(0x05, "SUBSCRIBE_ERROR", func(w walker, m *SubscribeError) {
+		walkRequestError(w, &m.RequestID, &m.ErrorCode, &m.Reason)
+		w.varint("track_alias", &m.TrackAlias)
+	}),
+	msg(0x02, "SUBSCRIBE_UPDATE", func(w walker, m *SubscribeUpdate) {
+		w.varint("subscribe_id", &m.RequestID)
+		w.loc("start", &m.Start)
+		w.varint("end_group", &m.EndGroup)
+		w.varint("end_object", &m.EndObject)
+		w.u8("subscriber_priority", &m.SubscriberPriority)
+		w.params(ctxMessage, &m.Params, m, nil)
+		updateCarriesAll(w, m)
+	}),
+	msg(0x0A, "UNSUBSCRIBE", walkUnsubscribe),
+	msg(0x0B, "SUBSCRIBE_DONE", func(w walker, m *PublishDone) {
+		w.varint("subscribe_id", &m.RequestID)
+		w.varint("status_code", &m.StatusCode)
+		w.reason(&m.Reason)
+		walkContent(w, "final", &m.ContentExists, &m.Final)
+	}),
+	msg(0x16, "FETCH", func(w walker, m *Fetch) {
+		if !w.reading() && m.FetchType != 0 && m.FetchType != FetchStandalone {
+			w.invalid("fetch_type", "fetch_type %d: draft-07 has only standalone fetches", m.FetchType)
 		}
-		if m.FilterType == FilterAbsoluteRange {
-			m.EndGroup = p.varint("end_group")
-			m.EndObject = p.varint("end_object")
-		}
-		m.Params = p.params(p.d, ctxMessage)
-		return m
-	case 0x04:
-		m := &SubscribeOK{}
-		m.RequestID = p.varint(id)
-		m.Expires = p.varint("expires")
-		m.GroupOrder = p.groupOrder()
-		m.ContentExists = p.boolean("content_exists")
-		if m.ContentExists {
-			m.Largest = p.location("largest")
-		}
-		m.Params = p.params(p.d, ctxMessage)
-		return m
-	case 0x05:
-		m := &SubscribeError{}
-		m.RequestID = p.varint(id)
-		m.ErrorCode = p.varint("error_code")
-		m.Reason = p.reason("reason_phrase")
-		m.TrackAlias = p.varint("track_alias")
-		return m
-	case 0x02:
-		m := &SubscribeUpdate{}
-		m.RequestID = p.varint(id)
-		m.Start = p.location("start")
-		m.EndGroup = p.varint("end_group")
-		m.EndObject = p.varint("end_object")
-		m.SubscriberPriority = p.byte8("subscriber_priority")
-		m.Params = p.params(p.d, ctxMessage)
-		return m
-	case 0x0A:
-		return &Unsubscribe{RequestID: p.varint(id)}
-	case 0x0B:
-		m := &PublishDone{}
-		m.RequestID = p.varint(id)
-		m.StatusCode = p.varint("status_code")
-		m.Reason = p.reason("reason_phrase")
-		m.ContentExists = p.boolean("content_exists")
-		if m.ContentExists {
-			m.Final = p.location("final")
-		}
-		return m
-	case 0x16:
-		m := &Fetch{}
-		m.RequestID = p.varint(id)
-		m.Namespace = p.namespace()
-		m.Name = p.trackName("track_name", m.Namespace)
-		m.SubscriberPriority = p.byte8("subscriber_priority")
-		m.GroupOrder = p.groupOrder()
-		m.Start = p.location("start")
-		m.End = p.location("end")
-		m.Params = p.params(p.d, ctxMessage)
-		return m
-	case 0x17:
-		return &FetchCancel{RequestID: p.varint(id)}
-	case 0x18:
-		m := &FetchOK{}
-		m.RequestID = p.varint(id)
-		m.GroupOrder = p.groupOrder()
-		m.EndOfTrack = p.boolean("end_of_track")
-		m.End = p.location("largest")
-		m.Params = p.params(p.d, ctxMessage)
-		return m
-	case 0x19:
-		m := &FetchError{}
-		m.RequestID = p.varint(id)
-		m.ErrorCode = p.varint("error_code")
-		m.Reason = p.reason("reason_phrase")
-		return m
-	case 0x06:
-		m := &PublishNamespace{}
-		m.Namespace = p.namespace()
-		m.Params = p.params(p.d, ctxMessage)
-		return m
-	case 0x07:
-		return &PublishNamespaceOK{Namespace: p.namespace()}
-	case 0x08:
-		m := &PublishNamespaceError{}
-		m.Namespace = p.namespace()
-		m.ErrorCode = p.varint("error_code")
-		m.Reason = p.reason("reason_phrase")
-		return m
-	case 0x09:
-		return &PublishNamespaceDone{Namespace: p.namespace()}
-	case 0x0C:
-		m := &PublishNamespaceCancel{}
-		m.Namespace = p.namespace()
-		m.ErrorCode = p.varint("error_code")
-		m.Reason = p.reason("reason_phrase")
-		return m
-	case 0x0D:
-		m := &TrackStatusRequest{}
-		m.Namespace = p.namespace()
-		m.Name = p.trackName("track_name", m.Namespace)
-		return m
-	case 0x0E:
-		m := &TrackStatus{}
-		m.Namespace = p.namespace()
-		m.Name = p.trackName("track_name", m.Namespace)
-		m.StatusCode = p.varint("status_code")
-		m.Largest = p.location("last")
-		return m
-	case 0x11:
-		m := &SubscribeNamespace{}
-		m.Prefix = p.prefix()
-		m.Params = p.params(p.d, ctxMessage)
-		return m
-	case 0x12:
-		return &SubscribeNamespaceOK{Prefix: p.prefix()}
-	case 0x13:
-		m := &SubscribeNamespaceError{}
-		m.Prefix = p.prefix()
-		m.ErrorCode = p.varint("error_code")
-		m.Reason = p.reason("reason_phrase")
-		return m
-	case 0x14:
-		return &UnsubscribeNamespace{Prefix: p.prefix()}
-	}
-	return nil
-}
-
-// encode07 writes the draft-07 payload of m, which exists in draft-07.
-func encode07(e *ctlEncoder, m Message) {
-	const id = "subscribe_id"
-	switch v := m.(type) {
-	case *ClientSetup:
-		e.versions(v.Versions)
-		e.params(v.Params)
-	case *ServerSetup:
-		e.varint("selected_version", v.Version)
-		e.params(v.Params)
-	case *GoAway:
-		e.str("new_session_uri", v.NewSessionURI, MaxGoAwayURI)
-	case *MaxRequestID:
-		e.varint(id, v.RequestID)
-	case *Subscribe:
-		e.varint(id, v.RequestID)
-		e.varint("track_alias", v.TrackAlias)
-		e.namespace(v.Namespace)
-		e.trackName(v.Namespace, v.Name)
-		e.u8(v.SubscriberPriority)
-		e.groupOrder(v.GroupOrder)
-		e.filterType(v.FilterType)
-		if v.FilterType == FilterAbsoluteStart || v.FilterType == FilterAbsoluteRange {
-			e.location("start", v.Start)
-		}
-		if v.FilterType == FilterAbsoluteRange {
-			e.varint("end_group", v.EndGroup)
-			e.varint("end_object", v.EndObject)
-		}
-		e.params(v.Params)
-	case *SubscribeOK:
-		e.varint(id, v.RequestID)
-		e.varint("expires", v.Expires)
-		e.groupOrder(v.GroupOrder)
-		e.boolean(v.ContentExists)
-		if v.ContentExists {
-			e.location("largest", v.Largest)
-		}
-		e.params(v.Params)
-	case *SubscribeError:
-		e.varint(id, v.RequestID)
-		e.varint("error_code", v.ErrorCode)
-		e.reason(v.Reason)
-		e.varint("track_alias", v.TrackAlias)
-	case *SubscribeUpdate:
-		e.varint(id, v.RequestID)
-		e.location("start", v.Start)
-		e.varint("end_group", v.EndGroup)
-		e.varint("end_object", v.EndObject)
-		e.u8(v.SubscriberPriority)
-		e.params(v.Params)
-	case *Unsubscribe:
-		e.varint(id, v.RequestID)
-	case *PublishDone:
-		e.varint(id, v.RequestID)
-		e.varint("status_code", v.StatusCode)
-		e.reason(v.Reason)
-		e.boolean(v.ContentExists)
-		if v.ContentExists {
-			e.location("final", v.Final)
-		}
-	case *Fetch:
-		if v.FetchType != 0 && v.FetchType != FetchStandalone {
-			e.failf("fetch_type %d: draft-07 has only standalone fetches", v.FetchType)
-		}
-		e.varint(id, v.RequestID)
-		e.namespace(v.Namespace)
-		e.trackName(v.Namespace, v.Name)
-		e.u8(v.SubscriberPriority)
-		e.groupOrder(v.GroupOrder)
-		e.location("start", v.Start)
-		e.location("end", v.End)
-		e.params(v.Params)
-	case *FetchCancel:
-		e.varint(id, v.RequestID)
-	case *FetchOK:
-		e.varint(id, v.RequestID)
-		e.groupOrder(v.GroupOrder)
-		e.boolean(v.EndOfTrack)
-		e.location("largest", v.End)
-		e.params(v.Params)
-	case *FetchError:
-		e.varint(id, v.RequestID)
-		e.varint("error_code", v.ErrorCode)
-		e.reason(v.Reason)
-	case *PublishNamespace:
-		e.namespace(v.Namespace)
-		e.params(v.Params)
-	case *PublishNamespaceOK:
-		e.namespace(v.Namespace)
-	case *PublishNamespaceError:
-		e.namespace(v.Namespace)
-		e.varint("error_code", v.ErrorCode)
-		e.reason(v.Reason)
-	case *PublishNamespaceDone:
-		e.namespace(v.Namespace)
-	case *PublishNamespaceCancel:
-		e.namespace(v.Namespace)
-		e.varint("error_code", v.ErrorCode)
-		e.reason(v.Reason)
-	case *TrackStatusRequest:
-		e.namespace(v.Namespace)
-		e.trackName(v.Namespace, v.Name)
-	case *TrackStatus:
-		e.namespace(v.Namespace)
-		e.trackName(v.Namespace, v.Name)
-		e.varint("status_code", v.StatusCode)
-		e.location("last", v.Largest)
-	case *SubscribeNamespace:
-		e.prefix(v.Prefix)
-		e.params(v.Params)
-	case *SubscribeNamespaceOK:
-		e.prefix(v.Prefix)
-	case *SubscribeNamespaceError:
-		e.prefix(v.Prefix)
-		e.varint("error_code", v.ErrorCode)
-		e.reason(v.Reason)
-	case *UnsubscribeNamespace:
-		e.prefix(v.Prefix)
-	default:
-		e.failf("%T does not exist in draft-07", m)
-	}
-}
+		w.varint("subscribe_id", &m.RequestID)
+		w.tuple("track_namespace", &m.Namespace, false)
+		w.trackName(m.Namespace, &m.Name)
+		w.u8("subscriber_priority", &m.SubscriberPriority)
+		w.groupOrder(&m.GroupOrder)
+		w.loc("start", &m.Start)
+		w.loc("end", &m.End)
+		w.params(ctxMessage, &m.Params, m, nil)
+	}),
+	msg(0x17, "FETCH_CANCEL", walkFetchCancel),
+	msg(0x18, "FETCH_OK", func(w walker, m *FetchOK) {
+		w.varint("subscribe_id", &m.RequestID)
+		w.groupOrder(&m.GroupOrder)
+		w.flag("end_of_track", &m.EndOfTrack)
+		w.loc("largest", &m.End)
+		w.params(ctxMessage, &m.Params, m, nil)
+	}),
+	msg(0x19, "FETCH_ERROR", func(w walker, m *FetchError) {
+		walkRequestError(w, &m.RequestID, &m.ErrorCode, &m.Reason)
+	}),
+	msg(0x06, "ANNOUNCE", func(w walker, m *PublishNamespace) {
+		w.tuple("track_namespace", &m.Namespace, false)
+		w.params(ctxMessage, &m.Params, m, nil)
+	}),
+	msg(0x07, "ANNOUNCE_OK", func(w walker, m *PublishNamespaceOK) {
+		w.tuple("track_namespace", &m.Namespace, false)
+	}),
+	msg(0x08, "ANNOUNCE_ERROR", func(w walker, m *PublishNamespaceError) {
+		walkTupleError(w, "track_namespace", &m.Namespace, &m.ErrorCode, &m.Reason)
+	}),
+	msg(0x09, "UNANNOUNCE", walkNamespaceDone07),
+	msg(0x0C, "ANNOUNCE_CANCEL", walkNamespaceCancel07),
+	msg(0x0D, "TRACK_STATUS_REQUEST", func(w walker, m *TrackStatusRequest) {
+		w.tuple("track_namespace", &m.Namespace, false)
+		w.trackName(m.Namespace, &m.Name)
+	}),
+	msg(0x0E, "TRACK_STATUS", func(w walker, m *TrackStatus) {
+		w.tuple("track_namespace", &m.Namespace, false)
+		w.trackName(m.Namespace, &m.Name)
+		w.varint("status_code", &m.StatusCode)
+		w.loc("last", &m.Largest)
+	}),
+	msg(0x11, "SUBSCRIBE_ANNOUNCES", func(w walker, m *SubscribeNamespace) {
+		w.tuple("track_namespace_prefix", &m.Prefix, true)
+		w.params(ctxMessage, &m.Params, m, nil)
+	}),
+	msg(0x12, "SUBSCRIBE_ANNOUNCES_OK", func(w walker, m *SubscribeNamespaceOK) {
+		w.tuple("track_namespace_prefix", &m.Prefix, true)
+	}),
+	msg(0x13, "SUBSCRIBE_ANNOUNCES_ERROR", func(w walker, m *SubscribeNamespaceError) {
+		walkTupleError(w, "track_namespace_prefix", &m.Prefix, &m.ErrorCode, &m.Reason)
+	}),
+	msg(0x14, "UNSUBSCRIBE_ANNOUNCES", walkUnsubscribeNamespace),
+)

@@ -127,7 +127,7 @@ func (c *ControlReader) Read() (Message, error) {
 	if c.perr != nil {
 		return nil, c.perr
 	}
-	if c.d != Draft07 && c.d != Draft07CF && c.d != Draft14 {
+	if tableFor(c.d) == nil {
 		return nil, fmt.Errorf("wire: ControlReader has no draft set (%v)", c.d)
 	}
 	// The header: a varint type, then a varint (07) or 16-bit (14) length.
@@ -135,7 +135,7 @@ func (c *ControlReader) Read() (Message, error) {
 		return nil, c.streamEnd(err)
 	}
 	hdrLen := 1 << (c.buf[c.start] >> 6)
-	if c.d == Draft14 {
+	if !c.d.Is07() {
 		hdrLen += 2
 	} else {
 		if err := c.fill(hdrLen + 1); err != nil {

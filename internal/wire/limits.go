@@ -44,6 +44,11 @@ type Limits struct {
 	MaxExtensionBytes int
 	// MaxObjectPayload bounds an object payload.
 	MaxObjectPayload int
+	// AllowUnknownParams makes the draft-16 decoder keep message parameters
+	// it does not know (and DELIVERY_TIMEOUT 0) instead of rejecting the
+	// message, which the draft-16 text requires of a session (KindInvalidValue,
+	// a PROTOCOL_VIOLATION). For tools that show what a peer sent.
+	AllowUnknownParams bool
 }
 
 // DefaultLimits are the limits used when none are given.
@@ -55,6 +60,8 @@ func (l *Limits) controlMessage() int {
 	}
 	return l.MaxControlMessage
 }
+
+func (l *Limits) allowUnknownParams() bool { return l != nil && l.AllowUnknownParams }
 
 func (l *Limits) paramBytes() int {
 	if l == nil || l.MaxParamBytes <= 0 {

@@ -61,6 +61,9 @@ type SubscribeOK struct {
 	ContentExists bool
 	Largest       Location // when ContentExists
 	Params        Params
+	// TrackExtensions are draft-16 Track Extensions (16 only). In 16,
+	// GroupOrder is their DEFAULT_PUBLISHER_GROUP_ORDER.
+	TrackExtensions Params
 }
 
 // SubscribeError is SUBSCRIBE_ERROR (0x05).
@@ -79,8 +82,16 @@ type SubscribeUpdate struct {
 	EndGroup              uint64 // +1 on the wire, 0 = open
 	EndObject             uint64 // 07 only (+1, 0 = whole group)
 	SubscriberPriority    uint8
-	Forward               bool // 14 only
+	Forward               bool // 14, 16
 	Params                Params
+	// FilterType is the draft-16 SUBSCRIPTION_FILTER's type (16 only; 0
+	// when the message has none). Start and EndGroup (+1, 0 = open) hold
+	// its locations as in 14.
+	FilterType FilterType
+	// Changed says which fields a draft-16 REQUEST_UPDATE carries; the
+	// others are unchanged. Decoding 07 or 14 sets UpdateAll. Encoding 16
+	// writes exactly these fields (set it when building an update).
+	Changed UpdateFields
 }
 
 // Unsubscribe is UNSUBSCRIBE (0x0A).
@@ -109,6 +120,9 @@ type Publish struct {
 	Largest       Location // when ContentExists
 	Forward       bool
 	Params        Params
+	// TrackExtensions are draft-16 Track Extensions (16 only). In 16,
+	// GroupOrder is their DEFAULT_PUBLISHER_GROUP_ORDER.
+	TrackExtensions Params
 }
 
 // PublishOK is PUBLISH_OK (0x1E, draft-14 only).
@@ -155,10 +169,12 @@ type FetchCancel struct {
 // FetchOK is FETCH_OK (0x18).
 type FetchOK struct {
 	RequestID  uint64
-	GroupOrder uint8
+	GroupOrder uint8 // 07, 14 only
 	EndOfTrack bool
 	End        Location // 07: Largest Group/Object
 	Params     Params
+	// TrackExtensions are draft-16 Track Extensions (16 only).
+	TrackExtensions Params
 }
 
 // FetchError is FETCH_ERROR (0x19).
@@ -267,10 +283,21 @@ type TrackStatusError struct {
 // SubscribeNamespace is SUBSCRIBE_NAMESPACE (14) / SUBSCRIBE_ANNOUNCES (07),
 // 0x11.
 type SubscribeNamespace struct {
-	RequestID uint64 // 14 only
+	RequestID uint64 // 14, 16
 	Prefix    Tuple
-	Params    Params
+	// SubscribeOptions (16 only): SubscribeOptionsPublish (0),
+	// SubscribeOptionsNamespace (1) or SubscribeOptionsBoth (2).
+	SubscribeOptions uint64
+	Params           Params
 }
+
+// Draft-16 SUBSCRIBE_NAMESPACE Subscribe Options: what the subscriber asks
+// to be sent.
+const (
+	SubscribeOptionsPublish   uint64 = 0x00
+	SubscribeOptionsNamespace uint64 = 0x01
+	SubscribeOptionsBoth      uint64 = 0x02
+)
 
 // SubscribeNamespaceOK is SUBSCRIBE_NAMESPACE_OK (14) /
 // SUBSCRIBE_ANNOUNCES_OK (07), 0x12.
