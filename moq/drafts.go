@@ -116,7 +116,7 @@ func generalize(op string, m wire.Message) (out wire.Message, ok bool) {
 		switch op {
 		case opTrackStatus:
 			ts := &wire.TrackStatus{RequestID: m.RequestID, Params: m.Params}
-			if p, found := m.Params.Get(param16LargestObject); found {
+			if p, found := m.Params.Get(wire.Param16LargestObject); found {
 				l, err := parseLocation(p.Bytes)
 				if err != nil {
 					return m, false
@@ -166,7 +166,7 @@ func (r *draftRules) specialize(m wire.Message) wire.Message {
 		if m.ContentExists {
 			b := wire.AppendVarint(nil, m.Largest.Group)
 			b = wire.AppendVarint(b, m.Largest.Object)
-			ok.Params = wire.Params{wire.BytesParam(param16LargestObject, b)}
+			ok.Params = wire.Params{wire.BytesParam(wire.Param16LargestObject, b)}
 		}
 		return ok
 	}
@@ -189,11 +189,6 @@ func parseLocation(b []byte) (Location, error) {
 	return Location{Group: g, Object: o}, nil
 }
 
-// param16LargestObject is draft-16's LARGEST_OBJECT message parameter, a
-// Location, which a REQUEST_OK answering TRACK_STATUS carries when the track
-// has content.
-const param16LargestObject uint64 = 0x09
-
 // markUpdateAll says that an update carries every field (draft-16
 // REQUEST_UPDATE leaves absent fields unchanged).
-func markUpdateAll(m *wire.SubscribeUpdate) {}
+func markUpdateAll(m *wire.SubscribeUpdate) { m.Changed = wire.UpdateAll }

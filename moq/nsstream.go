@@ -382,4 +382,6 @@ func isTimeout(err error) bool {
 
 // setSubscribeOptions asks for NAMESPACE messages (not PUBLISH) in a
 // draft-16 SUBSCRIBE_NAMESPACE.
-func setSubscribeOptions(m *wire.SubscribeNamespace) {}
+func setSubscribeOptions(m *wire.SubscribeNamespace) {
+	m.SubscribeOptions = wire.SubscribeOptionsNamespace
+}

@@ -223,11 +223,13 @@ func (s *Session) onSubscribeUpdate(m *wire.SubscribeUpdate) {
 	}
 	// An update may only narrow the subscription: move the start forward
 	// and set or lower the end.
+	// Draft-16 updates carry only what changes (07 and 14 decode as all).
+	filter := m.Changed&wire.UpdateFilter != 0
 	sub.mu.Lock()
-	if sub.start.Less(m.Start) {
+	if filter && sub.start.Less(m.Start) {
 		sub.start = m.Start
 	}
-	if m.EndGroup != 0 {
+	if filter && m.EndGroup != 0 {
 		end := m.EndGroup - 1
 		if !sub.hasEnd || end < sub.endGroup {
 			sub.hasEnd, sub.endGroup = true, end
@@ -236,8 +238,10 @@ func (s *Session) onSubscribeUpdate(m *wire.SubscribeUpdate) {
 			}
 		}
 	}
-	sub.subPrio = m.SubscriberPriority
-	if s.rules.requestIDs {
+	if m.Changed&wire.UpdatePriority != 0 {
+		sub.subPrio = m.SubscriberPriority
+	}
+	if s.rules.requestIDs && m.Changed&wire.UpdateForward != 0 {
 		sub.paused = !m.Forward
 	}
 	hasEnd, endGroup := sub.hasEnd, sub.endGroup

@@ -43,9 +43,11 @@ func (sub *Subscription) Update(ctx context.Context, u SubscriptionUpdate) error
 		return fmt.Errorf("moq: subscription to %s/%s: %w", sub.ns, sub.name, ErrEnded)
 	}
 	m := &wire.SubscribeUpdate{RequestID: sub.reqID, Start: u.Start, SubscriberPriority: u.Priority, Forward: !u.Paused}
+	m.FilterType = wire.FilterAbsoluteStart // draft-16 carries the range as a filter
 	if u.HasEnd {
 		m.EndGroup = u.EndGroup + 1
 		m.EndObject = u.EndObject
+		m.FilterType = wire.FilterAbsoluteRange
 	}
 	if s.draft.Is07() {
 		return s.send(m)
