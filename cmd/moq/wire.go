@@ -40,6 +40,9 @@ The byte layout depends on the draft of the protocol the peers speak:
             header carries a subscribe ID before the track alias; datagrams
             have no type byte); control messages are as in 07
   14        draft-ietf-moq-transport-14
+  16        draft-ietf-moq-transport-16 (most of 14's fixed fields are
+            parameters, shown by name under "parameters"; subgroup and
+            fetch objects as the draft-16 vectors show them)
 
 The JSON is the "decoded" form of the moqtap conformance vectors: field names
 in snake_case as the draft names them, every integer as a decimal string,
@@ -58,13 +61,14 @@ func addWireCmd(root *cobra.Command) {
 		Long:  wireLong,
 		Example: `  moq wire decode --draft 14 --kind control 0300120101046c69766505766964656f8000000100
   moq wire decode --draft 07cf --kind subgroup 04 07 01 00 00 80 00 02 6869
-  echo '{"message_type":"unsubscribe","request_id":"5"}' | moq wire encode --draft 14 -`,
+  echo '{"message_type":"unsubscribe","request_id":"5"}' | moq wire encode --draft 14 -
+  moq wire decode --draft 16 0300110101046c69766505766964656f01204080`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return cmd.Help()
 		},
 	}
-	wireCmd.PersistentFlags().StringVar(&draftFlag, "draft", "", "protocol draft: 07, 07cf (Cloudflare/moq-rs layout) or 14 (required)")
+	wireCmd.PersistentFlags().StringVar(&draftFlag, "draft", "", "protocol draft: 07, 07cf (Cloudflare/moq-rs layout), 14 or 16 (required)")
 	wireCmd.PersistentFlags().StringVar(&kindFlag, "kind", "",
 		"unit: control, subgroup, datagram or fetch (decode: default control; encode: default from the JSON's message_type or stream_type)")
 
@@ -72,7 +76,7 @@ func addWireCmd(root *cobra.Command) {
 	// defaultKind.
 	options := func(defaultKind wirejson.Kind) (wire.Draft, wirejson.Kind, error) {
 		if draftFlag == "" {
-			return 0, "", errors.New("--draft is required (07, 07cf or 14)")
+			return 0, "", errors.New("--draft is required (07, 07cf, 14 or 16)")
 		}
 		d, err := wire.ParseDraft(draftFlag)
 		if err != nil {

@@ -220,3 +220,38 @@ func TestWireHelp(t *testing.T) {
 		t.Errorf("moq wire: exit %d, output differs from --help", code)
 	}
 }
+
+// TestWireDraft16: "moq wire --draft 16" decodes a SUBSCRIBE whose priority
+// is a parameter, a subgroup stream with the default-priority type, and
+// encodes the JSON back to the same bytes.
+func TestWireDraft16(t *testing.T) {
+	for _, c := range []struct {
+		kind, hex string
+		want      []string
+	}{
+		{"control", "0300110101046c69766505766964656f01204080",
+			[]string{`"message_type": "subscribe"`, `"subscriber_priority": "128"`}},
+		{"subgroup", "3001000004deadbeef", []string{`"header_type": "0x30"`, `"payload_hex": "deadbeef"`}},
+		{"fetch", "05041c00008004deadbeef", []string{`"serialization_flags": "0x1c"`}},
+		{"datagram", "08010000deadbeef", []string{`"datagram_type": "0x08"`}},
+	} {
+		code, out, errOut := runCLI(t, "", "wire", "decode", "--draft", "16", "--kind", c.kind, c.hex)
+		if code != 0 || errOut != "" {
+			t.Fatalf("%s: exit %d, stderr %q", c.kind, code, errOut)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s: output does not contain %s:\n%s", c.kind, w, out)
+			}
+		}
+		code, hexOut, errOut := runCLI(t, out, "wire", "encode", "--draft", "16", "-")
+		if code != 0 || hexOut != c.hex+"\n" {
+			t.Errorf("%s: encode: exit %d, stdout %q, stderr %q; want %s", c.kind, code, hexOut, errOut, c.hex)
+		}
+	}
+	// A draft-14 message type that draft-16 dropped.
+	code, _, errOut := runCLI(t, "", "wire", "encode", "--draft", "16", `{"message_type":"subscribe_error","request_id":"1"}`)
+	if code == 0 || !strings.Contains(errOut, "not a draft-16 control message") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}

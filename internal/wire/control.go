@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"sync"
 )
 
 // Control message framing and the draft-neutral entry points. Each draft's
@@ -130,18 +131,19 @@ func AppendMessage(b []byte, d Draft, m Message) ([]byte, error) {
 		return b, fmt.Errorf("wire: %s does not exist in draft-%v", name, d)
 	}
 	start := len(b)
-	e := ctlEncoder{b: AppendVarint(b, l.typ), d: d}
-	lenAt := len(e.b)
+	out := AppendVarint(b, l.typ)
+	lenAt := len(out)
 	if d.Is07() {
-		e.b = append(e.b, 0) // a one-byte length; widened below if needed
+		out = append(out, 0) // a one-byte length; widened below if needed
 	} else {
-		e.b = append(e.b, 0, 0)
+		out = append(out, 0, 0)
 	}
-	payloadAt := len(e.b)
-	l.walk(writer{&e}, m)
-	if e.err != nil {
-		return b[:start], fmt.Errorf("wire: cannot encode %s for draft-%v: %w", name, d, e.err)
+	payloadAt := len(out)
+	out, err := encodeWalk(l, d, out, m)
+	if err != nil {
+		return b[:start], fmt.Errorf("wire: cannot encode %s for draft-%v: %w", name, d, err)
 	}
+	e := ctlEncoder{b: out}
 	n := len(e.b) - payloadAt
 	if !d.Is07() {
 		if n > MaxControlMessage14 {
@@ -197,14 +199,43 @@ func ParseMessage(b []byte, d Draft, lim *Limits) (Message, int, error) {
 		return nil, total, &ProtocolError{Kind: KindUnknownMessage, Field: "type",
 			Detail: fmt.Sprintf("unknown message type 0x%X in draft-%v", typ, d)}
 	}
-	p := ctlDecoder{decoder: decoder{b: b[hdr:total], framed: true, lim: lim}, d: d}
 	m := l.new()
-	l.walk(reader{&p}, m)
-	if err := p.end(l.name); err != nil {
+	if err := decodeWalk(l, d, b[hdr:total], lim, m); err != nil {
 		return nil, total, err
 	}
 	ownParams(m)
 	return m, total, nil
+}
+
+// The walkers reach the coder through an interface, so a coder on the
+// stack would escape to the heap on every message; they are pooled
+// instead.
+var (
+	encoderPool = sync.Pool{New: func() any { return new(ctlEncoder) }}
+	decoderPool = sync.Pool{New: func() any { return new(ctlDecoder) }}
+)
+
+// encodeWalk appends m's payload (layout l) to b.
+func encodeWalk(l *layout, d Draft, b []byte, m Message) ([]byte, error) {
+	e := encoderPool.Get().(*ctlEncoder)
+	*e = ctlEncoder{b: b, d: d}
+	l.walk(writer{e}, m)
+	b, err := e.b, e.err
+	*e = ctlEncoder{}
+	encoderPool.Put(e)
+	return b, err
+}
+
+// decodeWalk decodes payload into m (layout l) and checks that all of it
+// was used.
+func decodeWalk(l *layout, d Draft, payload []byte, lim *Limits, m Message) error {
+	p := decoderPool.Get().(*ctlDecoder)
+	*p = ctlDecoder{decoder: decoder{b: payload, framed: true, lim: lim}, d: d}
+	l.walk(reader{p}, m)
+	err := p.end(l.name)
+	*p = ctlDecoder{}
+	decoderPool.Put(p)
+	return err
 }
 
 // frameHeader reads a control message's type and length at the start of b

@@ -233,3 +233,87 @@ func RequestOKFromTrackStatus(ts *TrackStatus) *RequestOK {
 	}
 	return &RequestOK{RequestID: ts.RequestID, Params: ps}
 }
+
+// binds16 returns the draft-16 parameter and track-extension binds of m's
+// type (nil for messages without typed parameters).
+func binds16(m Message) (params, ext []pbind) {
+	switch m.(type) {
+	case *Subscribe:
+		return subscribeBinds16, nil
+	case *TrackStatusRequest:
+		return trackStatusReqBinds16, nil
+	case *SubscribeOK:
+		return subscribeOKBinds16, subscribeOKExtBinds16
+	case *SubscribeUpdate:
+		return updateBinds16, nil
+	case *Publish:
+		return publishBinds16, publishExtBinds16
+	case *PublishOK:
+		return publishOKBinds16, nil
+	case *Fetch:
+		return fetchBinds16, nil
+	}
+	return nil, nil
+}
+
+// ApplyParams sets the typed fields of a draft-16 message from its Params
+// and TrackExtensions, as decoding does (absent parameters give the
+// draft's defaults; for REQUEST_UPDATE, Changed is set from the parameters
+// present). Use it on a message built from its parameter lists (e.g. from
+// JSON) before encoding, so that AppendMessage writes those lists as they
+// are. Other drafts: nothing to do. A malformed parameter value is a
+// *ProtocolError.
+func ApplyParams(d Draft, m Message) error {
+	if d != Draft16 || isNil(m) {
+		return nil
+	}
+	ps, ext := binds16(m)
+	if u, ok := m.(*SubscribeUpdate); ok {
+		u.Changed, u.FilterType, u.Start, u.EndGroup = 0, 0, Location{}, 0
+	}
+	if pp := paramsOf(m); pp != nil && ps != nil {
+		if err := applyBinds(*pp, m, ps); err != nil {
+			return withMessage(err, MessageName(d, m))
+		}
+	}
+	if ep := trackExtOf(m); ep != nil && ext != nil {
+		if err := applyBinds(*ep, m, ext); err != nil {
+			return withMessage(err, MessageName(d, m))
+		}
+	}
+	return nil
+}
+
+// ToDraft16 returns the draft-16 message that stands for a draft-14 m
+// which draft-16 dropped, so that an engine may build replies the draft-14
+// way: the per-request errors (SUBSCRIBE_ERROR, PUBLISH_ERROR, FETCH_ERROR,
+// TRACK_STATUS_ERROR, PUBLISH_NAMESPACE_ERROR, SUBSCRIBE_NAMESPACE_ERROR)
+// become REQUEST_ERROR (Retry Interval 0: do not retry), PUBLISH_NAMESPACE_OK
+// and SUBSCRIBE_NAMESPACE_OK become REQUEST_OK, TRACK_STATUS_OK becomes
+// RequestOKFromTrackStatus. Any other m is returned as it is.
+func ToDraft16(m Message) Message {
+	reqErr := func(id, code uint64, reason string) Message {
+		return &RequestError{RequestID: id, ErrorCode: code, Reason: reason}
+	}
+	switch v := m.(type) {
+	case *SubscribeError:
+		return reqErr(v.RequestID, v.ErrorCode, v.Reason)
+	case *PublishError:
+		return reqErr(v.RequestID, v.ErrorCode, v.Reason)
+	case *FetchError:
+		return reqErr(v.RequestID, v.ErrorCode, v.Reason)
+	case *TrackStatusError:
+		return reqErr(v.RequestID, v.ErrorCode, v.Reason)
+	case *PublishNamespaceError:
+		return reqErr(v.RequestID, v.ErrorCode, v.Reason)
+	case *SubscribeNamespaceError:
+		return reqErr(v.RequestID, v.ErrorCode, v.Reason)
+	case *PublishNamespaceOK:
+		return &RequestOK{RequestID: v.RequestID, Params: v.Params}
+	case *SubscribeNamespaceOK:
+		return &RequestOK{RequestID: v.RequestID, Params: v.Params}
+	case *TrackStatus:
+		return RequestOKFromTrackStatus(v)
+	}
+	return m
+}

@@ -295,3 +295,31 @@ func TestControl16Reader(t *testing.T) {
 		t.Errorf("REQUEST_OK type %s", n)
 	}
 }
+
+// TestControl16ToDraft16: every message draft-16 dropped has a stand-in
+// that draft-16 encodes; the others pass through.
+func TestControl16ToDraft16(t *testing.T) {
+	for _, m := range []Message{&SubscribeError{RequestID: 1, ErrorCode: 2, Reason: "r"}, &PublishError{}, &FetchError{},
+		&TrackStatusError{}, &PublishNamespaceError{}, &SubscribeNamespaceError{}, &PublishNamespaceOK{RequestID: 3},
+		&SubscribeNamespaceOK{}, &TrackStatus{RequestID: 4, ContentExists: true, Largest: Location{1, 2}}} {
+		if _, ok := MessageType(Draft16, m); ok {
+			t.Errorf("%T exists in draft-16", m)
+		}
+		got := ToDraft16(m)
+		if _, err := AppendMessage(nil, Draft16, got); err != nil {
+			t.Errorf("%T -> %T: %v", m, got, err)
+		}
+	}
+	if e, ok := ToDraft16(&SubscribeError{RequestID: 1, ErrorCode: 2, Reason: "r"}).(*RequestError); !ok ||
+		*e != (RequestError{RequestID: 1, ErrorCode: 2, Reason: "r"}) {
+		t.Errorf("SUBSCRIBE_ERROR -> %+v", e)
+	}
+	if ts, err := TrackStatusFromRequestOK(ToDraft16(&TrackStatus{RequestID: 4, ContentExists: true, Largest: Location{1, 2}}).(*RequestOK)); err != nil ||
+		!ts.ContentExists || ts.Largest != (Location{1, 2}) {
+		t.Errorf("TRACK_STATUS_OK -> %+v, %v", ts, err)
+	}
+	s := &Subscribe{}
+	if ToDraft16(s) != Message(s) {
+		t.Error("SUBSCRIBE was replaced")
+	}
+}

@@ -8,6 +8,9 @@ func benchSubscribe(d Draft) *Subscribe {
 	if d.Is07() {
 		m.TrackAlias = 7
 		m.Params = Params{IntParam(Param07DeliveryTimeout, 5000)}
+	} else if d == Draft16 {
+		m.Forward = true
+		m.Params = Params{IntParam(Param16DeliveryTimeout, 5000)}
 	} else {
 		m.Forward = true
 		m.Params = Params{IntParam(Param14DeliveryTimeout, 5000)}
@@ -16,7 +19,7 @@ func benchSubscribe(d Draft) *Subscribe {
 }
 
 func BenchmarkSubscribeEncode(b *testing.B) {
-	for _, d := range []Draft{Draft07, Draft14} {
+	for _, d := range []Draft{Draft07, Draft14, Draft16} {
 		b.Run(d.String(), func(b *testing.B) {
 			m := benchSubscribe(d)
 			buf := make([]byte, 0, 256)
@@ -33,7 +36,7 @@ func BenchmarkSubscribeEncode(b *testing.B) {
 }
 
 func BenchmarkSubscribeDecode(b *testing.B) {
-	for _, d := range []Draft{Draft07, Draft14} {
+	for _, d := range []Draft{Draft07, Draft14, Draft16} {
 		b.Run(d.String(), func(b *testing.B) {
 			enc, err := AppendMessage(nil, d, benchSubscribe(d))
 			if err != nil {

@@ -85,3 +85,8 @@ func FuzzParseMessage14(f *testing.F) {
 	addControlSeeds(f, "draft14", Draft14)
 	f.Fuzz(func(t *testing.T, data []byte) { fuzzParseMessage(t, Draft14, data) })
 }
+
+func FuzzParseMessage16(f *testing.F) {
+	addControlSeeds(f, "draft16", Draft16)
+	f.Fuzz(func(t *testing.T, data []byte) { fuzzParseMessage(t, Draft16, data) })
+}

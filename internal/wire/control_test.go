@@ -166,6 +166,9 @@ func samplesFor(d Draft) []Message {
 	if d.Is07() {
 		return samples07()
 	}
+	if d == Draft16 {
+		return samples16()
+	}
 	return samples14()
 }
 

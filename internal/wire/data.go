@@ -30,6 +30,9 @@ const (
 	SubgroupBitFirstObject uint64 = 0x02 // subgroup ID = first object ID
 	SubgroupBitExplicit    uint64 = 0x04 // subgroup ID field present
 	SubgroupBitEndOfGroup  uint64 = 0x08
+	// SubgroupBitDefaultPriority (draft-16 only): the header has no
+	// Publisher Priority; the subscription's applies (types 0x30-0x3D).
+	SubgroupBitDefaultPriority uint64 = 0x20
 )
 
 // Draft-14 OBJECT_DATAGRAM type bits (types 0x00-0x07, 0x20-0x21).
@@ -38,6 +41,9 @@ const (
 	DatagramBitEndOfGroup uint64 = 0x02
 	DatagramBitNoObjectID uint64 = 0x04
 	DatagramBitStatus     uint64 = 0x20
+	// DatagramBitDefaultPriority (draft-16 only): no Publisher Priority;
+	// the subscription's applies.
+	DatagramBitDefaultPriority uint64 = 0x08
 )
 
 // SubgroupHeader is the header of a subgroup stream: draft-07
@@ -52,6 +58,9 @@ type SubgroupHeader struct {
 	// Subgroup is the subgroup ID. With draft-14 types whose subgroup ID is
 	// the first object's ID, decoders set it when the first object arrives.
 	Subgroup uint64
+	// Priority is the publisher priority; with a draft-16 type that has
+	// SubgroupBitDefaultPriority it is not on the wire (left 0 by decoders,
+	// ignored by encoders): the subscription's publisher priority applies.
 	Priority uint8
 }
 

@@ -9,7 +9,7 @@ import (
 // draft-14 when ext.
 func dtBenchHeader(d Draft, ext bool) SubgroupHeader {
 	h := SubgroupHeader{Type: StreamTypeSubgroup07, SubscribeID: 3, TrackAlias: 5, Group: 1000, Subgroup: 0, Priority: 128}
-	if d == Draft14 {
+	if typedData(d) {
 		h.Type = SubgroupType(ext, false, false, 0)
 	}
 	return h
@@ -23,6 +23,8 @@ var dtBenchCases = []struct {
 	{"07", Draft07, false},
 	{"14", Draft14, false},
 	{"14ext", Draft14, true},
+	{"16", Draft16, false},
+	{"16ext", Draft16, true},
 }
 
 // BenchmarkSubgroupObjectHeaderEncode encodes the header of a 200-byte object
@@ -123,7 +125,7 @@ var _ io.Reader = (*dtObjectSource)(nil)
 // read, which is included). The one allocation per op is the payload, which
 // Next hands to the caller.
 func BenchmarkStreamReader(b *testing.B) {
-	for _, d := range []Draft{Draft07, Draft14} {
+	for _, d := range []Draft{Draft07, Draft14, Draft16} {
 		b.Run(d.String(), func(b *testing.B) {
 			s := NewStreamReader(newDTObjectSource(b, d), d, nil)
 			if err := s.ReadHeader(); err != nil {

@@ -21,6 +21,9 @@ func FuzzDatagram07CF(f *testing.F)       { dtFuzzDatagram(f, Draft07CF) }
 func FuzzDatagram14(f *testing.F)         { dtFuzzDatagram(f, Draft14) }
 func FuzzFetchStream07(f *testing.F)      { dtFuzzFetch(f, Draft07) }
 func FuzzFetchStream14(f *testing.F)      { dtFuzzFetch(f, Draft14) }
+func FuzzSubgroupStream16(f *testing.F)   { dtFuzzSubgroup(f, Draft16) }
+func FuzzDatagram16(f *testing.F)         { dtFuzzDatagram(f, Draft16) }
+func FuzzFetchStream16(f *testing.F)      { dtFuzzFetch(f, Draft16) }
 
 // dtFuzzLimits are small limits, so that the fuzzer reaches them.
 var dtFuzzLimits = &Limits{MaxObjectPayload: 300, MaxExtensionBytes: 40, MaxParamBytes: 8}
@@ -28,7 +31,7 @@ var dtFuzzLimits = &Limits{MaxObjectPayload: 300, MaxExtensionBytes: 40, MaxPara
 // dtVectorSeeds adds the hex of every vector in the given file of d's
 // vectors (draft-07 vectors also seed Draft07CF).
 func dtVectorSeeds(f *testing.F, d Draft, file string) {
-	dir := "draft14"
+	dir := "draft" + d.String()
 	if d.Is07() {
 		dir = "draft07"
 	}
@@ -59,8 +62,14 @@ func dtSmallObjects(t testing.TB, d Draft, first uint64, ext bool) []Object {
 
 func dtFuzzSubgroup(f *testing.F, d Draft) {
 	dtVectorSeeds(f, d, "subgroup.json")
-	if d == Draft14 {
-		for _, typ := range dtSubgroupTypes14() {
+	if typedData(d) {
+		types := dtSubgroupTypes14()
+		if d == Draft16 {
+			for _, typ := range dtSubgroupTypes14() {
+				types = append(types, typ|SubgroupBitDefaultPriority)
+			}
+		}
+		for _, typ := range types {
 			h := SubgroupHeader{Type: typ, TrackAlias: 2, Group: 3, Priority: 4}
 			first := uint64(1)
 			switch {
@@ -101,9 +110,12 @@ func dtFuzzSubgroup(f *testing.F, d Draft) {
 
 func dtFuzzFetch(f *testing.F, d Draft) {
 	dtVectorSeeds(f, d, "fetch-header.json")
-	objs := dtSmallObjects(f, d, 0, d == Draft14)
+	objs := dtSmallObjects(f, d, 0, typedData(d))
 	for i := range objs {
 		objs[i].Group, objs[i].Subgroup, objs[i].Priority = uint64(i), uint64(i%2), uint8(i)
+		if d == Draft16 {
+			objs[i].Status = StatusNormal // draft-16 fetch objects have no status
+		}
 	}
 	f.Add(dtEncodeFetch(f, d, FetchHeader{RequestID: 3}, objs))
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -137,10 +149,16 @@ func dtFuzzDatagram(f *testing.F, d Draft) {
 		{SubscribeID: 1, TrackAlias: 2, Object: Object{Group: 3, ID: 4, Priority: 5, Status: StatusEndOfGroup}},
 		{TrackAlias: 300, Object: Object{Group: 1 << 20}},
 	}
-	if d == Draft14 {
+	if typedData(d) {
 		seeds = append(seeds,
 			Datagram{Type: 0x07, EndOfGroup: true, Object: Object{Extensions: ext, Payload: []byte{1}}},
-			Datagram{Type: 0x21, Object: Object{ID: 9, Extensions: ext, Status: StatusDoesNotExist}},
+			Datagram{Type: 0x21, Object: Object{ID: 9, Extensions: ext, Status: StatusEndOfGroup}},
+		)
+	}
+	if d == Draft16 {
+		seeds = append(seeds,
+			Datagram{Type: 0x0F, EndOfGroup: true, Object: Object{Extensions: ext, Payload: []byte{1}}},
+			Datagram{Type: 0x2D, Object: Object{Extensions: ext, Status: StatusEndOfTrack}},
 		)
 	}
 	for i := range seeds {

@@ -95,9 +95,10 @@ func dtParseFetchAll(b []byte, d Draft, lim *Limits) (h FetchHeader, objs []Obje
 		return h, nil, err
 	}
 	rest := b[n:]
+	dec := FetchDecoder{Draft: d, Limits: lim}
 	for len(rest) > 0 {
 		var o Object
-		m, err := ParseFetchObject(rest, d, lim, &o)
+		m, err := dec.ParseObject(rest, &o)
 		if err != nil {
 			return h, objs, err
 		}
@@ -139,9 +140,10 @@ func dtEncodeSubgroup(t testing.TB, d Draft, h SubgroupHeader, objs []Object) []
 func dtEncodeFetch(t testing.TB, d Draft, h FetchHeader, objs []Object) []byte {
 	t.Helper()
 	b := AppendFetchHeader(nil, d, h)
+	enc := FetchEncoder{Draft: d}
 	for i := range objs {
 		var err error
-		if b, err = AppendFetchObject(b, d, &objs[i]); err != nil {
+		if b, err = enc.AppendObject(b, &objs[i]); err != nil {
 			t.Fatalf("AppendFetchObject %s: %v", dtObjString(&objs[i]), err)
 		}
 	}
@@ -161,6 +163,9 @@ var dtAllDrafts = []Draft{Draft07, Draft07CF, Draft14}
 
 func dtStatuses(d Draft) []ObjectStatus {
 	s := []ObjectStatus{StatusNormal, StatusDoesNotExist, StatusEndOfGroup, StatusEndOfTrack}
+	if d == Draft16 {
+		return []ObjectStatus{StatusNormal, StatusEndOfGroup, StatusEndOfTrack}
+	}
 	if d.Is07() {
 		s = append(s, StatusEndOfSubgroup)
 	}

@@ -13,6 +13,25 @@ func isDatagramType14(t uint64) bool {
 	return t <= 0x07 || t == DatagramBitStatus || t == DatagramBitStatus|DatagramBitExtensions
 }
 
+// isDatagramType reports whether t is a defined datagram type of d (14 or
+// 16). Draft-16 adds the DEFAULT_PRIORITY bit (0x08): 0x00-0x0F, and the
+// status types 0x20, 0x21, 0x24, 0x25, 0x28, 0x29, 0x2C, 0x2D.
+func isDatagramType(d Draft, t uint64) bool {
+	switch d {
+	case Draft14:
+		return isDatagramType14(t)
+	case Draft16:
+		return t < 0x30 && t&0x10 == 0 && !(t&DatagramBitStatus != 0 && t&DatagramBitEndOfGroup != 0)
+	}
+	return false
+}
+
+// hasPriority reports whether a datagram of type t in d carries a
+// Publisher Priority.
+func datagramHasPriority(d Draft, t uint64) bool {
+	return d != Draft16 || t&DatagramBitDefaultPriority == 0
+}
+
 // datagramType14 returns the draft-14 datagram type AppendDatagram derives
 // for dg when dg.Type is 0 (see AppendDatagram).
 func datagramType14(dg *Datagram) uint64 {
@@ -87,12 +106,12 @@ func AppendDatagram(b []byte, d Draft, dg *Datagram) ([]byte, error) {
 		b = append(b, o.Priority)
 		b = AppendVarint(b, uint64(o.Status))
 		b = AppendVarint(b, uint64(len(o.Payload)))
-	case Draft14:
+	case Draft14, Draft16:
 		t := dg.Type
 		if t == 0 {
 			t = datagramType14(dg)
 		}
-		if err := checkDatagramType14(t, dg); err != nil {
+		if err := checkDatagramType(d, t, dg); err != nil {
 			return nil, err
 		}
 		b = AppendVarint(b, t)
@@ -101,10 +120,12 @@ func AppendDatagram(b []byte, d Draft, dg *Datagram) ([]byte, error) {
 		if t&DatagramBitNoObjectID == 0 {
 			b = AppendVarint(b, o.ID)
 		}
-		b = append(b, o.Priority)
+		if datagramHasPriority(d, t) {
+			b = append(b, o.Priority)
+		}
 		if t&DatagramBitExtensions != 0 {
 			var err error
-			if b, err = appendExtBlock(b, o.Extensions); err != nil {
+			if b, err = appendExtBlock(d, b, o.Extensions); err != nil {
 				return nil, err
 			}
 		}
@@ -117,12 +138,12 @@ func AppendDatagram(b []byte, d Draft, dg *Datagram) ([]byte, error) {
 	return append(b, o.Payload...), nil
 }
 
-// checkDatagramType14 checks that type t can carry dg.
-func checkDatagramType14(t uint64, dg *Datagram) error {
+// checkDatagramType checks that type t can carry dg.
+func checkDatagramType(d Draft, t uint64, dg *Datagram) error {
 	o := &dg.Object
 	switch {
-	case !isDatagramType14(t):
-		return fmt.Errorf("wire: 0x%x is not a draft-14 datagram type", t)
+	case !isDatagramType(d, t):
+		return fmt.Errorf("wire: 0x%x is not a draft-%v datagram type", t, d)
 	case t&DatagramBitExtensions != 0 && len(o.Extensions) == 0:
 		return fmt.Errorf("wire: datagram type 0x%x has the extensions bit but the object has no extension headers", t)
 	case t&DatagramBitExtensions == 0 && len(o.Extensions) > 0:
@@ -175,10 +196,10 @@ func ParseDatagram(b []byte, d Draft, lim *Limits) (Datagram, error) {
 			r.fail(errf(KindInvalidValue, "payload_length", "object with status 0x%x has a %d-byte payload", uint64(o.Status), n))
 		}
 		o.Payload = r.bytesN(n, "payload")
-	case Draft14:
+	case Draft14, Draft16:
 		dg.Type = r.varint("type")
-		if r.err == nil && !isDatagramType14(dg.Type) {
-			r.fail(errf(KindUnknownMessage, "type", "datagram type 0x%x is not defined in draft-14", dg.Type))
+		if r.err == nil && !isDatagramType(d, dg.Type) {
+			r.fail(errf(KindUnknownMessage, "type", "datagram type 0x%x is not defined in draft-%v", dg.Type, d))
 		}
 		t := dg.Type
 		dg.TrackAlias = r.varint("track_alias")
@@ -186,9 +207,11 @@ func ParseDatagram(b []byte, d Draft, lim *Limits) (Datagram, error) {
 		if t&DatagramBitNoObjectID == 0 {
 			o.ID = r.varint("object_id")
 		}
-		o.Priority = r.byte8("publisher_priority")
+		if datagramHasPriority(d, t) {
+			o.Priority = r.byte8("publisher_priority")
+		}
 		if t&DatagramBitExtensions != 0 {
-			o.Extensions = r.objExt(false)
+			o.Extensions = r.objExt(d, false)
 		}
 		if t&DatagramBitStatus != 0 {
 			o.Status = r.objStatus(d)

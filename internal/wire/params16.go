@@ -338,10 +338,20 @@ func pick(isDefault bool, def, other emit) emit {
 
 // ---- decoding ----
 
-// kvps16 reads n delta-coded key-value pairs (n < 0: up to the end).
-func (d *decoder) kvps16(field string, n int, maxBytes int) Params {
+// kvps16 reads n delta-coded key-value pairs (n < 0: up to the end) and,
+// when keep, returns them (else it only checks them, without allocating).
+func (d *decoder) kvps16(field string, n int, maxBytes int, keep bool) Params {
 	var ps Params
 	var key uint64
+	var valueField string
+	switch field { // constant names keep the hot path free of allocations
+	case "parameter":
+		valueField = "parameter value"
+	case "extension":
+		valueField = "extension value"
+	default:
+		valueField = "track_extension value"
+	}
 	for i := 0; (n < 0 && d.remaining() > 0) || i < n; i++ {
 		delta := d.varint2(field, " type")
 		if d.err != nil {
@@ -354,12 +364,15 @@ func (d *decoder) kvps16(field string, n int, maxBytes int) Params {
 		key += delta
 		var p Param
 		if key&1 == 0 {
-			p = Param{Key: key, IsInt: true, Int: d.varint2(field, " value")}
+			p = Param{Key: key, IsInt: true, Int: d.varint2(valueField, "")}
 		} else {
-			p = Param{Key: key, Bytes: d.lenBytes(field+" value", min(maxBytes, MaxControlMessage14))}
+			p = Param{Key: key, Bytes: d.lenBytes(valueField, min(maxBytes, MaxControlMessage14))}
 		}
 		if d.err != nil {
 			return nil
+		}
+		if !keep {
+			continue
 		}
 		if ps == nil {
 			ps = make(Params, 0, 4)
@@ -380,7 +393,7 @@ func (p *ctlDecoder) params16(ctx paramCtx, v *Params, m Message, binds []pbind)
 		p.fail(errf(KindLimit, "parameters", "%d parameters, limit %d", n, p.lim.params()))
 		return
 	}
-	*v = p.kvps16("parameter", int(n), p.lim.paramBytes())
+	*v = p.kvps16("parameter", int(n), p.lim.paramBytes(), true)
 	if p.err != nil {
 		return
 	}
@@ -404,7 +417,7 @@ func (p *ctlDecoder) trackExt16(v *Params, m Message, binds []pbind) {
 	if p.err != nil {
 		return
 	}
-	*v = p.kvps16("track_extension", -1, p.lim.paramBytes())
+	*v = p.kvps16("track_extension", -1, p.lim.paramBytes(), true)
 	if p.err == nil {
 		p.fail(applyBinds(*v, m, binds))
 	}

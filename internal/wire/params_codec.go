@@ -178,3 +178,38 @@ func AppendExtensions(b []byte, ps Params) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// validateExtensions checks the structure of an extension headers block of
+// draft d: draft-16 keys are delta-coded, so the value form follows the
+// running key, not the delta.
+func validateExtensions(d Draft, ext []byte, lim *Limits) error {
+	if d != Draft16 {
+		return ValidateExtensions(ext, lim)
+	}
+	dec := decoder{b: ext, framed: true, lim: lim}
+	dec.kvps16("extension", -1, lim.paramBytes(), false)
+	return withMessage(dec.err, "extension headers")
+}
+
+// ParseExtensionsDraft splits an extension headers block of draft d into
+// its key-value pairs (draft-16: delta-coded keys, given back absolute).
+// Byte values alias ext.
+func ParseExtensionsDraft(d Draft, ext []byte, lim *Limits) (Params, error) {
+	if d != Draft16 {
+		return ParseExtensions(ext, lim)
+	}
+	dec := decoder{b: ext, framed: true, lim: lim}
+	ps := dec.kvps16("extension", -1, lim.paramBytes(), true)
+	return ps, withMessage(dec.err, "extension headers")
+}
+
+// AppendExtensionsDraft appends key-value pairs as an extension headers
+// block of draft d (without its length prefix); draft-16 pairs are sorted
+// by key and delta-coded.
+func AppendExtensionsDraft(d Draft, b []byte, ps Params) ([]byte, error) {
+	if d != Draft16 {
+		return AppendExtensions(b, ps)
+	}
+	list, _ := mergeBinds(ps, nil, nil)
+	return appendKVPs16(b, list, false)
+}

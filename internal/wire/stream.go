@@ -36,6 +36,26 @@ func isSubgroupType14(t uint64) bool {
 	return t >= 0x10 && t <= 0x1D && t&both != both
 }
 
+// isSubgroupType reports whether t is a defined SUBGROUP_HEADER type of d
+// (14 or 16). Draft-16 adds the DEFAULT_PRIORITY bit (0x20): 0x30-0x35,
+// 0x38-0x3D, whose header has no Publisher Priority.
+func isSubgroupType(d Draft, t uint64) bool {
+	switch d {
+	case Draft14:
+		return isSubgroupType14(t)
+	case Draft16:
+		return isSubgroupType14(t &^ SubgroupBitDefaultPriority)
+	}
+	return false
+}
+
+// typedData reports whether d's data streams carry typed subgroup headers
+// and extension blocks (draft-14 and later).
+func typedData(d Draft) bool { return d == Draft14 || d == Draft16 }
+
+// knownDataDraft reports whether d is a draft whose data plane is coded.
+func knownDataDraft(d Draft) bool { return d.Is07() || typedData(d) }
+
 // subgroupFromFirstObject reports whether a draft-14 type says "subgroup ID =
 // first object ID".
 func subgroupFromFirstObject(t uint64) bool {
@@ -44,7 +64,7 @@ func subgroupFromFirstObject(t uint64) bool {
 
 // subgroupHeaderName names the subgroup header unit in errors.
 func subgroupHeaderName(d Draft) string {
-	if d == Draft14 {
+	if typedData(d) {
 		return "SUBGROUP_HEADER"
 	}
 	return "STREAM_HEADER_SUBGROUP"
@@ -84,8 +104,8 @@ func appendLenStatus(b []byte, payloadLen int, st ObjectStatus) []byte {
 
 // appendExtBlock appends ExtLen and the extension block after checking that
 // ext is a well-formed sequence of key-value pairs.
-func appendExtBlock(b []byte, ext []byte) ([]byte, error) {
-	if err := ValidateExtensions(ext, encodeLimits); err != nil {
+func appendExtBlock(d Draft, b []byte, ext []byte) ([]byte, error) {
+	if err := validateExtensions(d, ext, encodeLimits); err != nil {
 		return nil, err
 	}
 	b = AppendVarint(b, uint64(len(ext)))
@@ -96,7 +116,7 @@ func appendExtBlock(b []byte, ext []byte) ([]byte, error) {
 // ExtLen against the limit before taking the bytes and the block's structure
 // after. allowEmpty says whether ExtLen 0 is allowed (it is not in a
 // datagram whose type has the extensions bit). An empty block is nil.
-func (r *decoder) objExt(allowEmpty bool) []byte {
+func (r *decoder) objExt(d Draft, allowEmpty bool) []byte {
 	n := r.varint("extension_headers_length")
 	if r.err != nil {
 		return nil
@@ -113,7 +133,7 @@ func (r *decoder) objExt(allowEmpty bool) []byte {
 	}
 	ext := r.bytesN(int(n), "extension_headers")
 	if r.err == nil {
-		if err := ValidateExtensions(ext, r.lim); err != nil {
+		if err := validateExtensions(d, ext, r.lim); err != nil {
 			r.fail(err)
 			return nil
 		}
@@ -181,9 +201,9 @@ func AppendSubgroupHeader(b []byte, d Draft, h *SubgroupHeader) ([]byte, error) 
 		b = AppendVarint(b, h.TrackAlias)
 		b = AppendVarint(b, h.Group)
 		b = AppendVarint(b, h.Subgroup)
-	case Draft14:
-		if !isSubgroupType14(h.Type) {
-			return nil, fmt.Errorf("wire: 0x%x is not a draft-14 subgroup header type", h.Type)
+	case Draft14, Draft16:
+		if !isSubgroupType(d, h.Type) {
+			return nil, fmt.Errorf("wire: 0x%x is not a draft-%v subgroup header type", h.Type, d)
 		}
 		if h.Type&(SubgroupBitExplicit|SubgroupBitFirstObject) == 0 && h.Subgroup != 0 {
 			return nil, fmt.Errorf("wire: subgroup header type 0x%x means subgroup 0, but the subgroup is %d", h.Type, h.Subgroup)
@@ -193,6 +213,9 @@ func AppendSubgroupHeader(b []byte, d Draft, h *SubgroupHeader) ([]byte, error) 
 		b = AppendVarint(b, h.Group)
 		if h.Type&SubgroupBitExplicit != 0 {
 			b = AppendVarint(b, h.Subgroup)
+		}
+		if d == Draft16 && h.Type&SubgroupBitDefaultPriority != 0 {
+			return b, nil // no Publisher Priority
 		}
 	default:
 		return nil, unknownDraft(d)
@@ -207,7 +230,7 @@ func AppendSubgroupHeader(b []byte, d Draft, h *SubgroupHeader) ([]byte, error) 
 // is the first object's ID, the returned Subgroup is 0 until a
 // SubgroupDecoder sets it.
 func ParseSubgroupHeader(b []byte, d Draft) (SubgroupHeader, int, error) {
-	if d != Draft07 && d != Draft07CF && d != Draft14 {
+	if !knownDataDraft(d) {
 		return SubgroupHeader{}, 0, unknownDraft(d)
 	}
 	r := decoder{b: b}
@@ -215,7 +238,7 @@ func ParseSubgroupHeader(b []byte, d Draft) (SubgroupHeader, int, error) {
 	if r.err != nil {
 		return SubgroupHeader{}, 0, r.err
 	}
-	if (d == Draft14 && !isSubgroupType14(t)) || (d != Draft14 && t != StreamTypeSubgroup07) {
+	if (typedData(d) && !isSubgroupType(d, t)) || (!typedData(d) && t != StreamTypeSubgroup07) {
 		return SubgroupHeader{}, 0, withMessage(errf(KindUnknownMessage, "type", "stream type 0x%x is not a subgroup stream type of draft %v", t, d), subgroupHeaderName(d))
 	}
 	h := r.subgroupHeaderBody(d, t)
@@ -233,10 +256,12 @@ func (r *decoder) subgroupHeaderBody(d Draft, t uint64) SubgroupHeader {
 	}
 	h.TrackAlias = r.varint("track_alias")
 	h.Group = r.varint("group_id")
-	if d != Draft14 || t&SubgroupBitExplicit != 0 {
+	if !typedData(d) || t&SubgroupBitExplicit != 0 {
 		h.Subgroup = r.varint("subgroup_id")
 	}
-	h.Priority = r.byte8("publisher_priority")
+	if d != Draft16 || t&SubgroupBitDefaultPriority == 0 {
+		h.Priority = r.byte8("publisher_priority")
+	}
 	return h
 }
 
@@ -281,10 +306,10 @@ func (e *SubgroupEncoder) AppendObjectHeader(b []byte, o *Object, payloadLen int
 			return nil, errors.New("wire: draft-07 objects carry no extension headers")
 		}
 		b = AppendVarint(b, o.ID)
-	case Draft14:
+	case Draft14, Draft16:
 		t := e.Header.Type
-		if !isSubgroupType14(t) {
-			return nil, fmt.Errorf("wire: 0x%x is not a draft-14 subgroup header type", t)
+		if !isSubgroupType(e.Draft, t) {
+			return nil, fmt.Errorf("wire: 0x%x is not a draft-%v subgroup header type", t, e.Draft)
 		}
 		if !e.started && subgroupFromFirstObject(t) && o.ID != e.Header.Subgroup {
 			return nil, fmt.Errorf("wire: subgroup header type 0x%x makes the first object ID the subgroup ID, but object %d is first in subgroup %d", t, o.ID, e.Header.Subgroup)
@@ -296,7 +321,7 @@ func (e *SubgroupEncoder) AppendObjectHeader(b []byte, o *Object, payloadLen int
 		b = AppendVarint(b, delta)
 		if t&SubgroupBitExtensions != 0 {
 			var err error
-			if b, err = appendExtBlock(b, o.Extensions); err != nil {
+			if b, err = appendExtBlock(e.Draft, b, o.Extensions); err != nil {
 				return nil, err
 			}
 		} else if len(o.Extensions) > 0 {
@@ -369,9 +394,9 @@ func (dec *SubgroupDecoder) parseHead(b []byte, ob *Object) (int, int, error) {
 		if r.err == nil && dec.started && id <= dec.prev {
 			r.fail(errf(KindInvalidValue, "object_id", "object ID %d does not rise above the previous object ID %d", id, dec.prev))
 		}
-	case Draft14:
-		if !isSubgroupType14(h.Type) {
-			return 0, 0, withMessage(errf(KindUnknownMessage, "type", "stream type 0x%x is not a draft-14 subgroup stream type", h.Type), "subgroup object")
+	case Draft14, Draft16:
+		if !isSubgroupType(dec.Draft, h.Type) {
+			return 0, 0, withMessage(errf(KindUnknownMessage, "type", "stream type 0x%x is not a draft-%v subgroup stream type", h.Type, dec.Draft), "subgroup object")
 		}
 		id = r.varint("object_id_delta")
 		if r.err == nil && dec.started {
@@ -381,7 +406,7 @@ func (dec *SubgroupDecoder) parseHead(b []byte, ob *Object) (int, int, error) {
 			id += dec.prev + 1
 		}
 		if h.Type&SubgroupBitExtensions != 0 {
-			ob.Extensions = r.objExt(true)
+			ob.Extensions = r.objExt(dec.Draft, true)
 		}
 	default:
 		return 0, 0, unknownDraft(dec.Draft)
@@ -392,7 +417,7 @@ func (dec *SubgroupDecoder) parseHead(b []byte, ob *Object) (int, int, error) {
 	}
 	ob.Group = h.Group
 	ob.Subgroup = h.Subgroup
-	if !dec.started && dec.Draft == Draft14 && subgroupFromFirstObject(h.Type) {
+	if !dec.started && typedData(dec.Draft) && subgroupFromFirstObject(h.Type) {
 		ob.Subgroup = id
 	}
 	ob.Priority = h.Priority
@@ -404,7 +429,7 @@ func (dec *SubgroupDecoder) parseHead(b []byte, ob *Object) (int, int, error) {
 // commit records ob as parsed: it advances the delta-coding state and, for
 // "first object ID" types, sets the header's subgroup.
 func (dec *SubgroupDecoder) commit(ob *Object) {
-	if !dec.started && dec.Draft == Draft14 && subgroupFromFirstObject(dec.Header.Type) {
+	if !dec.started && typedData(dec.Draft) && subgroupFromFirstObject(dec.Header.Type) {
 		dec.Header.Subgroup = ob.ID
 	}
 	dec.started = true
@@ -426,7 +451,7 @@ func AppendFetchHeader(b []byte, d Draft, h FetchHeader) []byte {
 // returns it with the number of bytes used. ErrNeedMore if b is too short; a
 // type other than 0x05 is a *ProtocolError of KindUnknownMessage.
 func ParseFetchHeader(b []byte, d Draft) (FetchHeader, int, error) {
-	if d != Draft07 && d != Draft07CF && d != Draft14 {
+	if !knownDataDraft(d) {
 		return FetchHeader{}, 0, unknownDraft(d)
 	}
 	r := decoder{b: b}
@@ -442,7 +467,7 @@ func ParseFetchHeader(b []byte, d Draft) (FetchHeader, int, error) {
 }
 
 func (r *decoder) fetchHeaderBody(d Draft) FetchHeader {
-	if d == Draft14 {
+	if typedData(d) {
 		return FetchHeader{RequestID: r.varint("request_id")}
 	}
 	return FetchHeader{RequestID: r.varint("subscribe_id")}
@@ -475,7 +500,7 @@ func AppendFetchObjectHeader(b []byte, d Draft, o *Object, payloadLen int) ([]by
 	b = append(b, o.Priority)
 	if d == Draft14 {
 		var err error
-		if b, err = appendExtBlock(b, o.Extensions); err != nil {
+		if b, err = appendExtBlock(d, b, o.Extensions); err != nil {
 			return nil, err
 		}
 	}
@@ -523,7 +548,7 @@ func parseFetchHead(b []byte, d Draft, lim *Limits, ob *Object) (int, int, error
 	ob.ID = r.varint("object_id")
 	ob.Priority = r.byte8("publisher_priority")
 	if d == Draft14 {
-		ob.Extensions = r.objExt(true)
+		ob.Extensions = r.objExt(d, true)
 	}
 	pl, st := r.objLenStatus(d)
 	if r.err != nil {

@@ -63,6 +63,7 @@ type StreamReader struct {
 	kind  StreamKind
 	sub   SubgroupDecoder
 	fetch FetchHeader
+	fdec  FetchDecoder
 }
 
 // NewStreamReader returns a StreamReader for one incoming stream of draft d,
@@ -167,7 +168,7 @@ func (s *StreamReader) ReadHeader() error {
 	if s.err != nil {
 		return s.err
 	}
-	if s.d != Draft07 && s.d != Draft07CF && s.d != Draft14 {
+	if !knownDataDraft(s.d) {
 		return s.fail(unknownDraft(s.d))
 	}
 	for {
@@ -208,7 +209,8 @@ func (s *StreamReader) parseHeader(b []byte) (int, error) {
 			return 0, withMessage(r.err, "FETCH_HEADER")
 		}
 		s.kind, s.fetch = StreamFetch, h
-	case (s.d == Draft14 && isSubgroupType14(t)) || (s.d != Draft14 && t == StreamTypeSubgroup07):
+		s.fdec = FetchDecoder{Draft: s.d, Limits: s.lim}
+	case (typedData(s.d) && isSubgroupType(s.d, t)) || (!typedData(s.d) && t == StreamTypeSubgroup07):
 		h := r.subgroupHeaderBody(s.d, t)
 		if r.err != nil {
 			return 0, withMessage(r.err, subgroupHeaderName(s.d))
@@ -246,7 +248,7 @@ func (s *StreamReader) Next(o *Object) error {
 			if s.kind == StreamSubgroup {
 				n, pl, err = s.sub.parseHead(s.buf[s.start:s.end], &ob)
 			} else {
-				n, pl, err = parseFetchHead(s.buf[s.start:s.end], s.d, s.lim, &ob)
+				n, pl, err = s.fdec.parseHead(s.buf[s.start:s.end], &ob)
 			}
 			if err == nil {
 				break
@@ -279,6 +281,8 @@ func (s *StreamReader) Next(o *Object) error {
 	}
 	if s.kind == StreamSubgroup {
 		s.sub.commit(&ob)
+	} else {
+		s.fdec.commit(&ob)
 	}
 	*o = ob
 	return nil

@@ -191,8 +191,10 @@ const (
 // ValidStatus reports whether s is an object status defined in draft d.
 func ValidStatus(d Draft, s ObjectStatus) bool {
 	switch s {
-	case StatusNormal, StatusDoesNotExist, StatusEndOfGroup, StatusEndOfTrack:
+	case StatusNormal, StatusEndOfGroup, StatusEndOfTrack:
 		return true
+	case StatusDoesNotExist:
+		return d != Draft16 // draft-16 dropped it
 	case StatusEndOfSubgroup:
 		return d.Is07()
 	}

@@ -102,12 +102,16 @@ func DecodeData(d wire.Draft, k Kind, b []byte) ([]byte, error) {
 		o   *object
 		err error
 	)
-	switch k {
-	case KindSubgroup:
+	switch {
+	case k == KindSubgroup && d == wire.Draft16:
+		o, err = decodeSubgroup16(b)
+	case k == KindFetch && d == wire.Draft16:
+		o, err = decodeFetch16(b)
+	case k == KindSubgroup:
 		o, err = decodeSubgroup(d, b)
-	case KindFetch:
+	case k == KindFetch:
 		o, err = decodeFetch(d, b)
-	case KindDatagram:
+	case k == KindDatagram:
 		o, err = decodeDatagram(d, b)
 	default:
 		return nil, &Error{Op: "decode", Unit: string(k), Detail: fmt.Sprintf("%q is not a data kind (want subgroup, datagram or fetch)", k)}
@@ -142,11 +146,11 @@ func EncodeData(d wire.Draft, k Kind, data []byte) ([]byte, error) {
 	if k == "" {
 		x, _ := o.get("stream_type")
 		switch x {
-		case streamSubgroup07, streamSubgroup14:
+		case streamSubgroup07, streamSubgroup14, stream16Subgroup:
 			k = KindSubgroup
-		case streamFetch:
+		case streamFetch, stream16Fetch:
 			k = KindFetch
-		case streamDatagram, streamDatagramStat:
+		case streamDatagram, streamDatagramStat, stream16Datagram:
 			k = KindDatagram
 		default:
 			return nil, fail("stream_type", "cannot tell the kind of unit from %s", describe(x))
@@ -154,12 +158,16 @@ func EncodeData(d wire.Draft, k Kind, data []byte) ([]byte, error) {
 		unit = dataUnit(k)
 	}
 	var b []byte
-	switch k {
-	case KindSubgroup:
+	switch {
+	case k == KindSubgroup && d == wire.Draft16:
+		b, err = encodeSubgroup16(o)
+	case k == KindFetch && d == wire.Draft16:
+		b, err = encodeFetch16(o)
+	case k == KindSubgroup:
 		b, err = encodeSubgroup(d, o)
-	case KindFetch:
+	case k == KindFetch:
 		b, err = encodeFetch(d, o)
-	case KindDatagram:
+	case k == KindDatagram:
 		b, err = encodeDatagram(d, o)
 	default:
 		return nil, fail("", "%q is not a data kind (want subgroup, datagram or fetch)", k)
@@ -483,7 +491,11 @@ func decodeDatagram(d wire.Draft, b []byte) (*object, error) {
 		return nil, wrapErr("decode", "datagram", err)
 	}
 	v := newWriter(d)
-	visitDatagram(v, d, &dg)
+	if d == wire.Draft16 {
+		visitDatagram16(v, &dg)
+	} else {
+		visitDatagram(v, d, &dg)
+	}
 	return v.out, nil
 }
 
@@ -546,7 +558,11 @@ func visitDatagram(v *visitor, d wire.Draft, dg *wire.Datagram) {
 func encodeDatagram(d wire.Draft, o *object) ([]byte, error) {
 	v := newReader(d, o, "")
 	var dg wire.Datagram
-	visitDatagram(v, d, &dg)
+	if d == wire.Draft16 {
+		visitDatagram16(v, &dg)
+	} else {
+		visitDatagram(v, d, &dg)
+	}
 	if err := v.finish(); err != nil {
 		return nil, err
 	}
@@ -804,16 +820,19 @@ func walkSubgroupHeader(d wire.Draft, b []byte) string {
 	}
 	w.varint("track_alias")
 	w.varint("group_id")
-	if d != wire.Draft14 || t&wire.SubgroupBitExplicit != 0 {
+	typed := d == wire.Draft14 || d == wire.Draft16
+	if !typed || t&wire.SubgroupBitExplicit != 0 {
 		w.varint("subgroup_id")
 	}
-	w.skip(1, "publisher_priority")
+	if d != wire.Draft16 || t&wire.SubgroupBitDefaultPriority == 0 {
+		w.skip(1, "publisher_priority")
+	}
 	return w.missing
 }
 
 func walkSubgroupObject(d wire.Draft, t uint64, b []byte) string {
 	w := walker{b: b}
-	if d == wire.Draft14 {
+	if d == wire.Draft14 || d == wire.Draft16 {
 		w.varint("object_id_delta")
 		if t&wire.SubgroupBitExtensions != 0 {
 			w.skip(w.varint("extension_headers_length"), "extension_headers")

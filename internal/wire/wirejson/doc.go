@@ -1,5 +1,6 @@
 // Package wirejson converts MoQT wire units (control messages, subgroup and
-// fetch streams, datagrams) to JSON and back, for drafts 07, 07cf and 14.
+// fetch streams, datagrams) to JSON and back, for drafts 07, 07cf, 14 and
+// 16.
 //
 // The JSON is the "decoded" form of the moqtap conformance vectors
 // (testdata/moqtap), extended where the vectors are silent:
@@ -40,6 +41,21 @@
 //     "stream_type" (and, in draft-14 subgroup streams and datagrams,
 //     "stream_type_id", the wire type) as the vectors do. A draft-07cf
 //     subgroup stream or datagram also has "subscribe_id".
+//
+// Draft-16 has its own forms (messages16.go, data16.go), as its vectors do:
+// most fields that draft-14 had in fixed positions are draft-16 parameters,
+// shown by name under "parameters" (delivery_timeout, authorization_token,
+// expires, largest_object {"group","object"}, forward, subscriber_priority,
+// subscription_filter {"filter_type", "start_group", "start_object",
+// "end_group"}, group_order, new_group_request), track extensions under
+// "track_extensions" and object extension headers under
+// "extension_headers", both by name (delivery_timeout, max_cache_duration,
+// default_publisher_priority, default_publisher_group_order,
+// dynamic_groups, prior_group_id_gap, prior_object_id_gap). Unknown
+// draft-16 message parameters are shown (a session would refuse them).
+// Four draft-16 vectors decode otherwise than their JSON says, because the
+// draft text does (delta-coded parameter types, object ID delta + 1); see
+// againstText in vectors_test.go.
 //
 // Decoding is strict about the input being one whole unit and reports an
 // *Error naming the field at fault. Encoding rejects members the unit does

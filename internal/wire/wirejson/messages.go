@@ -330,16 +330,35 @@ var msgDefs = []*msgDef{
 		}},
 }
 
-var defByType = func() map[reflect.Type]*msgDef {
-	m := make(map[reflect.Type]*msgDef, len(msgDefs))
-	for _, def := range msgDefs {
+// defsFor returns the message definitions of d: draft-16 has its own
+// table, 07 and 14 share one.
+func defsFor(d wire.Draft) []*msgDef {
+	if d == wire.Draft16 {
+		return msgDefs16
+	}
+	return msgDefs
+}
+
+func byType(defs []*msgDef) map[reflect.Type]*msgDef {
+	m := make(map[reflect.Type]*msgDef, len(defs))
+	for _, def := range defs {
 		m[reflect.TypeOf(def.new())] = def
 	}
 	return m
-}()
+}
+
+var defByType14, defByType16 = byType(msgDefs), byType(msgDefs16)
+
+// defByType returns the definition of m's type in d, or nil.
+func defByType(d wire.Draft, m wire.Message) *msgDef {
+	if d == wire.Draft16 {
+		return defByType16[reflect.TypeOf(m)]
+	}
+	return defByType14[reflect.TypeOf(m)]
+}
 
 func defByName(d wire.Draft, name string) *msgDef {
-	for _, def := range msgDefs {
+	for _, def := range defsFor(d) {
 		if n := def.name(d); n != "" && n == name {
 			return def
 		}
@@ -351,7 +370,7 @@ func defByName(d wire.Draft, name string) *msgDef {
 // particular order.
 func MessageNames(d wire.Draft) []string {
 	var names []string
-	for _, def := range msgDefs {
+	for _, def := range defsFor(d) {
 		if n := def.name(d); n != "" {
 			names = append(names, n)
 		}
@@ -419,7 +438,7 @@ func requestError(v *visitor, d wire.Draft, id, code *uint64, reason *string) {
 }
 
 func checkDraft(d wire.Draft) error {
-	if d != wire.Draft07 && d != wire.Draft07CF && d != wire.Draft14 {
+	if d != wire.Draft07 && d != wire.Draft07CF && d != wire.Draft14 && d != wire.Draft16 {
 		return fmt.Errorf("unsupported draft %v", d)
 	}
 	return nil
@@ -431,13 +450,27 @@ func messageObject(d wire.Draft, m wire.Message) (*object, error) {
 	if err := checkDraft(d); err != nil {
 		return nil, &Error{Op: "decode", Unit: "control message", Detail: err.Error()}
 	}
-	def := defByType[reflect.TypeOf(m)]
-	if def == nil || m == nil || reflect.ValueOf(m).IsNil() {
+	if m == nil || reflect.ValueOf(m).IsNil() {
 		return nil, &Error{Op: "decode", Unit: "control message", Detail: fmt.Sprintf("%T is not a control message", m)}
 	}
-	name := def.name(d)
-	if name == "" {
+	def := defByType(d, m)
+	if def == nil && defByType(wire.Draft14, m) == nil && defByType(wire.Draft16, m) == nil {
+		return nil, &Error{Op: "decode", Unit: "control message", Detail: fmt.Sprintf("%T is not a control message", m)}
+	}
+	if def == nil || def.name(d) == "" {
 		return nil, &Error{Op: "decode", Unit: fmt.Sprintf("%T", m), Detail: fmt.Sprintf("the message does not exist in draft %s", d)}
+	}
+	name := def.name(d)
+	if d == wire.Draft16 {
+		// Show the wire: the typed fields that draft-16 carries as
+		// parameters are merged into the parameter lists by encoding.
+		b, err := wire.AppendMessage(nil, d, m)
+		if err != nil {
+			return nil, wrapErr("decode", strings.ToUpper(name), err)
+		}
+		if m, _, err = wire.ParseMessage(b, d, showLimits); err != nil {
+			return nil, wrapErr("decode", strings.ToUpper(name), err)
+		}
 	}
 	v := newWriter(d)
 	v.out.add(MessageTypeKey, name)
@@ -508,8 +541,16 @@ func MessageFromJSON(d wire.Draft, msgType string, data []byte) (wire.Message, e
 		e.Op, e.Unit = "encode", unit
 		return nil, e
 	}
+	if err := wire.ApplyParams(d, m); err != nil {
+		return nil, wrapErr("encode", unit, err)
+	}
 	return m, nil
 }
+
+// showLimits are the codec limits for showing what a peer sent: the
+// defaults, but draft-16 message parameters the codec does not know are
+// kept (and shown under "unknown") rather than rejected as a session would.
+var showLimits = &wire.Limits{AllowUnknownParams: true}
 
 // EncodeMessage converts the JSON form of a control message (which must name
 // its type in "message_type") to its wire bytes in draft d.
@@ -534,7 +575,7 @@ func DecodeMessage(d wire.Draft, b []byte) ([]byte, error) {
 	if err := checkDraft(d); err != nil {
 		return nil, &Error{Op: "decode", Unit: "control message", Detail: err.Error()}
 	}
-	m, n, err := wire.ParseMessage(b, d, nil)
+	m, n, err := wire.ParseMessage(b, d, showLimits)
 	if errors.Is(err, wire.ErrNeedMore) {
 		return nil, diagnoseControl(d, b)
 	}
@@ -550,7 +591,7 @@ func DecodeMessage(d wire.Draft, b []byte) ([]byte, error) {
 
 // unitName is the upper-case name of m in draft d, e.g. "SUBSCRIBE".
 func unitName(d wire.Draft, m wire.Message) string {
-	if def := defByType[reflect.TypeOf(m)]; def != nil && def.name(d) != "" {
+	if def := defByType(d, m); def != nil && def.name(d) != "" {
 		return strings.ToUpper(def.name(d))
 	}
 	return "control message"
@@ -558,7 +599,7 @@ func unitName(d wire.Draft, m wire.Message) string {
 
 // typeName returns the upper-case name of control message type t in d.
 func typeName(d wire.Draft, t uint64) string {
-	for _, def := range msgDefs {
+	for _, def := range defsFor(d) {
 		if def.name(d) == "" {
 			continue
 		}
@@ -611,7 +652,7 @@ func diagnoseControl(d wire.Draft, b []byte) error {
 	}
 	frame = append(frame, b[hdr:]...)
 	note := fmt.Sprintf(" (the message length is %d bytes; the input holds %d)", length, have)
-	if _, _, err := wire.ParseMessage(frame, d, nil); err != nil && !errors.Is(err, wire.ErrNeedMore) {
+	if _, _, err := wire.ParseMessage(frame, d, showLimits); err != nil && !errors.Is(err, wire.ErrNeedMore) {
 		e := wrapErr("decode", unit, err)
 		e.Detail += note
 		if e.Kind == wire.KindTruncated.String() {

@@ -12,9 +12,11 @@ import (
 type paramForm uint8
 
 const (
-	formInt    paramForm = iota // a varint
-	formString                  // bytes shown as a string (or {"hex": ...})
-	formToken                   // a draft-14 AUTHORIZATION_TOKEN structure
+	formInt      paramForm = iota // a varint
+	formString                    // bytes shown as a string (or {"hex": ...})
+	formToken                     // a draft-14/16 AUTHORIZATION_TOKEN structure
+	formLocation                  // a draft-16 Location: {"group", "object"}
+	formFilter                    // a draft-16 Subscription Filter
 )
 
 type paramDef struct {
@@ -47,6 +49,29 @@ var (
 		{wire.Param14AuthorizationToken, "authorization_token", formToken},
 		{wire.Param14MaxCacheDuration, "max_cache_duration", formInt},
 	}
+	// Draft-16 setup parameters are those of 14 (setup keys do not change
+	// between versions).
+	message16 = []paramDef{
+		{wire.Param16DeliveryTimeout, "delivery_timeout", formInt},
+		{wire.Param16AuthorizationToken, "authorization_token", formToken},
+		{wire.Param16Expires, "expires", formInt},
+		{wire.Param16LargestObject, "largest_object", formLocation},
+		{wire.Param16Forward, "forward", formInt},
+		{wire.Param16SubscriberPriority, "subscriber_priority", formInt},
+		{wire.Param16SubscriptionFilter, "subscription_filter", formFilter},
+		{wire.Param16GroupOrder, "group_order", formInt},
+		{wire.Param16NewGroupRequest, "new_group_request", formInt},
+	}
+	// ext16 are the draft-16 extension headers (track and object).
+	ext16 = []paramDef{
+		{wire.Ext16DeliveryTimeout, "delivery_timeout", formInt},
+		{wire.Ext16MaxCacheDuration, "max_cache_duration", formInt},
+		{wire.Ext16DefaultPublisherPriority, "default_publisher_priority", formInt},
+		{wire.Ext16DefaultPublisherGroupOrder, "default_publisher_group_order", formInt},
+		{wire.Ext16DynamicGroups, "dynamic_groups", formInt},
+		{wire.Ext16PriorGroupIDGap, "prior_group_id_gap", formInt},
+		{wire.Ext16PriorObjectIDGap, "prior_object_id_gap", formInt},
+	}
 )
 
 func paramDefs(d wire.Draft, setup bool) []paramDef {
@@ -57,6 +82,8 @@ func paramDefs(d wire.Draft, setup bool) []paramDef {
 		return message07
 	case setup:
 		return setup14
+	case d == wire.Draft16:
+		return message16
 	}
 	return message14
 }
@@ -73,7 +100,7 @@ func (v *visitor) params(name string, setup bool, p *wire.Params) {
 	if v.toJSON {
 		o := &object{}
 		for _, pm := range *p {
-			paramToJSON(o, v.d, setup, pm)
+			paramToJSONDefs(o, v.d, paramDefs(v.d, setup), pm)
 		}
 		v.out.add(name, o)
 		return
@@ -87,7 +114,7 @@ func (v *visitor) params(name string, setup bool, p *wire.Params) {
 		v.fail(name, "want an object, got %s", describe(x))
 		return
 	}
-	ps, err := paramsFromJSON(v.d, setup, o, v.path+name)
+	ps, err := paramsFromJSONDefs(v.d, paramDefs(v.d, setup), o, v.path+name)
 	if err != nil {
 		v.err = err
 		return
@@ -95,8 +122,8 @@ func (v *visitor) params(name string, setup bool, p *wire.Params) {
 	*p = ps
 }
 
-func paramToJSON(o *object, d wire.Draft, setup bool, p wire.Param) {
-	for _, def := range paramDefs(d, setup) {
+func paramToJSONDefs(o *object, d wire.Draft, defs []paramDef, p wire.Param) {
+	for _, def := range defs {
 		if def.key != p.Key {
 			continue
 		}
@@ -110,6 +137,16 @@ func paramToJSON(o *object, d wire.Draft, setup bool, p wire.Param) {
 		case def.form == formToken && !p.IsInt:
 			o.add(def.name, tokenToJSON(p.Bytes))
 			return
+		case def.form == formLocation && !p.IsInt:
+			if x, ok := locationToJSON(p.Bytes); ok {
+				o.add(def.name, x)
+				return
+			}
+		case def.form == formFilter && !p.IsInt:
+			if x, ok := filterToJSON(p.Bytes); ok {
+				o.add(def.name, x)
+				return
+			}
 		}
 		// A known key in the wrong form: fall through to the raw form,
 		// which keeps the bytes.
@@ -134,8 +171,7 @@ func paramToJSON(o *object, d wire.Draft, setup bool, p wire.Param) {
 	o.add(unknownKey, []any{e})
 }
 
-func paramsFromJSON(d wire.Draft, setup bool, o *object, path string) (wire.Params, error) {
-	defs := paramDefs(d, setup)
+func paramsFromJSONDefs(d wire.Draft, defs []paramDef, o *object, path string) (wire.Params, error) {
 	var ps wire.Params
 	for i, name := range o.keys {
 		val := o.vals[i]
@@ -183,6 +219,18 @@ func paramsFromJSON(d wire.Draft, setup bool, o *object, path string) (wire.Para
 			ps = append(ps, wire.BytesParam(def.key, []byte(s)))
 		case formToken:
 			b, err := tokenFromJSON(d, val, field)
+			if err != nil {
+				return nil, err
+			}
+			ps = append(ps, wire.BytesParam(def.key, b))
+		case formLocation:
+			b, err := locationFromJSON(d, val, field)
+			if err != nil {
+				return nil, err
+			}
+			ps = append(ps, wire.BytesParam(def.key, b))
+		case formFilter:
+			b, err := filterFromJSON(d, val, field)
 			if err != nil {
 				return nil, err
 			}
@@ -310,6 +358,95 @@ func tokenFromJSON(d wire.Draft, x any, field string) ([]byte, error) {
 		v.hexBytes("token_value", &val)
 		b = wire.AppendVarint(b, tt)
 		b = append(b, val...)
+	}
+	if err := v.finish(); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// locationToJSON shows a draft-16 Location parameter (LARGEST_OBJECT) as
+// {"group", "object"}, if it is exactly one Location that re-encodes to the
+// same bytes.
+func locationToJSON(b []byte) (any, bool) {
+	g, n, err := wire.ParseVarint(b)
+	if err != nil {
+		return nil, false
+	}
+	ob, m, err := wire.ParseVarint(b[n:])
+	if err != nil || n+m != len(b) || !bytes.Equal(wire.AppendVarint(wire.AppendVarint(nil, g), ob), b) {
+		return nil, false
+	}
+	o := &object{}
+	o.add("group", dec(g))
+	o.add("object", dec(ob))
+	return o, true
+}
+
+func locationFromJSON(d wire.Draft, x any, field string) ([]byte, error) {
+	o, ok := x.(*object)
+	if !ok {
+		return nil, &Error{Field: field, Detail: "want {\"group\", \"object\"}, got " + describe(x)}
+	}
+	v := newReader(d, o, field+".")
+	var l wire.Location
+	v.u64("group", &l.Group)
+	v.u64("object", &l.Object)
+	if err := v.finish(); err != nil {
+		return nil, err
+	}
+	return wire.AppendVarint(wire.AppendVarint(nil, l.Group), l.Object), nil
+}
+
+// filterToJSON shows a draft-16 Subscription Filter as {"filter_type",
+// "start_group", "start_object", "end_group"} with the members its type
+// has, if it parses and re-encodes to the same bytes.
+func filterToJSON(b []byte) (any, bool) {
+	var vals []uint64
+	rest := b
+	for len(rest) > 0 {
+		x, n, err := wire.ParseVarint(rest)
+		if err != nil {
+			return nil, false
+		}
+		vals = append(vals, x)
+		rest = rest[n:]
+	}
+	if len(vals) == 0 {
+		return nil, false
+	}
+	want := map[uint64]int{1: 1, 2: 1, 3: 3, 4: 4}[vals[0]]
+	if want == 0 || len(vals) != want {
+		return nil, false
+	}
+	o := &object{}
+	for i, name := range []string{"filter_type", "start_group", "start_object", "end_group"}[:want] {
+		o.add(name, dec(vals[i]))
+	}
+	back, err := filterFromJSON(wire.Draft16, o, "")
+	if err != nil || !bytes.Equal(back, b) {
+		return nil, false
+	}
+	return o, true
+}
+
+func filterFromJSON(d wire.Draft, x any, field string) ([]byte, error) {
+	o, ok := x.(*object)
+	if !ok {
+		return nil, &Error{Field: field, Detail: "want an object with filter_type, got " + describe(x)}
+	}
+	v := newReader(d, o, field+".")
+	var ft, sg, so, eg uint64
+	v.u64("filter_type", &ft)
+	b := wire.AppendVarint(nil, ft)
+	if ft == 3 || ft == 4 {
+		v.u64("start_group", &sg)
+		v.u64("start_object", &so)
+		b = wire.AppendVarint(wire.AppendVarint(b, sg), so)
+	}
+	if ft == 4 {
+		v.u64("end_group", &eg)
+		b = wire.AppendVarint(b, eg)
 	}
 	if err := v.finish(); err != nil {
 		return nil, err

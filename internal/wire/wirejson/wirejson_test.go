@@ -531,7 +531,7 @@ func seeds(t testing.TB) []struct {
 	for _, dr := range []struct {
 		dir string
 		ds  []wire.Draft
-	}{{"draft07", []wire.Draft{wire.Draft07, wire.Draft07CF}}, {"draft14", []wire.Draft{wire.Draft14}}} {
+	}{{"draft07", []wire.Draft{wire.Draft07, wire.Draft07CF}}, {"draft14", []wire.Draft{wire.Draft14}}, {"draft16", []wire.Draft{wire.Draft16}}} {
 		files, _ := filepath.Glob(filepath.Join(vectorRoot, dr.dir, "codec", "*", "*.json"))
 		for _, f := range files {
 			k := Kind(vectorKind(f))
@@ -607,7 +607,7 @@ func TestMutatedVectors(t *testing.T) {
 }
 
 func FuzzDecode(f *testing.F) {
-	drafts := []wire.Draft{wire.Draft07, wire.Draft07CF, wire.Draft14}
+	drafts := []wire.Draft{wire.Draft07, wire.Draft07CF, wire.Draft14, wire.Draft16}
 	for _, s := range seeds(f) {
 		for di, d := range drafts {
 			for ki, k := range Kinds {
@@ -620,4 +620,80 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, d, k uint8, b []byte) {
 		checkStable(t, drafts[int(d)%len(drafts)], Kinds[int(k)%len(Kinds)], b)
 	})
+}
+
+// TestDraft16Messages: every draft-16 message goes bytes -> JSON -> bytes,
+// typed fields show up as their parameters, and bad draft-16 JSON is
+// refused with the field named.
+func TestDraft16Messages(t *testing.T) {
+	d := wire.Draft16
+	ns := wire.Tuple{"live"}
+	msgs := []wire.Message{
+		&wire.ClientSetup{Params: wire.Params{wire.BytesParam(wire.SetupPath, []byte("/moq")), wire.IntParam(wire.SetupMaxRequestID, 10)}},
+		&wire.ServerSetup{Params: wire.Params{wire.IntParam(wire.SetupMaxRequestID, 10)}},
+		&wire.GoAway{NewSessionURI: "moqt://x"},
+		&wire.MaxRequestID{RequestID: 9},
+		&wire.RequestsBlocked{MaximumRequestID: 9},
+		&wire.RequestOK{RequestID: 3, Params: wire.Params{wire.IntParam(wire.Param16Expires, 5), wire.BytesParam(wire.Param16LargestObject, []byte{1, 2})}},
+		&wire.RequestError{RequestID: 3, ErrorCode: 0x10, RetryInterval: 1, Reason: "no"},
+		&wire.Subscribe{RequestID: 2, Namespace: ns, Name: "v", SubscriberPriority: 7, GroupOrder: 2, Forward: false,
+			FilterType: wire.FilterAbsoluteRange, Start: wire.Location{Group: 1, Object: 2}, EndGroup: 5},
+		&wire.SubscribeOK{RequestID: 2, TrackAlias: 1, Expires: 100, GroupOrder: 2, ContentExists: true, Largest: wire.Location{Group: 3, Object: 4},
+			TrackExtensions: wire.Params{wire.IntParam(wire.Ext16MaxCacheDuration, 10)}},
+		&wire.SubscribeUpdate{RequestID: 4, SubscriptionRequestID: 2, SubscriberPriority: 1, Forward: true, Changed: wire.UpdatePriority | wire.UpdateForward},
+		&wire.Unsubscribe{RequestID: 2},
+		&wire.Publish{RequestID: 1, Namespace: ns, Name: "v", TrackAlias: 4, GroupOrder: 1, Forward: true},
+		&wire.PublishOK{RequestID: 1, Forward: true, SubscriberPriority: 3, FilterType: wire.FilterNextGroupStart},
+		&wire.PublishDone{RequestID: 1, StatusCode: 2, StreamCount: 3, Reason: "end"},
+		&wire.Fetch{RequestID: 6, SubscriberPriority: 128, GroupOrder: 1, FetchType: wire.FetchAbsoluteJoining, JoiningRequestID: 2, JoiningStart: 1},
+		&wire.FetchOK{RequestID: 6, EndOfTrack: true, End: wire.Location{Group: 9}},
+		&wire.FetchCancel{RequestID: 6},
+		&wire.TrackStatusRequest{RequestID: 8, Namespace: ns, Name: "v", FilterType: wire.FilterLargestObject},
+		&wire.PublishNamespace{RequestID: 10, Namespace: ns},
+		&wire.NamespaceMsg{Suffix: wire.Tuple{"a", "b"}},
+		&wire.PublishNamespaceDone{RequestID: 10},
+		&wire.NamespaceDone{Suffix: wire.Tuple{}},
+		&wire.PublishNamespaceCancel{RequestID: 10, ErrorCode: 1, Reason: "x"},
+		&wire.SubscribeNamespace{RequestID: 12, Prefix: ns, SubscribeOptions: wire.SubscribeOptionsNamespace},
+	}
+	names := map[string]bool{}
+	for _, m := range msgs {
+		j := roundTrip(t, d, m)
+		var probe struct {
+			MessageType string `json:"message_type"`
+		}
+		_ = json.Unmarshal(j, &probe)
+		names[probe.MessageType] = true
+	}
+	for _, n := range MessageNames(d) {
+		if !names[n] {
+			t.Errorf("message %s not covered", n)
+		}
+	}
+	// Typed fields are shown as the parameters they travel in.
+	j, err := MessageToJSON(d, msgs[7])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"message_type":"subscribe","request_id":"2","track_namespace":["live"],"track_name":"v","parameters":{"forward":"0","subscriber_priority":"7","subscription_filter":{"filter_type":"4","start_group":"1","start_object":"2","end_group":"5"},"group_order":"2"}}`
+	if string(j) != want {
+		t.Errorf("SUBSCRIBE:\n got %s\nwant %s", j, want)
+	}
+	for _, c := range []struct{ json, want string }{
+		{`{"message_type":"subscribe","request_id":"1","track_namespace":["a"],"track_name":"b","parameters":{"subscription_filter":{"filter_type":"3"}}}`,
+			"field parameters.subscription_filter.start_group: missing"},
+		{`{"message_type":"subscribe","request_id":"1","track_namespace":["a"],"track_name":"b","parameters":{"role":"1"}}`,
+			"field parameters.role: unknown parameter name"},
+		{`{"message_type":"subscribe","request_id":"1","track_namespace":["a"],"track_name":"b","parameters":{"group_order":"3"}}`,
+			"group order 3 is not 1 or 2"},
+		{`{"message_type":"subscribe_error","request_id":"1","error_code":"1","reason_phrase":""}`,
+			`"subscribe_error" is not a draft-16 control message`},
+		{`{"message_type":"subscribe_ok","request_id":"1","track_alias":"1","parameters":{},"track_extensions":[]}`,
+			"field track_extensions: want an object"},
+	} {
+		_, err := EncodeMessage(d, []byte(c.json))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("EncodeMessage(%s): %v, want %q", c.json, err, c.want)
+		}
+	}
 }
