@@ -1,8 +1,6 @@
 package moq
 
 import (
-	"fmt"
-
 	"github.com/moq-ffi/moq-ffi-go/internal/wire"
 )
 
@@ -115,13 +113,9 @@ func generalize(op string, m wire.Message) (out wire.Message, ok bool) {
 	case *wire.RequestOK:
 		switch op {
 		case opTrackStatus:
-			ts := &wire.TrackStatus{RequestID: m.RequestID, Params: m.Params}
-			if p, found := m.Params.Get(wire.Param16LargestObject); found {
-				l, err := parseLocation(p.Bytes)
-				if err != nil {
-					return m, false
-				}
-				ts.ContentExists, ts.Largest = true, l
+			ts, err := wire.TrackStatusFromRequestOK(m)
+			if err != nil {
+				return m, false
 			}
 			return ts, true
 		case opPublishNamespace:
@@ -144,49 +138,7 @@ func (r *draftRules) specialize(m wire.Message) wire.Message {
 	if !r.genericAnswers {
 		return m
 	}
-	switch m := m.(type) {
-	case *wire.SubscribeError:
-		return &wire.RequestError{RequestID: m.RequestID, ErrorCode: m.ErrorCode, Reason: m.Reason}
-	case *wire.FetchError:
-		return &wire.RequestError{RequestID: m.RequestID, ErrorCode: m.ErrorCode, Reason: m.Reason}
-	case *wire.TrackStatusError:
-		return &wire.RequestError{RequestID: m.RequestID, ErrorCode: m.ErrorCode, Reason: m.Reason}
-	case *wire.PublishNamespaceError:
-		return &wire.RequestError{RequestID: m.RequestID, ErrorCode: m.ErrorCode, Reason: m.Reason}
-	case *wire.SubscribeNamespaceError:
-		return &wire.RequestError{RequestID: m.RequestID, ErrorCode: m.ErrorCode, Reason: m.Reason}
-	case *wire.PublishError:
-		return &wire.RequestError{RequestID: m.RequestID, ErrorCode: m.ErrorCode, Reason: m.Reason}
-	case *wire.PublishNamespaceOK:
-		return &wire.RequestOK{RequestID: m.RequestID, Params: m.Params}
-	case *wire.SubscribeNamespaceOK:
-		return &wire.RequestOK{RequestID: m.RequestID, Params: m.Params}
-	case *wire.TrackStatus:
-		ok := &wire.RequestOK{RequestID: m.RequestID}
-		if m.ContentExists {
-			b := wire.AppendVarint(nil, m.Largest.Group)
-			b = wire.AppendVarint(b, m.Largest.Object)
-			ok.Params = wire.Params{wire.BytesParam(wire.Param16LargestObject, b)}
-		}
-		return ok
-	}
-	return m
-}
-
-// parseLocation reads a Location (two varints) that fills b.
-func parseLocation(b []byte) (Location, error) {
-	g, n, err := wire.ParseVarint(b)
-	if err != nil {
-		return Location{}, fmt.Errorf("location: %w", err)
-	}
-	o, m, err := wire.ParseVarint(b[n:])
-	if err != nil {
-		return Location{}, fmt.Errorf("location: %w", err)
-	}
-	if n+m != len(b) {
-		return Location{}, fmt.Errorf("location: %d bytes left over", len(b)-n-m)
-	}
-	return Location{Group: g, Object: o}, nil
+	return wire.ToDraft16(m)
 }
 
 // markUpdateAll says that an update carries every field (draft-16

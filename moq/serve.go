@@ -354,6 +354,7 @@ func (s *Session) serveFetch(ctx context.Context, m *wire.Fetch) {
 	stop := context.AfterFunc(ctx, func() { st.CancelWrite(resetCancelled) })
 	defer stop()
 	b := wire.AppendFetchHeader(nil, s.draft, wire.FetchHeader{RequestID: m.RequestID})
+	enc := wire.FetchEncoder{Draft: s.draft} // draft-16 objects refer to the prior one
 	for _, o := range objs {
 		if ctx.Err() != nil {
 			st.CancelWrite(resetCancelled)
@@ -364,7 +365,7 @@ func (s *Session) serveFetch(ctx context.Context, m *wire.Fetch) {
 			wo.Extensions = nil // draft-07 objects carry no extension headers
 		}
 		var err error
-		if b, err = wire.AppendFetchObject(b, s.draft, &wo); err != nil {
+		if b, err = enc.AppendObject(b, &wo); err != nil {
 			st.CancelWrite(resetInternal)
 			return
 		}
