@@ -112,6 +112,8 @@ type rawServer struct {
 	ctrl   transport.Stream
 	cr     *wire.ControlReader
 	client *Session
+	setup  *wire.ClientSetup // the client's
+	addr   string            // host:port the client dialed
 }
 
 func newRawServer16(t *testing.T, scheme string) *rawServer {
@@ -152,9 +154,11 @@ func newRawServer16(t *testing.T, scheme string) *rawServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := m.(*wire.ClientSetup); !ok {
+	cs, ok := m.(*wire.ClientSetup)
+	if !ok {
 		t.Fatalf("got %T, want CLIENT_SETUP", m)
 	}
+	r.setup, r.addr = cs, ln.Addr().String()
 	writeMsg(t, r.ctrl, &wire.ServerSetup{Params: wire.Params{wire.IntParam(wire.SetupMaxRequestID, 100)}})
 	d := <-ch
 	if d.err != nil {
@@ -400,5 +404,36 @@ func TestDraft16NamespaceDoneByRequestID(t *testing.T) {
 	}
 	if done := readUntil[*wire.PublishNamespaceDone](r); done.RequestID != pn.RequestID {
 		t.Fatalf("PUBLISH_NAMESPACE_DONE for request %d, want %d", done.RequestID, pn.RequestID)
+	}
+}
+
+// TestDraft16ClientSetup: a draft-16 CLIENT_SETUP carries no version; over
+// raw QUIC it has PATH and AUTHORITY, over WebTransport neither.
+func TestDraft16ClientSetup(t *testing.T) {
+	for _, scheme := range schemes {
+		t.Run(scheme, func(t *testing.T) {
+			t.Parallel()
+			r := newRawServer16(t, scheme)
+			if len(r.setup.Versions) != 0 {
+				t.Errorf("versions %x in a draft-16 CLIENT_SETUP", r.setup.Versions)
+			}
+			path, hasPath := r.setup.Params.Get(wire.SetupPath)
+			auth, hasAuth := r.setup.Params.Get(wire.SetupAuthority)
+			if scheme == "https" {
+				if hasPath || hasAuth {
+					t.Errorf("PATH %v / AUTHORITY %v over WebTransport", hasPath, hasAuth)
+				}
+				return
+			}
+			if !hasPath || string(path.Bytes) != "/raw" {
+				t.Errorf("PATH %q (present %v), want /raw", path.Bytes, hasPath)
+			}
+			if !hasAuth || string(auth.Bytes) != r.addr {
+				t.Errorf("AUTHORITY %q (present %v), want %s", auth.Bytes, hasAuth, r.addr)
+			}
+			if v, ok := r.setup.Params.Int(wire.SetupMaxRequestID); !ok || v == 0 {
+				t.Errorf("MAX_REQUEST_ID %d (present %v)", v, ok)
+			}
+		})
 	}
 }

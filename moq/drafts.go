@@ -32,6 +32,10 @@ type draftRules struct {
 	// emptyPrefix: SUBSCRIBE_NAMESPACE may name the empty prefix (every
 	// namespace) (07, 16).
 	emptyPrefix bool
+	// sendAuthority: a client over raw QUIC sends the URL's authority in
+	// the AUTHORITY setup parameter (16; draft-14 asks it too, but peers of
+	// that draft are not known to expect it, so it is left out there).
+	sendAuthority bool
 	// codes are the request error codes the engine sends.
 	codes requestCodes
 }
@@ -71,7 +75,8 @@ func rulesFor(d wire.Draft) draftRules {
 		return draftRules{requestIDs: true, codes: codes14}
 	case wire.Draft16:
 		return draftRules{requestIDs: true, genericAnswers: true, namespaceStreams: true,
-			namespaceDoneByID: true, updateAnswered: true, emptyPrefix: true, codes: codes16}
+			namespaceDoneByID: true, updateAnswered: true, emptyPrefix: true, sendAuthority: true,
+			codes: codes16}
 	}
 	return draftRules{emptyPrefix: true, codes: codes07}
 }

@@ -18,15 +18,16 @@ import (
 // Session is one MoQT session over one connection, on either side. It can
 // publish and subscribe at once. All methods are safe for concurrent use.
 type Session struct {
-	conn     transport.Conn
-	draft    wire.Draft
-	rules    draftRules // what the engine does differently in this draft
-	opts     *Options
-	log      *slog.Logger
-	lim      *wire.Limits
-	isServer bool
-	handler  Handler
-	path     string // the URL path the client asked for
+	conn      transport.Conn
+	draft     wire.Draft
+	rules     draftRules // what the engine does differently in this draft
+	opts      *Options
+	log       *slog.Logger
+	lim       *wire.Limits
+	isServer  bool
+	handler   Handler
+	path      string // the URL path the client asked for
+	authority string // client over raw QUIC: the URL's host[:port]
 
 	ctrl       transport.Stream
 	ctrlReader *wire.ControlReader
@@ -189,6 +190,9 @@ func (s *Session) setupParams(client bool) wire.Params {
 	if client && s.conn.Protocol() == transport.ProtocolQUIC {
 		// PATH is path-abempty plus query: sent even when empty.
 		ps = append(ps, wire.BytesParam(wire.SetupPath, []byte(s.path)))
+		if s.rules.sendAuthority && s.authority != "" {
+			ps = append(ps, wire.BytesParam(wire.SetupAuthority, []byte(s.authority)))
+		}
 	}
 	if !s.draft.Is07() {
 		impl := s.opts.Implementation
@@ -325,6 +329,7 @@ func setupOn(ctx context.Context, conn transport.Conn, u *url.URL, d wire.Draft,
 	}
 	s := newSession(conn, ctrl, d, opts, false)
 	if u.Scheme == "moqt" {
+		s.authority = u.Host
 		s.path = u.EscapedPath()
 		if u.RawQuery != "" {
 			s.path += "?" + u.RawQuery
