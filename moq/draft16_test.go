@@ -437,3 +437,57 @@ func TestDraft16ClientSetup(t *testing.T) {
 		})
 	}
 }
+
+// TestDraft16PublishNamespaceCancel: PUBLISH_NAMESPACE_CANCEL names the
+// cancelled announce by its request ID; the namespace is then no longer
+// announced.
+func TestDraft16PublishNamespaceCancel(t *testing.T) {
+	r := newRawPeer(t, "moqt", Draft16, nil)
+	ctx := ctxT(t)
+	errc := make(chan error, 1)
+	go func() { errc <- r.server.Announce(ctx, Namespace{"srv"}) }()
+	pn := readUntil[*wire.PublishNamespace](r)
+	r.sendMsg(&wire.RequestOK{RequestID: pn.RequestID})
+	if err := <-errc; err != nil {
+		t.Fatalf("server announce: %v", err)
+	}
+	r.sendMsg(&wire.PublishNamespaceCancel{RequestID: pn.RequestID, ErrorCode: 0x1, Reason: "expired"})
+	// Handled in order: once TRACK_STATUS is answered, so is the CANCEL.
+	r.sendMsg(&wire.TrackStatusRequest{RequestID: 0, Namespace: Namespace{"x"}, Name: "y", SubscriberPriority: 128,
+		Forward: true, FilterType: FilterLargestObject})
+	readUntil[*wire.RequestError](r)
+	if err := r.server.Unannounce(Namespace{"srv"}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("Unannounce after PUBLISH_NAMESPACE_CANCEL: %v, want ErrInvalid (no longer announced)", err)
+	}
+}
+
+// TestDraft16RequestIDsAcrossStreams: requests travel on the control stream
+// and on namespace subscription streams, so their IDs may arrive out of
+// order; each ID is still usable only once.
+func TestDraft16RequestIDsAcrossStreams(t *testing.T) {
+	h := &nsHandler{prefixes: make(chan Namespace, 2)}
+	r := newRawPeer(t, "moqt", Draft16, &Options{Handler: h})
+	ctx := ctxT(t)
+	// ID 2 on a namespace stream before ID 0 on the control stream.
+	st, err := r.conn.OpenStreamSync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeMsg(t, st, &wire.SubscribeNamespace{RequestID: 2, Prefix: Namespace{"a"}, SubscribeOptions: wire.SubscribeOptionsNamespace})
+	m, err := wire.NewControlReader(st, Draft16, nil).Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, isOK := m.(*wire.RequestOK); !isOK || ok.RequestID != 2 {
+		t.Fatalf("namespace stream answer %#v, want REQUEST_OK for 2", m)
+	}
+	r.sendMsg(&wire.TrackStatusRequest{RequestID: 0, Namespace: Namespace{"x"}, Name: "y", SubscriberPriority: 128,
+		Forward: true, FilterType: FilterLargestObject})
+	if e := readUntil[*wire.RequestError](r); e.RequestID != 0 {
+		t.Fatalf("answer for request %d, want 0", e.RequestID)
+	}
+	// ID 2 again: INVALID_REQUEST_ID.
+	r.sendMsg(&wire.TrackStatusRequest{RequestID: 2, Namespace: Namespace{"x"}, Name: "y", SubscriberPriority: 128,
+		Forward: true, FilterType: FilterLargestObject})
+	r.expectClosed(CodeInvalidRequestID)
+}
