@@ -124,7 +124,8 @@ type Options struct {
 	// Default: the session's own published tracks (see Session.Publish).
 	Handler Handler
 
-	// Implementation is sent as MOQT_IMPLEMENTATION in draft-14 SETUP.
+	// Implementation is sent as MOQT_IMPLEMENTATION in draft-14 and
+	// draft-16 SETUP.
 	Implementation string
 
 	// WebTransportPath restricts a server to one URL path ("" = any).

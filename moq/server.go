@@ -14,7 +14,8 @@ import (
 )
 
 // Listener accepts MoQT sessions, raw QUIC and WebTransport on one UDP
-// port, draft-07 and draft-14 alike.
+// port, draft-07, draft-14 and draft-16 alike (draft-16 selected by the
+// protocol "moqt-16", the others by SETUP after "moq-00").
 type Listener struct {
 	tl     *transport.Listener
 	opts   *Options
@@ -100,8 +101,9 @@ func (l *Listener) acceptLoop() {
 	}
 }
 
-// serverSetup accepts the control stream, reads CLIENT_SETUP (whose first
-// bytes tell the draft family), and answers SERVER_SETUP.
+// serverSetup accepts the control stream, reads CLIENT_SETUP (draft-16
+// when the connection negotiated "moqt-16"; otherwise its first bytes tell
+// the draft family), and answers SERVER_SETUP.
 func serverSetup(ctx context.Context, conn transport.Conn, opts *Options) (*Session, error) {
 	ctx, cancel := context.WithTimeout(ctx, opts.connectTimeout())
 	defer cancel()
