@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -304,6 +305,12 @@ func protocolsFor(drafts []Draft) []string {
 func dialConn(ctx context.Context, rawURL string, opts *Options, protos []string) (transport.Conn, error) {
 	topts := opts.transportOptions()
 	topts.Protocols = protos
+	if strings.HasPrefix(strings.ToLower(rawURL), "https:") && !slices.Contains(protos, wire.Draft16.ALPN()) {
+		// WebTransport without draft-16: no WT-Available-Protocols at all,
+		// as before protocol negotiation (servers of those drafts need
+		// none, and some may not expect the header).
+		topts.Protocols = nil
+	}
 	conn, err := transport.Dial(ctx, rawURL, topts)
 	if err != nil {
 		// QUIC's handshake timer (the same duration) may fire just before
