@@ -491,3 +491,57 @@ func TestDraft16RequestIDsAcrossStreams(t *testing.T) {
 		Forward: true, FilterType: FilterLargestObject})
 	r.expectClosed(CodeInvalidRequestID)
 }
+
+// TestDoesNotExistObjects: an object with status "does not exist" reaches
+// draft-14 and draft-07 subscribers; draft-16 has no such status, so a
+// draft-16 subscriber sees the gap (the objects around it arrive).
+func TestDoesNotExistObjects(t *testing.T) {
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) {
+			t.Parallel()
+			p := newPair(t, v.scheme, v.draft, nil, nil)
+			ctx := ctxT(t)
+			ns := Namespace{"gaps"}
+			tr, err := p.server.Publish(ns, "t", TrackOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sub, err := p.client.Subscribe(ctx, ns, "t", SubscribeOptions{Filter: Filter{Type: FilterAbsoluteStart}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sub.Close()
+			for id, st := range []ObjectStatus{StatusNormal, StatusDoesNotExist, StatusNormal} {
+				o := &Object{Group: 0, ID: uint64(id), Status: st}
+				if st == StatusNormal {
+					o.Payload = []byte(payloadOf(loc(0, uint64(id))))
+				}
+				if err := tr.WriteObject(o); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want := []Location{loc(0, 0), loc(0, 1), loc(0, 2)}
+			if v.draft == Draft16 {
+				want = []Location{loc(0, 0), loc(0, 2)}
+			}
+			for i, w := range want {
+				o, err := sub.ReadObject(ctx)
+				if err != nil {
+					t.Fatalf("object %d: %v", i, err)
+				}
+				if o.Group != w.Group || o.ID != w.Object {
+					t.Fatalf("object %d is (%d,%d), want (%d,%d)", i, o.Group, o.ID, w.Group, w.Object)
+				}
+			}
+			// FETCH of the retained objects leaves the same ones out.
+			f, err := p.client.Fetch(ctx, ns, "t", loc(0, 0), loc(0, 2), FetchOptions{})
+			if err != nil {
+				t.Fatalf("fetch: %v", err)
+			}
+			expectObjects(t, ctx, f, want, false)
+			if o, err := f.ReadObject(ctx); !errors.Is(err, ErrEnded) {
+				t.Fatalf("after the fetched objects: %v, %v; want ErrEnded", o, err)
+			}
+		})
+	}
+}

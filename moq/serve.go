@@ -360,6 +360,9 @@ func (s *Session) serveFetch(ctx context.Context, m *wire.Fetch) {
 			st.CancelWrite(resetCancelled)
 			return
 		}
+		if !wire.ValidStatus(s.draft, o.Status) {
+			continue // draft-16 has no "does not exist": the object is left out
+		}
 		wo := *(*wire.Object)(o)
 		if s.draft.Is07() {
 			wo.Extensions = nil // draft-07 objects carry no extension headers
