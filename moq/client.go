@@ -93,6 +93,7 @@ func (s *Session) Announce(ctx context.Context, ns Namespace) error {
 		return err
 	}
 	k := ns.Key()
+	s.offerNamespace(ns)
 	s.mu.Lock()
 	if _, dup := s.announced[k]; dup {
 		s.mu.Unlock()
@@ -149,6 +150,7 @@ func (s *Session) Announce(ctx context.Context, ns Namespace) error {
 	case *wire.PublishNamespaceOK:
 		s.mu.Lock()
 		s.announced[k] = ns
+		s.announcedID[k] = id
 		s.mu.Unlock()
 		return nil
 	case *wire.PublishNamespaceError:
@@ -163,12 +165,15 @@ func (s *Session) Unannounce(ns Namespace) error {
 	k := ns.Key()
 	s.mu.Lock()
 	_, ok := s.announced[k]
+	id := s.announcedID[k]
 	delete(s.announced, k)
+	delete(s.announcedID, k)
 	s.mu.Unlock()
+	s.withdrawNamespace(ns)
 	if !ok {
 		return fmt.Errorf("moq: namespace %s is not announced: %w", ns, ErrInvalid)
 	}
-	return s.send(&wire.PublishNamespaceDone{Namespace: ns})
+	return s.send(&wire.PublishNamespaceDone{Namespace: ns, RequestID: id})
 }
 
 // Subscribe subscribes to a track and waits for the publisher's answer:

@@ -31,6 +31,10 @@ func (s *Session) dispatch(m wire.Message) {
 		s.grantCredit(true)
 
 	// Answers to our requests.
+	case *wire.RequestOK:
+		s.onGenericAnswer(m.RequestID, m)
+	case *wire.RequestError:
+		s.onGenericAnswer(m.RequestID, m)
 	case *wire.SubscribeOK:
 		s.onSubscribeOK(m)
 	case *wire.SubscribeError:
@@ -74,10 +78,21 @@ func (s *Session) dispatch(m wire.Message) {
 	case *wire.PublishDone:
 		s.onPublishDone(m)
 	case *wire.PublishNamespaceCancel:
+		ns, ok := m.Namespace, true
 		s.mu.Lock()
-		delete(s.announced, m.Namespace.Key())
+		if s.rules.namespaceDoneByID {
+			ns, ok = s.announcedByIDLocked(m.RequestID)
+		}
+		if ok {
+			delete(s.announced, ns.Key())
+			delete(s.announcedID, ns.Key())
+		}
 		s.mu.Unlock()
-		s.log.Warn("peer cancelled our announce", "namespace", m.Namespace.String(), "code", m.ErrorCode, "reason", m.Reason)
+		if !ok {
+			s.log.Debug("PUBLISH_NAMESPACE_CANCEL for no current announce", "request", m.RequestID)
+			return
+		}
+		s.log.Warn("peer cancelled our announce", "namespace", ns.String(), "code", m.ErrorCode, "reason", m.Reason)
 	case *wire.PublishOK, *wire.PublishError:
 		// We never send PUBLISH.
 		s.protocolViolation(CodeProtocolViolation, "%s without a PUBLISH", wire.MessageName(s.draft, m))
@@ -111,8 +126,23 @@ func (s *Session) dispatch(m wire.Message) {
 			s.onAnnounce(m)
 		}
 	case *wire.PublishNamespaceDone:
+		if s.rules.namespaceDoneByID {
+			s.mu.Lock()
+			ns, ok := s.peerNSByID[m.RequestID]
+			s.mu.Unlock()
+			if !ok {
+				s.log.Debug("PUBLISH_NAMESPACE_DONE for no current announce", "request", m.RequestID)
+				return
+			}
+			s.onUnannounce(ns)
+			return
+		}
 		s.onUnannounce(m.Namespace)
 	case *wire.SubscribeNamespace:
+		if s.rules.namespaceStreams {
+			s.protocolViolation(CodeProtocolViolation, "SUBSCRIBE_NAMESPACE on the control stream")
+			return
+		}
 		if s.acceptOther(m.RequestID, func() {
 			s.send(&wire.SubscribeNamespaceError{Prefix: m.Prefix, ErrorCode: 0x0, Reason: tooManyInProgress})
 		}) {
@@ -123,7 +153,7 @@ func (s *Session) dispatch(m wire.Message) {
 	case *wire.Publish:
 		if s.acceptRequestID(m.RequestID) {
 			// Publisher-initiated subscriptions are not taken.
-			s.send(&wire.PublishError{RequestID: m.RequestID, ErrorCode: errUninterested14, Reason: "PUBLISH not accepted"})
+			s.send(&wire.PublishError{RequestID: m.RequestID, ErrorCode: s.rules.codes.uninterested, Reason: "PUBLISH not accepted"})
 			s.retireRequest()
 		}
 	default:
@@ -136,7 +166,34 @@ func (s *Session) dispatch(m wire.Message) {
 // must be below the maximum we granted. A bad ID closes the session.
 func (s *Session) acceptRequestID(id uint64) bool {
 	s.mu.Lock()
-	if s.draft == wire.Draft14 && id != s.peerNextReqID {
+	if s.rules.namespaceStreams && s.rules.requestIDs {
+		// Requests arrive on several streams, so not necessarily in order:
+		// an ID may skip ahead, and a skipped one may come later, once.
+		if id%2 != s.peerNextReqID%2 || (id < s.peerNextReqID && !s.peerSkipped[id]) {
+			want := s.peerNextReqID
+			s.mu.Unlock()
+			s.protocolViolation(CodeInvalidRequestID, "request ID %d reused or of the wrong side (next is %d)", id, want)
+			return false
+		}
+		if id >= s.grantedMax {
+			max := s.grantedMax
+			s.mu.Unlock()
+			s.protocolViolation(CodeTooManyRequests, "request ID %d is not below the granted maximum %d", id, max)
+			return false
+		}
+		if id < s.peerNextReqID {
+			delete(s.peerSkipped, id)
+		} else {
+			for x := s.peerNextReqID; x < id; x += 2 {
+				s.peerSkipped[x] = true
+			}
+			s.peerNextReqID = id + 2
+		}
+		s.peerOpen++
+		s.mu.Unlock()
+		return true
+	}
+	if s.rules.requestIDs && id != s.peerNextReqID {
 		want := s.peerNextReqID
 		s.mu.Unlock()
 		s.protocolViolation(CodeInvalidRequestID, "request ID %d, expected %d", id, want)
@@ -242,8 +299,46 @@ func answers(op string, m wire.Message) bool {
 		return op == "PUBLISH_NAMESPACE" || op == "ANNOUNCE"
 	case *wire.SubscribeNamespaceOK, *wire.SubscribeNamespaceError:
 		return op == "SUBSCRIBE_NAMESPACE" || op == "SUBSCRIBE_ANNOUNCES"
+	case *wire.RequestOK, *wire.RequestError:
+		return op == opRequestUpdate
 	}
 	return false
+}
+
+// onGenericAnswer handles a draft-16 REQUEST_OK or REQUEST_ERROR: the
+// pending request with its ID says what it answers. An answer to a request
+// we never sent, or one that cannot answer the request's kind, is a
+// protocol violation; one to a request we gave up on is dropped.
+func (s *Session) onGenericAnswer(id uint64, m wire.Message) {
+	s.mu.Lock()
+	p := s.pending[id]
+	issued := id < s.nextReqID && id%s.reqStep() == s.nextReqID%s.reqStep()
+	s.mu.Unlock()
+	name := wire.MessageName(s.draft, m)
+	if p == nil {
+		if !issued {
+			s.protocolViolation(CodeProtocolViolation, "%s for request %d, which was never sent", name, id)
+			return
+		}
+		s.log.Debug("answer to an unknown or abandoned request", "message", name, "request", id)
+		return
+	}
+	g, ok := generalize(p.op, m)
+	if !ok {
+		s.protocolViolation(CodeProtocolViolation, "%s cannot answer request %d, a %s", name, id, p.op)
+		return
+	}
+	s.resolve(id, g)
+}
+
+// announcedByIDLocked finds the namespace we announced with request id.
+func (s *Session) announcedByIDLocked(id uint64) (Namespace, bool) {
+	for k, rid := range s.announcedID {
+		if rid == id {
+			return s.announced[k], true
+		}
+	}
+	return nil, false
 }
 
 // resolve hands a response to the request waiting for it. An answer of
@@ -291,7 +386,7 @@ func (s *Session) onSubscribeOK(m *wire.SubscribeOK) {
 		s.log.Debug("SUBSCRIBE_OK for an unknown or abandoned subscription", "request", m.RequestID)
 		return
 	}
-	if s.draft == wire.Draft14 && !s.registerAliasLocked(sub, m.TrackAlias) {
+	if s.rules.requestIDs && !s.registerAliasLocked(sub, m.TrackAlias) {
 		s.mu.Unlock()
 		s.protocolViolation(CodeDuplicateTrackAlias, "track alias %d is already in use", m.TrackAlias)
 		return

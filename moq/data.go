@@ -91,7 +91,7 @@ func (s *Session) handleDataStream(st transport.ReceiveStream, prev <-chan struc
 
 func (s *Session) readSubgroupStream(st transport.ReceiveStream, r *wire.StreamReader, release func()) {
 	h := r.SubgroupHeader()
-	sub := s.subForAlias(h.TrackAlias, s.draft == wire.Draft14)
+	sub := s.subForAlias(h.TrackAlias, s.rules.requestIDs)
 	if sub == nil {
 		s.log.Debug("data stream for an unknown track alias", "alias", h.TrackAlias)
 		st.CancelRead(stopUnknownAlias)

@@ -67,7 +67,7 @@ func (s *Session) Fetch(ctx context.Context, ns Namespace, name string, start, e
 // the previous `groups` groups (relative) or from group `start` (absolute),
 // up to where the subscription begins.
 func (s *Session) JoiningFetch(ctx context.Context, sub *Subscription, start uint64, relative bool, opts FetchOptions) (*FetchStream, error) {
-	if s.draft != wire.Draft14 {
+	if !s.rules.requestIDs {
 		return nil, fmt.Errorf("moq: joining fetch needs draft-14: %w", ErrUnsupported)
 	}
 	ft := wire.FetchAbsoluteJoining

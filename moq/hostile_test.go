@@ -48,7 +48,8 @@ func newRawPeer(t *testing.T, scheme string, d Draft, sopts *Options) *rawPeer {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	url := fmt.Sprintf("%s://%s/raw", scheme, ln.Addr())
-	conn, err := transport.Dial(ctx, url, transport.Options{TLS: transport.TLSOptions{PinSHA256: [][32]byte{fp}}})
+	conn, err := transport.Dial(ctx, url, transport.Options{TLS: transport.TLSOptions{PinSHA256: [][32]byte{fp}},
+		Protocols: []string{d.ALPN()}})
 	if err != nil {
 		ln.Close()
 		t.Fatal(err)
@@ -144,7 +145,7 @@ func (r *rawPeer) expectClosed(code uint64) {
 // frame frames a raw control message payload for the peer's draft.
 func (r *rawPeer) frame(typ uint64, payload []byte) []byte {
 	b := wire.AppendVarint(nil, typ)
-	if r.draft == Draft14 {
+	if !r.draft.Is07() {
 		b = append(b, byte(len(payload)>>8), byte(len(payload)))
 	} else {
 		b = wire.AppendVarint(b, uint64(len(payload)))
@@ -160,7 +161,7 @@ func (r *rawPeer) subscribe(id uint64, ns Namespace, name string) {
 
 // reqID is the n-th client request ID of the draft.
 func (r *rawPeer) reqID(n uint64) uint64 {
-	if r.draft == Draft14 {
+	if !r.draft.Is07() {
 		return 2 * n
 	}
 	return n
@@ -325,7 +326,7 @@ func (r *rawPeer) openSubgroupStream(alias uint64) transport.SendStream {
 		r.t.Fatal(err)
 	}
 	h := wire.SubgroupHeader{SubscribeID: alias, TrackAlias: alias, Group: 0, Priority: 1}
-	if r.draft == Draft14 {
+	if !r.draft.Is07() {
 		h.Type = wire.SubgroupType(false, false, false, 0)
 	} else {
 		h.Type = wire.StreamTypeSubgroup07

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/moq-ffi/moq-ffi-go/internal/transport"
 	"github.com/moq-ffi/moq-ffi-go/internal/wire"
 )
 
@@ -18,6 +19,7 @@ type NamespaceEvent struct {
 // prefix (SUBSCRIBE_NAMESPACE in 14, SUBSCRIBE_ANNOUNCES in 07).
 type NamespaceSubscription struct {
 	sess   *Session
+	st     transport.Stream // draft-16: the subscription's own stream
 	prefix Namespace
 	mu     sync.Mutex
 	q      []NamespaceEvent
@@ -93,6 +95,15 @@ func (n *NamespaceSubscription) Close() error {
 	closing := s.closing
 	s.mu.Unlock()
 	n.finish(fmt.Errorf("moq: namespace subscription closed: %w", ErrEnded))
+	if n.st != nil {
+		// Draft-16: closing the stream ends the subscription.
+		err := n.st.Close()
+		n.st.CancelRead(nsStreamCancelled)
+		if closing {
+			return nil
+		}
+		return err
+	}
 	if own && !closing {
 		return s.send(&wire.UnsubscribeNamespace{Prefix: n.prefix})
 	}
@@ -105,8 +116,11 @@ func (n *NamespaceSubscription) Close() error {
 // namespaces; draft-14 requires 1 to 32 fields (an empty tuple is a
 // protocol violation there), so an empty prefix fails with ErrInvalid.
 func (s *Session) SubscribeNamespace(ctx context.Context, prefix Namespace) (*NamespaceSubscription, error) {
-	if err := validateTrack(prefix, "", s.draft.Is07()); err != nil {
+	if err := validateTrack(prefix, "", s.rules.emptyPrefix); err != nil {
 		return nil, err
+	}
+	if s.rules.namespaceStreams {
+		return s.subscribeNamespaceStream(ctx, prefix)
 	}
 	k := prefix.Key()
 	n := &NamespaceSubscription{sess: s, prefix: prefix, wake: make(chan struct{}, 1)}
@@ -190,7 +204,7 @@ func (s *Session) notifyNamespace(ns Namespace, active bool) {
 	s.mu.Lock()
 	var targets []*NamespaceSubscription
 	for _, n := range s.nsSubs {
-		if ns.HasPrefix(n.prefix) {
+		if n.st == nil && ns.HasPrefix(n.prefix) { // streams report their own
 			targets = append(targets, n)
 		}
 	}

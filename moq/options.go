@@ -23,7 +23,8 @@ const (
 	Draft07Cloudflare = wire.Draft07CF
 	// Draft14 is draft-ietf-moq-transport-14.
 	Draft14 = wire.Draft14
-	// Draft16 is draft-ietf-moq-transport-16 (negotiated by ALPN "moqt-16").
+	// Draft16 is draft-ietf-moq-transport-16, selected by ALPN ("moqt-16")
+	// rather than in SETUP.
 	Draft16 = wire.Draft16
 )
 
@@ -57,12 +58,16 @@ type TLSConfig struct {
 
 // Options configure a session, on either side. The zero value is usable.
 type Options struct {
-	// Drafts lists the drafts to offer, in order of preference. A client
-	// tries the first; if the server refuses its version, it tries the next
-	// (a fresh connection, since draft-07 and draft-14 SETUP messages cannot
-	// be combined). Default for clients: Draft14 then Draft07Cloudflare.
-	// A server accepts any listed draft; default: all. A server learns only
-	// the draft-07 family from CLIENT_SETUP, so Draft07Layout picks the data
+	// Drafts lists the drafts to offer, in order of preference. A client's
+	// first connection offers the protocols they need: "moqt-16" (Draft16)
+	// and "moq-00" (the others); the server picks. With "moq-00" the client
+	// tries the first SETUP draft; if the server refuses its version, it
+	// tries the next (a fresh connection, since draft-07 and draft-14 SETUP
+	// messages cannot be combined). Default for clients: Draft16, Draft14,
+	// then Draft07Cloudflare. A server accepts any listed draft (offering
+	// "moqt-16" only when Draft16 is listed, "moq-00" only when a SETUP
+	// draft is); default: all, preferring draft-16. A server learns only the
+	// draft-07 family from CLIENT_SETUP, so Draft07Layout picks the data
 	// layout it uses with draft-07 clients.
 	Drafts []Draft
 	// Draft07Layout is the data-stream layout a server uses with draft-07
@@ -119,7 +124,8 @@ type Options struct {
 	// Default: the session's own published tracks (see Session.Publish).
 	Handler Handler
 
-	// Implementation is sent as MOQT_IMPLEMENTATION in draft-14 SETUP.
+	// Implementation is sent as MOQT_IMPLEMENTATION in draft-14 and
+	// draft-16 SETUP.
 	Implementation string
 
 	// WebTransportPath restricts a server to one URL path ("" = any).
@@ -143,9 +149,22 @@ func (o *Options) maxRequestID() uint64 {
 
 func (o *Options) clientDrafts() []Draft {
 	if len(o.Drafts) == 0 {
-		return []Draft{Draft14, Draft07Cloudflare}
+		return []Draft{Draft16, Draft14, Draft07Cloudflare}
 	}
 	return o.Drafts
+}
+
+// serverProtocols lists the protocols a server offers, preferring
+// draft-16.
+func (o *Options) serverProtocols() []string {
+	var ps []string
+	if o.accepts(Draft16) {
+		ps = append(ps, Draft16.ALPN())
+	}
+	if o.accepts(Draft14) || o.accepts(Draft07) {
+		ps = append(ps, Draft14.ALPN())
+	}
+	return ps
 }
 
 func (o *Options) draft07Layout() Draft {

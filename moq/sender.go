@@ -304,9 +304,15 @@ func (s *subscriber) run() {
 func (s *subscriber) process(ev *event) bool {
 	switch ev.kind {
 	case evObject:
-		if ev.datagram {
+		switch {
+		case !wire.ValidStatus(s.sess.draft, ev.obj.Status):
+			// A status the draft cannot carry (draft-16 has no "does not
+			// exist": such an object is simply not sent).
+			s.sess.log.Debug("object status not in this draft; not sent", "group", ev.obj.Group,
+				"object", ev.obj.ID, "status", uint64(ev.obj.Status))
+		case ev.datagram:
 			s.sendDatagram(ev.obj)
-		} else {
+		default:
 			s.writeObject(ev.obj)
 		}
 		if l := (Location{Group: ev.obj.Group, Object: ev.obj.ID}); !s.sentAny || s.lastSent.Less(l) {
@@ -384,7 +390,7 @@ func (s *subscriber) writeObject(o *Object) {
 			return // the subscription or the session is ending
 		}
 		h := wire.SubgroupHeader{SubscribeID: s.reqID, TrackAlias: s.alias, Group: o.Group, Subgroup: o.Subgroup, Priority: o.Priority}
-		if s.sess.draft == wire.Draft14 {
+		if s.sess.rules.requestIDs {
 			// Always a type that carries extension blocks: an object later in
 			// the stream may have extensions (one byte per object when not).
 			h.Type = wire.SubgroupType(true, o.Subgroup != 0, false, o.Subgroup)

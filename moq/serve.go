@@ -29,22 +29,15 @@ func (s *Session) requestErrorCode(err error, op string) (uint64, string) {
 	if errors.As(err, &re) {
 		return re.Code, re.Reason
 	}
-	notExist := errors.Is(err, ErrTrackNotFound)
 	switch {
-	case notExist && s.draft.Is07():
-		return errTrackNotExist07, "track does not exist"
-	case notExist:
-		return errTrackNotExist14, "track does not exist"
-	case errors.Is(err, ErrInvalid) && s.draft.Is07():
-		return errInvalidRange07, err.Error()
+	case errors.Is(err, ErrTrackNotFound):
+		return s.rules.codes.doesNotExist, "track does not exist"
 	case errors.Is(err, ErrInvalid):
-		return errInvalidRange14, err.Error()
-	case errors.Is(err, ErrUnauthorized) && s.draft.Is07():
-		return errUnauthorized07, err.Error()
+		return s.rules.codes.invalidRange, err.Error()
 	case errors.Is(err, ErrUnauthorized):
-		return errUnauthorized14, err.Error()
+		return s.rules.codes.unauthorized, err.Error()
 	}
-	return 0, err.Error()
+	return s.rules.codes.internal, err.Error()
 }
 
 func (s *Session) onSubscribe(m *wire.Subscribe) {
@@ -71,11 +64,7 @@ func (s *Session) onSubscribe(m *wire.Subscribe) {
 	}
 	s.mu.Unlock()
 	if over {
-		code := uint64(errInternal14)
-		if s.draft.Is07() {
-			code = errInternal07
-		}
-		s.send(&wire.SubscribeError{RequestID: m.RequestID, ErrorCode: code, Reason: "too many subscriptions", TrackAlias: m.TrackAlias})
+		s.send(&wire.SubscribeError{RequestID: m.RequestID, ErrorCode: s.rules.codes.internal, Reason: "too many subscriptions", TrackAlias: m.TrackAlias})
 		s.retireRequest()
 		return
 	}
@@ -130,7 +119,7 @@ func (s *Session) serveSubscribe(m *wire.Subscribe, ph *subscriber) {
 	}
 	alias := m.TrackAlias
 	s.mu.Lock()
-	if s.draft == wire.Draft14 {
+	if s.rules.requestIDs {
 		alias = s.inAlias
 		s.inAlias++
 	}
@@ -213,26 +202,34 @@ func (s *Session) onUnsubscribe(id uint64) {
 
 func (s *Session) onSubscribeUpdate(m *wire.SubscribeUpdate) {
 	id := m.RequestID
-	if s.draft == wire.Draft14 {
+	if s.rules.requestIDs {
 		if !s.acceptRequestID(m.RequestID) {
 			return
 		}
-		s.retireRequest() // an update needs no answer
+		defer s.retireRequest() // after the answer (16); 14 sends none
 		id = m.SubscriptionRequestID
 	}
 	s.mu.Lock()
 	sub := s.inSubs[id]
 	s.mu.Unlock()
 	if sub == nil || sub.track == nil {
+		if s.rules.updateAnswered {
+			s.send(&wire.RequestError{RequestID: m.RequestID, ErrorCode: s.rules.codes.doesNotExist, Reason: "no such subscription"})
+		}
 		return
+	}
+	if s.rules.updateAnswered {
+		defer s.send(&wire.RequestOK{RequestID: m.RequestID})
 	}
 	// An update may only narrow the subscription: move the start forward
 	// and set or lower the end.
+	// Draft-16 updates carry only what changes (07 and 14 decode as all).
+	filter := m.Changed&wire.UpdateFilter != 0
 	sub.mu.Lock()
-	if sub.start.Less(m.Start) {
+	if filter && sub.start.Less(m.Start) {
 		sub.start = m.Start
 	}
-	if m.EndGroup != 0 {
+	if filter && m.EndGroup != 0 {
 		end := m.EndGroup - 1
 		if !sub.hasEnd || end < sub.endGroup {
 			sub.hasEnd, sub.endGroup = true, end
@@ -241,8 +238,10 @@ func (s *Session) onSubscribeUpdate(m *wire.SubscribeUpdate) {
 			}
 		}
 	}
-	sub.subPrio = m.SubscriberPriority
-	if s.draft == wire.Draft14 {
+	if m.Changed&wire.UpdatePriority != 0 {
+		sub.subPrio = m.SubscriberPriority
+	}
+	if s.rules.requestIDs && m.Changed&wire.UpdateForward != 0 {
 		sub.paused = !m.Forward
 	}
 	hasEnd, endGroup := sub.hasEnd, sub.endGroup
@@ -283,13 +282,13 @@ func (s *Session) serveFetch(ctx context.Context, m *wire.Fetch) {
 	req := &FetchRequest{Namespace: m.Namespace, Name: m.Name, SubscriberPriority: m.SubscriberPriority,
 		GroupOrder: m.GroupOrder, Start: m.Start, End: m.End}
 	var t *Track
-	if s.draft == wire.Draft14 && m.FetchType != wire.FetchStandalone {
+	if s.rules.requestIDs && m.FetchType != wire.FetchStandalone {
 		// Joining fetch: the range ends at the joined subscription's start.
 		s.mu.Lock()
 		sub := s.inSubs[m.JoiningRequestID]
 		s.mu.Unlock()
 		if sub == nil || sub.track == nil {
-			s.fetchError(m.RequestID, errJoiningRequestID14, "no such subscription to join")
+			s.fetchError(m.RequestID, s.rules.codes.joiningRequestID, "no such subscription to join")
 			return
 		}
 		t = sub.track
@@ -297,7 +296,7 @@ func (s *Session) serveFetch(ctx context.Context, m *wire.Fetch) {
 		// subscription's SUBSCRIBE_OK (inclusive); without content there,
 		// there is nothing to join.
 		if !sub.okExists {
-			s.fetchError(m.RequestID, errInvalidRange14, "the joined subscription started on an empty track")
+			s.fetchError(m.RequestID, s.rules.codes.invalidRange, "the joined subscription started on an empty track")
 			return
 		}
 		end := sub.okLargest
@@ -319,11 +318,7 @@ func (s *Session) serveFetch(ctx context.Context, m *wire.Fetch) {
 			req.End.Object = m.End.Object - 1
 		}
 		if req.End.Less(req.Start) {
-			code := errInvalidRange14
-			if s.draft.Is07() {
-				code = errInvalidRange07
-			}
-			s.fetchError(m.RequestID, code, "range ends before it starts")
+			s.fetchError(m.RequestID, s.rules.codes.invalidRange, "range ends before it starts")
 			return
 		}
 		var err error
@@ -343,11 +338,7 @@ func (s *Session) serveFetch(ctx context.Context, m *wire.Fetch) {
 	}
 	objs := t.retainedRange(req.Start, req.End)
 	if len(objs) == 0 {
-		code := errNoObjects14
-		if s.draft.Is07() {
-			code = errInvalidRange07
-		}
-		s.fetchError(m.RequestID, code, "no objects in range")
+		s.fetchError(m.RequestID, s.rules.codes.noObjects, "no objects in range")
 		return
 	}
 	last := objs[len(objs)-1]
@@ -363,17 +354,21 @@ func (s *Session) serveFetch(ctx context.Context, m *wire.Fetch) {
 	stop := context.AfterFunc(ctx, func() { st.CancelWrite(resetCancelled) })
 	defer stop()
 	b := wire.AppendFetchHeader(nil, s.draft, wire.FetchHeader{RequestID: m.RequestID})
+	enc := wire.FetchEncoder{Draft: s.draft} // draft-16 objects refer to the prior one
 	for _, o := range objs {
 		if ctx.Err() != nil {
 			st.CancelWrite(resetCancelled)
 			return
+		}
+		if !wire.ValidStatus(s.draft, o.Status) {
+			continue // draft-16 has no "does not exist": the object is left out
 		}
 		wo := *(*wire.Object)(o)
 		if s.draft.Is07() {
 			wo.Extensions = nil // draft-07 objects carry no extension headers
 		}
 		var err error
-		if b, err = wire.AppendFetchObject(b, s.draft, &wo); err != nil {
+		if b, err = enc.AppendObject(b, &wo); err != nil {
 			st.CancelWrite(resetInternal)
 			return
 		}
@@ -443,6 +438,9 @@ func (s *Session) onAnnounce(m *wire.PublishNamespace) {
 		if err == nil {
 			s.mu.Lock()
 			s.peerNS[m.Namespace.Key()] = m.Namespace
+			if s.rules.requestIDs {
+				s.peerNSByID[m.RequestID] = m.Namespace
+			}
 			s.mu.Unlock()
 			s.notifyNamespace(m.Namespace, true)
 			s.send(&wire.PublishNamespaceOK{RequestID: m.RequestID, Namespace: m.Namespace})
@@ -457,6 +455,11 @@ func (s *Session) onUnannounce(ns Namespace) {
 	s.mu.Lock()
 	_, ok := s.peerNS[ns.Key()]
 	delete(s.peerNS, ns.Key())
+	for id, x := range s.peerNSByID {
+		if x.Equal(ns) {
+			delete(s.peerNSByID, id)
+		}
+	}
 	s.mu.Unlock()
 	if !ok {
 		return
@@ -480,7 +483,7 @@ func (s *Session) onSubscribeNamespace(m *wire.SubscribeNamespace) {
 		}
 		code, reason := s.requestErrorCode(err, "SUBSCRIBE_NAMESPACE")
 		if errors.Is(err, ErrUnsupported) && !s.draft.Is07() {
-			code = errNotSupported14
+			code = s.rules.codes.notSupported
 		}
 		s.send(&wire.SubscribeNamespaceError{RequestID: m.RequestID, Prefix: m.Prefix, ErrorCode: code, Reason: reason})
 	}()

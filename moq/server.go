@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -13,7 +14,8 @@ import (
 )
 
 // Listener accepts MoQT sessions, raw QUIC and WebTransport on one UDP
-// port, draft-07 and draft-14 alike.
+// port, draft-07, draft-14 and draft-16 alike (draft-16 selected by the
+// protocol "moqt-16", the others by SETUP after "moq-00").
 type Listener struct {
 	tl     *transport.Listener
 	opts   *Options
@@ -32,7 +34,15 @@ func Listen(addr string, opts *Options) (*Listener, error) {
 	if len(opts.TLS.Certificates) == 0 {
 		return nil, fmt.Errorf("moq: listen %s: no TLS certificate: %w", addr, ErrInvalid)
 	}
-	tl, err := transport.Listen(addr, transport.ServerOptions{Options: opts.transportOptions(), WebTransportPath: opts.WebTransportPath})
+	protos := opts.serverProtocols()
+	if len(protos) == 0 {
+		return nil, fmt.Errorf("moq: listen %s: Options.Drafts %v holds no known draft: %w", addr, opts.Drafts, ErrInvalid)
+	}
+	tl, err := transport.Listen(addr, transport.ServerOptions{
+		Options:          opts.transportOptions(),
+		WebTransportPath: opts.WebTransportPath,
+		Protocols:        protos,
+	})
 	if err != nil {
 		return nil, fmt.Errorf("moq: listen %s: %w", addr, err)
 	}
@@ -91,8 +101,9 @@ func (l *Listener) acceptLoop() {
 	}
 }
 
-// serverSetup accepts the control stream, reads CLIENT_SETUP (whose first
-// bytes tell the draft family), and answers SERVER_SETUP.
+// serverSetup accepts the control stream, reads CLIENT_SETUP (draft-16
+// when the connection negotiated "moqt-16"; otherwise its first bytes tell
+// the draft family), and answers SERVER_SETUP.
 func serverSetup(ctx context.Context, conn transport.Conn, opts *Options) (*Session, error) {
 	ctx, cancel := context.WithTimeout(ctx, opts.connectTimeout())
 	defer cancel()
@@ -108,6 +119,9 @@ func serverSetup(ctx context.Context, conn transport.Conn, opts *Options) (*Sess
 	}
 	if dl, ok := ctx.Deadline(); ok {
 		ctrl.SetReadDeadline(dl)
+	}
+	if conn.NegotiatedProtocol() == wire.Draft16.ALPN() {
+		return serverSetupOn(conn, ctrl, wire.NewControlReader(ctrl, wire.Draft16, opts.limits()), wire.Draft16, opts)
 	}
 	cr := wire.NewControlReader(ctrl, wire.Draft14, opts.limits())
 	first, err := cr.Peek(1)
@@ -128,6 +142,17 @@ func serverSetup(ctx context.Context, conn transport.Conn, opts *Options) (*Sess
 		draft = opts.draft07Layout()
 	}
 	cr.SetDraft(draft)
+	return serverSetupOn(conn, ctrl, cr, draft, opts)
+}
+
+// serverSetupOn reads CLIENT_SETUP of draft from cr, checks the version
+// (drafts that negotiate it in SETUP) and answers SERVER_SETUP.
+func serverSetupOn(conn transport.Conn, ctrl transport.Stream, cr *wire.ControlReader, draft wire.Draft, opts *Options) (*Session, error) {
+	fail := func(code uint64, format string, args ...any) (*Session, error) {
+		err := fmt.Errorf(format, args...)
+		conn.CloseWithError(code, err.Error())
+		return nil, err
+	}
 	m, err := cr.Read()
 	if err != nil {
 		return fail(CodeProtocolViolation, "moq: read CLIENT_SETUP: %v", err)
@@ -136,12 +161,7 @@ func serverSetup(ctx context.Context, conn transport.Conn, opts *Options) (*Sess
 	if !ok {
 		return fail(CodeProtocolViolation, "moq: expected CLIENT_SETUP, got %s", wire.MessageName(draft, m))
 	}
-	offered := false
-	for _, v := range cs.Versions {
-		if v == draft.Version() {
-			offered = true
-		}
-	}
+	offered := !draft.VersionInSetup() || slices.Contains(cs.Versions, draft.Version())
 	if !offered || !opts.accepts(draft) {
 		code := CodeVersionNegotiationFailed
 		if draft.Is07() {
@@ -159,7 +179,11 @@ func serverSetup(ctx context.Context, conn transport.Conn, opts *Options) (*Sess
 	if err := s.readPeerSetup(cs.Params); err != nil {
 		return fail(CodeProtocolViolation, "%v", err)
 	}
-	if err := s.send(&wire.ServerSetup{Version: draft.Version(), Params: s.setupParams(false)}); err != nil {
+	ss := &wire.ServerSetup{Params: s.setupParams(false)}
+	if draft.VersionInSetup() {
+		ss.Version = draft.Version()
+	}
+	if err := s.send(ss); err != nil {
 		conn.CloseWithError(CodeInternalError, "")
 		return nil, err
 	}

@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,14 +19,16 @@ import (
 // Session is one MoQT session over one connection, on either side. It can
 // publish and subscribe at once. All methods are safe for concurrent use.
 type Session struct {
-	conn     transport.Conn
-	draft    wire.Draft
-	opts     *Options
-	log      *slog.Logger
-	lim      *wire.Limits
-	isServer bool
-	handler  Handler
-	path     string // the URL path the client asked for
+	conn      transport.Conn
+	draft     wire.Draft
+	rules     draftRules // what the engine does differently in this draft
+	opts      *Options
+	log       *slog.Logger
+	lim       *wire.Limits
+	isServer  bool
+	handler   Handler
+	path      string // the URL path the client asked for
+	authority string // client over raw QUIC: the URL's host[:port]
 
 	ctrl       transport.Stream
 	ctrlReader *wire.ControlReader
@@ -49,8 +53,12 @@ type Session struct {
 	fetches      map[uint64]*FetchStream
 	nextAlias    uint64 // draft-07: aliases we choose for our subscriptions
 	announced    map[string]Namespace
+	announcedID  map[string]uint64 // request IDs of announced (14, 16)
 	nsSubs       map[string]*NamespaceSubscription
-	peerNS       map[string]Namespace // namespaces the peer announced to us
+	inNsSubs     map[*inNamespaceSub]struct{} // the peer's namespace subscriptions on streams (16)
+	peerSkipped  map[uint64]bool              // request IDs the peer skipped, still usable (16)
+	peerNS       map[string]Namespace         // namespaces the peer announced to us
+	peerNSByID   map[uint64]Namespace         // the same by request ID (14, 16)
 	// Incoming requests.
 	peerNextReqID uint64 // the next request ID the peer may use
 	grantedMax    uint64 // our MAX_REQUEST_ID to the peer (exclusive)
@@ -122,6 +130,7 @@ func newSession(conn transport.Conn, ctrl transport.Stream, draft wire.Draft, op
 	s := &Session{
 		conn:        conn,
 		draft:       draft,
+		rules:       rulesFor(draft),
 		opts:        opts,
 		log:         opts.logger().With("draft", draft.String(), "transport", string(conn.Protocol())),
 		lim:         opts.limits(),
@@ -138,14 +147,18 @@ func newSession(conn transport.Conn, ctrl transport.Stream, draft wire.Draft, op
 		aliasCh:     make(chan struct{}),
 		fetches:     map[uint64]*FetchStream{},
 		announced:   map[string]Namespace{},
+		announcedID: map[string]uint64{},
+		peerNSByID:  map[uint64]Namespace{},
 		nsSubs:      map[string]*NamespaceSubscription{},
+		inNsSubs:    map[*inNamespaceSub]struct{}{},
+		peerSkipped: map[uint64]bool{},
 		peerNS:      map[string]Namespace{},
 		inSubs:      map[uint64]*subscriber{},
 		inFetches:   map[uint64]context.CancelFunc{},
 		tracks:      map[string]*Track{},
 		done:        make(chan struct{}),
 	}
-	if draft == wire.Draft14 {
+	if s.rules.requestIDs {
 		if isServer {
 			s.nextReqID, s.peerNextReqID = 1, 0
 		} else {
@@ -158,7 +171,7 @@ func newSession(conn transport.Conn, ctrl transport.Stream, draft wire.Draft, op
 
 // reqStep is the distance between consecutive request IDs of one side.
 func (s *Session) reqStep() uint64 {
-	if s.draft == wire.Draft14 {
+	if s.rules.requestIDs {
 		return 2
 	}
 	return 1
@@ -178,8 +191,11 @@ func (s *Session) setupParams(client bool) wire.Params {
 	if client && s.conn.Protocol() == transport.ProtocolQUIC {
 		// PATH is path-abempty plus query: sent even when empty.
 		ps = append(ps, wire.BytesParam(wire.SetupPath, []byte(s.path)))
+		if s.rules.sendAuthority && s.authority != "" {
+			ps = append(ps, wire.BytesParam(wire.SetupAuthority, []byte(s.authority)))
+		}
 	}
-	if s.draft == wire.Draft14 {
+	if !s.draft.Is07() {
 		impl := s.opts.Implementation
 		if impl == "" {
 			impl = "moq-ffi-go"
@@ -191,8 +207,15 @@ func (s *Session) setupParams(client bool) wire.Params {
 
 // Dial connects to a MoQT server or relay and completes SETUP. url is
 // https://host[:port]/path (WebTransport) or moqt://host[:port]/path (raw
-// QUIC). The drafts in opts.Drafts are tried in order. ctx bounds the whole
-// call, as does opts.ConnectTimeout.
+// QUIC). ctx bounds the whole call, as does opts.ConnectTimeout.
+//
+// The first connection offers every protocol the allowed drafts need
+// (opts.Drafts): "moqt-16" for Draft16, "moq-00" for the drafts that
+// negotiate their version in SETUP (14, 07); the server picks. On "moqt-16"
+// the session runs draft-16. On "moq-00" the SETUP drafts are tried in
+// order, the first on that connection, each further one on a fresh
+// connection offering "moq-00" alone (draft-07 and draft-14 SETUP messages
+// cannot be combined).
 func Dial(ctx context.Context, rawURL string, opts *Options) (*Session, error) {
 	if opts == nil {
 		opts = &Options{}
@@ -207,12 +230,54 @@ func Dial(ctx context.Context, rawURL string, opts *Options) (*Session, error) {
 	if u.Host == "" {
 		return nil, fmt.Errorf("moq: bad URL %q: no host: %w", rawURL, ErrInvalid)
 	}
+	drafts := opts.clientDrafts()
+	for _, d := range drafts {
+		if d.Version() == 0 {
+			return nil, fmt.Errorf("moq: unknown draft %v in Options.Drafts: %w", d, ErrInvalid)
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, opts.connectTimeout())
 	defer cancel()
-	drafts := opts.clientDrafts()
 	var errs []error
+	fail := func() (*Session, error) {
+		if ctx.Err() != nil && !errors.Is(errors.Join(errs...), ErrTimeout) {
+			errs = append(errs, ErrTimeout)
+		}
+		return nil, fmt.Errorf("moq: connect %s: %w", rawURL, errors.Join(errs...))
+	}
+	protos := protocolsFor(drafts)
+	conn, err := dialConn(ctx, rawURL, opts, protos)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("offering %q: %w", protos, err))
+		return fail()
+	}
+	var setupDrafts []Draft // drafts that negotiate in SETUP, in order
 	for _, d := range drafts {
-		s, err := dialDraft(ctx, rawURL, u, d, opts)
+		if d.VersionInSetup() {
+			setupDrafts = append(setupDrafts, d)
+		}
+	}
+	switch got := conn.NegotiatedProtocol(); {
+	case got == wire.Draft16.ALPN() && slices.Contains(drafts, Draft16):
+		s, err := setupOn(ctx, conn, u, Draft16, opts)
+		if err == nil {
+			return s, nil
+		}
+		errs = append(errs, fmt.Errorf("draft %s: %w", Draft16, err))
+		return fail()
+	case got != wire.Draft14.ALPN() || len(setupDrafts) == 0:
+		conn.CloseWithError(CodeVersionNegotiationFailed, "no common protocol")
+		errs = append(errs, fmt.Errorf("%w: offered %q, the server chose %q", ErrVersion, protos, got))
+		return fail()
+	}
+	for i, d := range setupDrafts {
+		if i > 0 {
+			if conn, err = dialConn(ctx, rawURL, opts, []string{d.ALPN()}); err != nil {
+				errs = append(errs, fmt.Errorf("draft %s: %w", d, err))
+				break
+			}
+		}
+		s, err := setupOn(ctx, conn, u, d, opts)
 		if err == nil {
 			return s, nil
 		}
@@ -221,22 +286,49 @@ func Dial(ctx context.Context, rawURL string, opts *Options) (*Session, error) {
 			break
 		}
 	}
-	if ctx.Err() != nil && !errors.Is(errors.Join(errs...), ErrTimeout) {
-		errs = append(errs, ErrTimeout)
-	}
-	return nil, fmt.Errorf("moq: connect %s: %w", rawURL, errors.Join(errs...))
+	return fail()
 }
 
-func dialDraft(ctx context.Context, rawURL string, u *url.URL, d wire.Draft, opts *Options) (*Session, error) {
-	conn, err := transport.Dial(ctx, rawURL, opts.transportOptions())
+// protocolsFor lists the protocols (ALPN / WebTransport protocol values)
+// that drafts need, in the order the drafts first need them.
+func protocolsFor(drafts []Draft) []string {
+	var ps []string
+	for _, d := range drafts {
+		if p := d.ALPN(); !slices.Contains(ps, p) {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
+// dialConn opens a connection offering protos.
+func dialConn(ctx context.Context, rawURL string, opts *Options, protos []string) (transport.Conn, error) {
+	topts := opts.transportOptions()
+	topts.Protocols = protos
+	if strings.HasPrefix(strings.ToLower(rawURL), "https:") && !slices.Contains(protos, wire.Draft16.ALPN()) {
+		// WebTransport without draft-16: no WT-Available-Protocols at all,
+		// as before protocol negotiation (servers of those drafts need
+		// none, and some may not expect the header).
+		topts.Protocols = nil
+	}
+	conn, err := transport.Dial(ctx, rawURL, topts)
 	if err != nil {
 		// QUIC's handshake timer (the same duration) may fire just before
 		// the context's deadline: both are a timeout.
 		if ctx.Err() != nil || errors.Is(err, transport.ErrHandshakeTimeout) {
 			return nil, fmt.Errorf("%w: %w", ErrTimeout, err)
 		}
+		if errors.Is(err, transport.ErrNoCommonProtocol) {
+			return nil, fmt.Errorf("%w: %w", ErrVersion, err)
+		}
 		return nil, err
 	}
+	return conn, nil
+}
+
+// setupOn runs the client's SETUP for draft d on conn; on failure conn is
+// closed.
+func setupOn(ctx context.Context, conn transport.Conn, u *url.URL, d wire.Draft, opts *Options) (*Session, error) {
 	ctrl, err := conn.OpenStreamSync(ctx)
 	if err != nil {
 		conn.CloseWithError(CodeInternalError, "")
@@ -244,6 +336,7 @@ func dialDraft(ctx context.Context, rawURL string, u *url.URL, d wire.Draft, opt
 	}
 	s := newSession(conn, ctrl, d, opts, false)
 	if u.Scheme == "moqt" {
+		s.authority = u.Host
 		s.path = u.EscapedPath()
 		if u.RawQuery != "" {
 			s.path += "?" + u.RawQuery
@@ -267,7 +360,10 @@ func setupErr(ctx context.Context, what string, err error) error {
 }
 
 func (s *Session) clientSetup(ctx context.Context) error {
-	cs := &wire.ClientSetup{Versions: []uint64{s.draft.Version()}, Params: s.setupParams(true)}
+	cs := &wire.ClientSetup{Params: s.setupParams(true)}
+	if s.draft.VersionInSetup() {
+		cs.Versions = []uint64{s.draft.Version()}
+	}
 	if err := s.send(cs); err != nil {
 		return setupErr(ctx, "send CLIENT_SETUP", err)
 	}
@@ -292,7 +388,7 @@ func (s *Session) clientSetup(ctx context.Context) error {
 	if !ok {
 		return fmt.Errorf("%w: expected SERVER_SETUP, got %s", ErrVersion, wire.MessageName(s.draft, m))
 	}
-	if ss.Version != s.draft.Version() {
+	if s.draft.VersionInSetup() && ss.Version != s.draft.Version() {
 		return fmt.Errorf("%w: server selected version %#x, offered %#x", ErrVersion, ss.Version, s.draft.Version())
 	}
 	if err := s.readPeerSetup(ss.Params); err != nil {
@@ -355,6 +451,10 @@ func (s *Session) start() {
 	go s.controlLoop()
 	go s.uniLoop()
 	go s.datagramLoop()
+	if s.rules.namespaceStreams {
+		s.wg.Add(1)
+		go s.bidiLoop()
+	}
 	go func() {
 		select {
 		case <-s.conn.Done():
@@ -389,6 +489,7 @@ const setupCloseWait = 250 * time.Millisecond
 
 // send writes one control message.
 func (s *Session) send(m wire.Message) error {
+	m = s.rules.specialize(m)
 	s.ctrlMu.Lock()
 	defer s.ctrlMu.Unlock()
 	b, err := wire.AppendMessage(s.wbuf[:0], s.draft, m)
@@ -418,9 +519,9 @@ func (s *Session) sendOrClose(m wire.Message) {
 func (s *Session) Close() error {
 	s.mu.Lock()
 	closed := s.closing
-	var nss []Namespace
-	for _, ns := range s.announced {
-		nss = append(nss, ns)
+	var nss []*wire.PublishNamespaceDone
+	for k, ns := range s.announced {
+		nss = append(nss, &wire.PublishNamespaceDone{Namespace: ns, RequestID: s.announcedID[k]})
 	}
 	var subs []*Subscription
 	for _, sub := range s.subs {
@@ -450,8 +551,8 @@ func (s *Session) Close() error {
 		}
 		s.waitQuiet(deadline.Add(closeGrace))
 	}
-	for _, ns := range nss {
-		s.send(&wire.PublishNamespaceDone{Namespace: ns})
+	for _, m := range nss {
+		s.send(m)
 	}
 	s.closeWith(&SessionError{Code: CodeNoError, Local: true, Reason: "closed"}, true)
 	return nil
@@ -632,7 +733,7 @@ func (s *Session) allocRequestID(ctx context.Context) (uint64, error) {
 			return id, nil
 		}
 		ch := s.creditCh
-		sendBlocked := s.draft == wire.Draft14 && s.blockedSent != s.peerMaxReqID+1
+		sendBlocked := s.rules.requestIDs && s.blockedSent != s.peerMaxReqID+1
 		max := s.peerMaxReqID
 		if sendBlocked {
 			s.blockedSent = max + 1

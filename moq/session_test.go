@@ -23,6 +23,8 @@ var variants = []struct {
 	scheme string
 	draft  Draft
 }{
+	{"quic/16", "moqt", Draft16},
+	{"wt/16", "https", Draft16},
 	{"quic/14", "moqt", Draft14},
 	{"wt/14", "https", Draft14},
 	{"quic/07cf", "moqt", Draft07Cloudflare},

@@ -310,7 +310,7 @@ func (sub *Subscription) drainedLocked() bool {
 	if sub.pubDone == nil || sub.ended || len(sub.open) > 0 {
 		return false
 	}
-	if sub.sess.draft == wire.Draft14 {
+	if sub.sess.rules.requestIDs {
 		return sub.seen >= sub.pubStreams
 	}
 	if sub.pubFinal != nil {

@@ -32,7 +32,7 @@ func (s *Session) TrackStatus(ctx context.Context, ns Namespace, name string) (T
 	key := "ts" + trackKey(ns, name)
 	unlock := s.lockRequests()
 	defer unlock()
-	if s.draft == wire.Draft14 {
+	if s.rules.requestIDs {
 		if id, err = s.allocRequestID(ctx); err != nil {
 			return TrackStatus{}, err
 		}

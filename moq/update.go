@@ -24,8 +24,10 @@ type SubscriptionUpdate struct {
 	Paused bool
 }
 
-// Update sends SUBSCRIBE_UPDATE. The publisher sends no answer; an update
-// it cannot accept may end the subscription.
+// Update sends SUBSCRIBE_UPDATE (REQUEST_UPDATE in draft-16). In drafts 07
+// and 14 the publisher sends no answer, and an update it cannot accept may
+// end the subscription; in draft-16 Update waits for the answer (a
+// *RequestError for REQUEST_ERROR).
 func (sub *Subscription) Update(ctx context.Context, u SubscriptionUpdate) error {
 	s := sub.sess
 	if u.HasEnd && u.EndGroup < u.Start.Group {
@@ -41,9 +43,11 @@ func (sub *Subscription) Update(ctx context.Context, u SubscriptionUpdate) error
 		return fmt.Errorf("moq: subscription to %s/%s: %w", sub.ns, sub.name, ErrEnded)
 	}
 	m := &wire.SubscribeUpdate{RequestID: sub.reqID, Start: u.Start, SubscriberPriority: u.Priority, Forward: !u.Paused}
+	m.FilterType = wire.FilterAbsoluteStart // draft-16 carries the range as a filter
 	if u.HasEnd {
 		m.EndGroup = u.EndGroup + 1
 		m.EndObject = u.EndObject
+		m.FilterType = wire.FilterAbsoluteRange
 	}
 	if s.draft.Is07() {
 		return s.send(m)
@@ -55,5 +59,33 @@ func (sub *Subscription) Update(ctx context.Context, u SubscriptionUpdate) error
 		return err
 	}
 	m.RequestID, m.SubscriptionRequestID = id, sub.reqID
-	return s.send(m)
+	markUpdateAll(m)
+	if !s.rules.updateAnswered {
+		return s.send(m)
+	}
+	// Draft-16: REQUEST_UPDATE is answered.
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return s.closedErr()
+	}
+	p := s.register(id, opRequestUpdate)
+	s.mu.Unlock()
+	cleanup := func() { delete(s.pending, id) }
+	err = s.send(m)
+	unlock()
+	if err != nil {
+		s.mu.Lock()
+		cleanup()
+		s.mu.Unlock()
+		return err
+	}
+	a, err := s.await(ctx, p, cleanup)
+	if err != nil {
+		return err
+	}
+	if re, ok := a.(*wire.RequestError); ok {
+		return &RequestError{Op: opRequestUpdate, Code: re.ErrorCode, Reason: re.Reason}
+	}
+	return nil
 }

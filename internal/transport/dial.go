@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/webtransport-go"
@@ -15,12 +16,15 @@ import (
 
 // Dial connects to a MoQT server.
 //
-//   - moqt://host[:port][/path] dials raw QUIC with ALPN "moq-00" (datagrams
-//     enabled). The path is not sent by the transport: MoQT carries it in
-//     the SETUP PATH parameter, and the Conn's Path() is "".
+//   - moqt://host[:port][/path] dials raw QUIC offering opts.Protocols as
+//     ALPN (default "moq-00"; datagrams enabled). The path is not sent by
+//     the transport: MoQT carries it in the SETUP PATH parameter, and the
+//     Conn's Path() is "".
 //   - https://host[:port][/path][?query] dials QUIC with ALPN "h3" and opens a
-//     WebTransport session with an extended CONNECT to path and query.
+//     WebTransport session with an extended CONNECT to path and query,
+//     offering opts.Protocols in WT-Available-Protocols (when not empty).
 //
+// The Conn's NegotiatedProtocol tells which protocol the server picked.
 // The port defaults to 443. A host name resolving to several addresses is
 // dialed at its first IPv4 address, else its first address. The dial honours
 // ctx and opts.HandshakeTimeout (on expiry the error wraps
@@ -31,12 +35,15 @@ func Dial(ctx context.Context, rawURL string, opts Options) (Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("transport: dial %q: %w", rawURL, err)
 	}
-	var alpn string
+	var alpns []string
 	switch u.Scheme {
 	case "moqt":
-		alpn = ALPNMoQ
+		alpns = opts.Protocols
+		if len(alpns) == 0 {
+			alpns = []string{ALPNMoQ}
+		}
 	case "https":
-		alpn = ALPNH3
+		alpns = []string{ALPNH3}
 	default:
 		return nil, fmt.Errorf("transport: dial %q: unsupported scheme %q (want moqt or https)", rawURL, u.Scheme)
 	}
@@ -49,7 +56,12 @@ func Dial(ctx context.Context, rawURL string, opts Options) (Conn, error) {
 		port = "443"
 	}
 	opts = opts.withDefaults()
-	tlsConf, err := opts.TLS.clientTLSConfig(host, alpn)
+	for _, p := range opts.Protocols {
+		if p == "" || p == ALPNH3 {
+			return nil, fmt.Errorf("transport: dial %q: invalid MoQT protocol %q", rawURL, p)
+		}
+	}
+	tlsConf, err := opts.TLS.clientTLSConfig(host, slices.Clone(alpns))
 	if err != nil {
 		return nil, fmt.Errorf("transport: dial %s: %w", rawURL, err)
 	}
@@ -60,7 +72,10 @@ func Dial(ctx context.Context, rawURL string, opts Options) (Conn, error) {
 	fail := func(err error) (Conn, error) {
 		_, idle := errors.AsType[*quic.IdleTimeoutError](err)
 		_, hs := errors.AsType[*quic.HandshakeTimeoutError](err)
+		te, isTE := errors.AsType[*quic.TransportError](err)
 		switch {
+		case isTE && te.ErrorCode == quicCryptoNoALPN:
+			err = fmt.Errorf("%w (offered %q): %w", ErrNoCommonProtocol, alpns, err)
 		case ctx.Err() != nil:
 			err = context.Cause(ctx)
 		case idle || hs: // quic-go's handshake idle timeout fired first
@@ -87,7 +102,7 @@ func Dial(ctx context.Context, rawURL string, opts Options) (Conn, error) {
 		sock.close()
 		return fail(err)
 	}
-	if alpn == ALPNMoQ {
+	if u.Scheme == "moqt" {
 		return newQUICConn(qc, sock), nil
 	}
 
@@ -98,7 +113,7 @@ func Dial(ctx context.Context, rawURL string, opts Options) (Conn, error) {
 	// Closing the QUIC connection unblocks every step of the CONNECT
 	// exchange when ctx ends.
 	stop := context.AfterFunc(ctx, func() { _ = qc.CloseWithError(h3NoError, "dial canceled") })
-	wtTr := &webtransport.Transport{}
+	wtTr := &webtransport.Transport{ApplicationProtocols: slices.Clone(opts.Protocols)}
 	sess, err := connectWebTransport(ctx, wtTr, qc, target)
 	if !stop() || err != nil {
 		if sess != nil {
@@ -114,6 +129,10 @@ func Dial(ctx context.Context, rawURL string, opts Options) (Conn, error) {
 	}
 	return newWTConn(sess, qc, requestPath(target), sock, wtTr), nil
 }
+
+// quicCryptoNoALPN is the QUIC error code of the TLS alert
+// no_application_protocol (0x100 + 120).
+const quicCryptoNoALPN = quic.TransportErrorCode(0x100 + 120)
 
 // connectWebTransport sends the extended CONNECT on qc.
 func connectWebTransport(ctx context.Context, wtTr *webtransport.Transport, qc *quic.Conn, target *url.URL) (*webtransport.Session, error) {

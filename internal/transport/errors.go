@@ -19,6 +19,10 @@ var (
 	// (and, for WebTransport, the CONNECT exchange) did not finish within
 	// Options.HandshakeTimeout.
 	ErrHandshakeTimeout = errors.New("transport: handshake timeout")
+	// ErrNoCommonProtocol is wrapped by Dial's error when a raw QUIC server
+	// speaks none of the offered protocols (TLS alert
+	// no_application_protocol).
+	ErrNoCommonProtocol = errors.New("transport: no common application protocol")
 )
 
 // Error-code limits of the two protocols.

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 
+	"github.com/dunglas/httpsfv"
 	"github.com/quic-go/quic-go"
 	"github.com/quic-go/quic-go/http3"
 	"github.com/quic-go/webtransport-go"
@@ -26,14 +28,16 @@ const (
 
 type quicConnKey struct{}
 
-// Listener accepts raw QUIC (ALPN moq-00) and WebTransport (ALPN h3)
-// connections on one UDP socket, dispatching on the negotiated ALPN.
+// Listener accepts raw QUIC (ALPN moqt-16 or moq-00, as configured) and
+// WebTransport (ALPN h3) connections on one UDP socket, dispatching on the
+// negotiated ALPN.
 type Listener struct {
-	opts ServerOptions
-	udp  *net.UDPConn
-	tr   *quic.Transport
-	ln   *quic.EarlyListener
-	wt   *webtransport.Server
+	opts      ServerOptions
+	protocols []string // MoQT protocols accepted, in order of preference
+	udp       *net.UDPConn
+	tr        *quic.Transport
+	ln        *quic.EarlyListener
+	wt        *webtransport.Server
 
 	accepted chan Conn
 	closing  chan struct{}
@@ -65,11 +69,20 @@ func Listen(addr string, opts ServerOptions) (*Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("transport: listen %s: %w", addr, err)
 	}
+	protocols := opts.protocols()
+	for _, p := range protocols {
+		if p == "" || p == ALPNH3 {
+			_ = udp.Close()
+			return nil, fmt.Errorf("transport: listen %s: invalid MoQT protocol %q", addr, p)
+		}
+	}
 	tr := &quic.Transport{Conn: udp}
 	tlsConf := &tls.Config{
 		Certificates: opts.TLS.Certificates,
-		NextProtos:   []string{ALPNMoQ, ALPNH3},
-		MinVersion:   tls.VersionTLS13,
+		// crypto/tls picks the first of these the client offers: the
+		// server's preference decides.
+		NextProtos: append(slices.Clone(protocols), ALPNH3),
+		MinVersion: tls.VersionTLS13,
 	}
 	ln, err := tr.ListenEarly(tlsConf, opts.quicConfig())
 	if err != nil {
@@ -78,13 +91,14 @@ func Listen(addr string, opts ServerOptions) (*Listener, error) {
 		return nil, fmt.Errorf("transport: listen %s: %w", addr, err)
 	}
 	l := &Listener{
-		opts:     opts,
-		udp:      udp,
-		tr:       tr,
-		ln:       ln,
-		accepted: make(chan Conn),
-		closing:  make(chan struct{}),
-		conns:    make(map[*quic.Conn]struct{}),
+		opts:      opts,
+		protocols: protocols,
+		udp:       udp,
+		tr:        tr,
+		ln:        ln,
+		accepted:  make(chan Conn),
+		closing:   make(chan struct{}),
+		conns:     make(map[*quic.Conn]struct{}),
 	}
 	h3 := &http3.Server{
 		Handler: http.HandlerFunc(l.serveWebTransport),
@@ -97,7 +111,8 @@ func Listen(addr string, opts ServerOptions) (*Listener, error) {
 	l.wt = &webtransport.Server{
 		H3: h3,
 		// serveWebTransport applies opts.CheckOrigin itself.
-		CheckOrigin: func(*http.Request) bool { return true },
+		CheckOrigin:          func(*http.Request) bool { return true },
+		ApplicationProtocols: slices.Clone(protocols),
 	}
 	l.wg.Add(1)
 	go l.acceptLoop()
@@ -175,10 +190,10 @@ func (l *Listener) acceptLoop() {
 // handle dispatches one QUIC connection on its ALPN.
 func (l *Listener) handle(qc *quic.Conn) {
 	defer l.wg.Done()
-	switch alpn := qc.ConnectionState().TLS.NegotiatedProtocol; alpn {
-	case ALPNMoQ:
+	switch alpn := qc.ConnectionState().TLS.NegotiatedProtocol; {
+	case alpn != ALPNH3 && slices.Contains(l.protocols, alpn):
 		l.handleQUIC(qc)
-	case ALPNH3:
+	case alpn == ALPNH3:
 		// Serves HTTP/3 until the connection closes; sessions arrive through
 		// serveWebTransport.
 		if err := l.wt.ServeQUICConn(qc); err != nil && qc.Context().Err() == nil {
@@ -229,6 +244,7 @@ func (l *Listener) serveWebTransport(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "internal error: no QUIC connection", http.StatusInternalServerError)
 		return
 	}
+	l.preferProtocol(r)
 	sess, err := l.wt.Upgrade(w, r)
 	if err != nil {
 		http.Error(w, "WebTransport upgrade failed: "+err.Error(), http.StatusBadRequest)
@@ -236,6 +252,47 @@ func (l *Listener) serveWebTransport(w http.ResponseWriter, r *http.Request) {
 	}
 	l.deliver(newWTConn(sess, qc, requestPath(r.URL), nil, nil))
 }
+
+// preferProtocol narrows the client's WT-Available-Protocols to the one the
+// server prefers among them, so that webtransport-go (which would take the
+// client's first acceptable one) answers with the server's choice, as TLS
+// ALPN does over raw QUIC. A header it cannot parse is left alone.
+func (l *Listener) preferProtocol(r *http.Request) {
+	key := http.CanonicalHeaderKey(wtAvailableProtocols)
+	vals := r.Header[key]
+	if len(vals) == 0 {
+		return
+	}
+	list, err := httpsfv.UnmarshalList(vals)
+	if err != nil {
+		return
+	}
+	var offered []string
+	for _, m := range list {
+		it, ok := m.(httpsfv.Item)
+		if !ok {
+			return
+		}
+		p, ok := it.Value.(string)
+		if !ok {
+			return
+		}
+		offered = append(offered, p)
+	}
+	for _, p := range l.protocols {
+		if slices.Contains(offered, p) {
+			v, err := httpsfv.Marshal(httpsfv.List{httpsfv.NewItem(p)})
+			if err == nil {
+				r.Header[key] = []string{v}
+			}
+			return
+		}
+	}
+}
+
+// wtAvailableProtocols is the header in which a WebTransport client offers
+// application protocols.
+const wtAvailableProtocols = "WT-Available-Protocols"
 
 // deliver hands c to Accept, or closes it when the listener closes, when c
 // closes first, or when too many connections are waiting.

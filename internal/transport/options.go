@@ -43,6 +43,13 @@ type Options struct {
 	// the peer may open (for WebTransport this includes the CONNECT stream).
 	// Zero means DefaultMaxIncomingStreams; negative allows none.
 	MaxIncomingStreams int64
+	// Protocols are the MoQT protocols a client offers, in its order of
+	// preference (ALPNMoQT16, ALPNMoQ): as the TLS ALPN list over raw QUIC,
+	// in WT-Available-Protocols over WebTransport. Empty means ALPNMoQ alone
+	// over raw QUIC and no WT-Available-Protocols header over WebTransport
+	// (as before protocol negotiation existed). Servers use
+	// ServerOptions.Protocols instead.
+	Protocols []string
 }
 
 // TLSOptions configure TLS. Clients use the verification fields; servers use
@@ -90,6 +97,21 @@ type ServerOptions struct {
 	// that authenticate in-band; set it when browsers on foreign pages must
 	// not be able to connect with the user's ambient credentials.
 	CheckOrigin func(*http.Request) bool
+	// Protocols are the MoQT protocols the server accepts, in its order of
+	// preference; empty means DefaultProtocols (ALPNMoQT16, then ALPNMoQ).
+	// They are offered as TLS ALPN values next to "h3" (raw QUIC), and matched
+	// against a WebTransport client's WT-Available-Protocols, the server's
+	// preference deciding. A WebTransport client that offers no protocol
+	// gets a session without WT-Protocol (read as ALPNMoQ).
+	Protocols []string
+}
+
+// protocols returns the server's protocols, defaulted.
+func (o ServerOptions) protocols() []string {
+	if len(o.Protocols) == 0 {
+		return slices.Clone(DefaultProtocols)
+	}
+	return slices.Clone(o.Protocols)
 }
 
 func (o Options) withDefaults() Options {
@@ -129,11 +151,12 @@ func (o Options) quicConfig() *quic.Config {
 	}
 }
 
-// clientTLSConfig builds the client TLS configuration for host and alpn.
-func (o TLSOptions) clientTLSConfig(host, alpn string) (*tls.Config, error) {
+// clientTLSConfig builds the client TLS configuration for host and the
+// ALPN values alpns.
+func (o TLSOptions) clientTLSConfig(host string, alpns []string) (*tls.Config, error) {
 	conf := &tls.Config{
 		ServerName: host,
-		NextProtos: []string{alpn},
+		NextProtos: alpns,
 		MinVersion: tls.VersionTLS13,
 	}
 	if o.ServerName != "" {

@@ -130,7 +130,10 @@ func (c *quicConn) Protocol() Protocol   { return ProtocolQUIC }
 func (c *quicConn) LocalAddr() net.Addr  { return c.conn.LocalAddr() }
 func (c *quicConn) RemoteAddr() net.Addr { return c.conn.RemoteAddr() }
 func (c *quicConn) Path() string         { return "" }
-func (c *quicConn) Stats() Stats         { return statsOf(c.conn) }
+func (c *quicConn) NegotiatedProtocol() string {
+	return c.conn.ConnectionState().TLS.NegotiatedProtocol
+}
+func (c *quicConn) Stats() Stats { return statsOf(c.conn) }
 
 // statsOf converts quic-go's connection statistics.
 func statsOf(qc *quic.Conn) Stats {

@@ -1,7 +1,8 @@
 // Package transport gives MoQT one connection interface over raw QUIC
-// (quic-go, ALPN "moq-00") and WebTransport (webtransport-go, ALPN "h3"),
-// plus the TLS helpers both need: custom roots, SHA-256 certificate
-// pinning, and short-lived self-signed certificates.
+// (quic-go, ALPN "moqt-16" or "moq-00") and WebTransport (webtransport-go,
+// ALPN "h3", the MoQT protocol negotiated with WT-Available-Protocols and
+// WT-Protocol), plus the TLS helpers both need: custom roots, SHA-256
+// certificate pinning, and short-lived self-signed certificates.
 package transport
 
 import (
@@ -19,11 +20,19 @@ const (
 	ProtocolWebTransport Protocol = "webtransport" // WebTransport over HTTP/3, https:// URLs
 )
 
-// ALPN values.
+// ALPN values. MoQT drafts up to 14 share "moq-00" and negotiate their
+// version in SETUP; from draft 15 on the ALPN ("moqt-NN") selects the draft.
+// Over WebTransport the same MoQT values travel in WT-Available-Protocols
+// (client) and WT-Protocol (server), with "h3" as the TLS ALPN.
 const (
-	ALPNMoQ = "moq-00"
-	ALPNH3  = "h3"
+	ALPNMoQ    = "moq-00"
+	ALPNMoQT16 = "moqt-16"
+	ALPNH3     = "h3"
 )
+
+// DefaultProtocols are the MoQT protocols a listener accepts when
+// ServerOptions.Protocols is empty, in its order of preference.
+var DefaultProtocols = []string{ALPNMoQT16, ALPNMoQ}
 
 // Conn is one connection carrying one MoQT session.
 //
@@ -63,6 +72,11 @@ type Conn interface {
 	Path() string
 	// Stats returns connection statistics.
 	Stats() Stats
+	// NegotiatedProtocol is the MoQT protocol the endpoints agreed on: the
+	// TLS ALPN of a raw QUIC connection, the WT-Protocol of a WebTransport
+	// session, or ALPNMoQ ("moq-00") for a WebTransport session that
+	// negotiated none (a peer that predates protocol negotiation).
+	NegotiatedProtocol() string
 }
 
 // SendStream is the sending half of a stream. Unidirectional streams over

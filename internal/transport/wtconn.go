@@ -199,6 +199,12 @@ func (c *wtConn) Protocol() Protocol   { return ProtocolWebTransport }
 func (c *wtConn) LocalAddr() net.Addr  { return c.qconn.LocalAddr() }
 func (c *wtConn) RemoteAddr() net.Addr { return c.qconn.RemoteAddr() }
 func (c *wtConn) Path() string         { return c.path }
+func (c *wtConn) NegotiatedProtocol() string {
+	if p := c.sess.SessionState().ApplicationProtocol; p != "" {
+		return p
+	}
+	return ALPNMoQ
+}
 
 // Stats are those of the QUIC connection under the session, so they include
 // HTTP/3 framing and control traffic.
