@@ -159,6 +159,11 @@ func serverSetup(ctx context.Context, conn transport.Conn, opts *Options) (*Sess
 	if err := s.readPeerSetup(cs.Params); err != nil {
 		return fail(CodeProtocolViolation, "%v", err)
 	}
+	toks, code, err := readTokens(draft, true, cs.Params)
+	if err != nil {
+		return fail(code, "moq: CLIENT_SETUP authorization token: %v", err)
+	}
+	s.setupTokens = toks
 	if err := s.send(&wire.ServerSetup{Version: draft.Version(), Params: s.setupParams(false)}); err != nil {
 		conn.CloseWithError(CodeInternalError, "")
 		return nil, err

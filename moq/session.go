@@ -25,6 +25,8 @@ type Session struct {
 	isServer bool
 	handler  Handler
 	path     string // the URL path the client asked for
+	// setupTokens are the client's CLIENT_SETUP tokens (server sessions).
+	setupTokens []AuthToken
 
 	ctrl       transport.Stream
 	ctrlReader *wire.ControlReader
@@ -186,6 +188,9 @@ func (s *Session) setupParams(client bool) wire.Params {
 		}
 		ps = append(ps, wire.BytesParam(wire.SetupImplementation, []byte(impl)))
 	}
+	if client {
+		ps = append(ps, s.authParams(true, "")...)
+	}
 	return ps
 }
 
@@ -206,6 +211,9 @@ func Dial(ctx context.Context, rawURL string, opts *Options) (*Session, error) {
 	}
 	if u.Host == "" {
 		return nil, fmt.Errorf("moq: bad URL %q: no host: %w", rawURL, ErrInvalid)
+	}
+	if err := validToken(opts.AuthToken); err != nil {
+		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, opts.connectTimeout())
 	defer cancel()
