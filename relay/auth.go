@@ -149,7 +149,7 @@ func (r *Relay) ask(s *moq.Session, req AuthRequest) error {
 	if req.Op != OpSession && errors.Is(err, ErrTokenExpired) && !s.Draft().Is07() {
 		return &moq.RequestError{Op: string(req.Op), Code: reqExpiredAuthToken, Reason: "expired authorization token"}
 	}
-	return fmt.Errorf("relay: %s refused: %w (%v)", req.Op, moq.ErrUnauthorized, err)
+	return fmt.Errorf("relay: %s refused: %w (%w)", req.Op, moq.ErrUnauthorized, err)
 }
 
 // queryValues returns the named query parameters of the session's URL

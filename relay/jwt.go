@@ -155,8 +155,8 @@ func LoadJWTVerifier(alg, file string) (*JWTVerifier, error) {
 }
 
 // Verify checks a token's signature, algorithm, exp and nbf, and returns its
-// claims. An expired (or not yet valid) token's error wraps
-// ErrTokenExpired.
+// claims. An expired token's error wraps ErrTokenExpired (one not valid
+// yet is just refused: the drafts call that UNAUTHORIZED, retryable).
 func (v *JWTVerifier) Verify(token string) (*JWTClaims, error) {
 	claims := &JWTClaims{}
 	_, err := v.parser.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
@@ -173,7 +173,7 @@ func (v *JWTVerifier) Verify(token string) (*JWTClaims, error) {
 		return v.key, nil
 	})
 	if err != nil {
-		if errors.Is(err, jwt.ErrTokenExpired) || errors.Is(err, jwt.ErrTokenNotValidYet) {
+		if errors.Is(err, jwt.ErrTokenExpired) {
 			return nil, fmt.Errorf("JWT: %w: %v", ErrTokenExpired, err)
 		}
 		return nil, fmt.Errorf("JWT: %w", err)
