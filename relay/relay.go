@@ -201,7 +201,7 @@ func (r *Relay) acceptLoop() {
 		r.sessions[s] = struct{}{}
 		r.mu.Unlock()
 		r.m.sessionOpened(s)
-		r.log.Info("session", "remote", s.RemoteAddr(), "draft", s.Draft().String(), "transport", s.Protocol(), "path", s.Path())
+		r.log.Info("session", "remote", s.RemoteAddr(), "draft", s.Draft().String(), "transport", s.Protocol(), "path", redactQuery(s.Path()))
 		if r.cfg.Authorize != nil {
 			go r.admitted(s) // closes the session if refused
 		}
