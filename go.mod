@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/Eyevinn/moqtransport v0.9.0
 	github.com/dunglas/httpsfv v1.1.1
+	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/prometheus/client_golang v1.25.0
 	github.com/quic-go/quic-go v0.64.1
 	github.com/quic-go/webtransport-go v0.13.0

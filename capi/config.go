@@ -20,9 +20,10 @@ import (
 
 // Limits on strings taken from the host.
 const (
-	maxURLLen  = 8192
-	maxNameLen = 4096
-	maxObject  = 16 << 20
+	maxURLLen    = 8192
+	maxNameLen   = 4096
+	maxObject    = 16 << 20
+	maxAuthToken = 16 << 10 // as the library sends at most
 )
 
 // getenv reads the process environment at call time.
@@ -114,6 +115,12 @@ func loadConfig(st *settings) (*config, error) {
 			return nil, errf(codeInvalid, "MOQ_FFI_ANNOUNCE_PREFIX: %v", err)
 		}
 		cfg.announcePrefix, cfg.hasPrefix = ns, true
+	}
+	if v := strings.TrimSpace(getenv("MOQ_FFI_AUTH_TOKEN")); v != "" {
+		if len(v) > maxAuthToken {
+			return nil, errf(codeInvalid, "MOQ_FFI_AUTH_TOKEN is %d bytes; at most %d", len(v), maxAuthToken)
+		}
+		o.AuthToken = v
 	}
 	o.Implementation = "moq-ffi-go/0.5.0"
 	if st != nil {

@@ -41,15 +41,35 @@ func hostBytes(p *C.uint8_t, n C.size_t, what string, limit uint64) ([]byte, err
 	return unsafe.Slice((*byte)(unsafe.Pointer(p)), int(n)), nil
 }
 
+// moq_client_config_init is the 0.3 symbol: programs built against older
+// headers call it with a 0.3 MoqClientConfig, so it fills that layout only.
+// The current header maps the name to moq_client_config_init_sized.
+//
 //export moq_client_config_init
 func moq_client_config_init(cfg *C.MoqClientConfig) {
 	defer recoverFail()
 	clearLastError()
+	initConfig(cfg, configSize)
+}
+
+//export moq_client_config_init_sized
+func moq_client_config_init_sized(cfg *C.MoqClientConfig, size C.size_t) {
+	defer recoverFail()
+	clearLastError()
+	if size < configSize {
+		fail(errf(codeInvalid, "config size %d is smaller than the 0.3 MoqClientConfig (%d bytes)", uint64(size), uint64(configSize)))
+		return
+	}
+	initConfig(cfg, min(size, C.sizeof_MoqClientConfig))
+}
+
+// initConfig zeroes the first n bytes of *cfg and sets the defaults.
+func initConfig(cfg *C.MoqClientConfig, n C.size_t) {
 	if cfg == nil {
 		return
 	}
-	*cfg = C.MoqClientConfig{}
-	cfg.struct_size = configSize
+	clear(unsafe.Slice((*byte)(unsafe.Pointer(cfg)), int(n)))
+	cfg.struct_size = C.uint32_t(n)
 	cfg.draft = draftAuto
 }
 

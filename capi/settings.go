@@ -45,6 +45,7 @@ type settings struct {
 	reconnect    bool
 	reconnectMin time.Duration
 	reconnectMax time.Duration
+	authToken    string
 }
 
 // apply lays the settings over a configuration read from the environment.
@@ -76,6 +77,9 @@ func (st *settings) apply(cfg *config) {
 	if st.subBuffer > 0 {
 		o.SubscriptionBuffer = st.subBuffer
 	}
+	if st.authToken != "" {
+		o.AuthToken = st.authToken
+	}
 }
 
 // maxObjectSize is the largest payload a client's publishers accept.
@@ -88,16 +92,21 @@ func (cfg *config) maxObjectSize() int {
 
 func ms(v C.uint32_t) time.Duration { return time.Duration(v) * time.Millisecond }
 
-// configSize is the size of the 0.3 MoqClientConfig layout.
-const configSize = C.sizeof_MoqClientConfig
+// configSize is the size of the 0.3 MoqClientConfig layout: the fields
+// before auth_token (0.4).
+const configSize = C.size_t(unsafe.Offsetof(C.MoqClientConfig{}.auth_token))
+
+// configHas reports whether a host config's struct_size covers the field
+// that ends at offset end.
+func configHas(cc *C.MoqClientConfig, end uintptr) bool { return uintptr(cc.struct_size) >= end }
 
 // parseSettings validates a host MoqClientConfig.
 func parseSettings(cc *C.MoqClientConfig) (*settings, error) {
 	if cc == nil {
 		return nil, errf(codeInvalid, "config is null")
 	}
-	if cc.struct_size < configSize {
-		return nil, errf(codeInvalid, "config struct_size %d is smaller than the 0.3 MoqClientConfig (%d bytes); call moq_client_config_init", uint32(cc.struct_size), configSize)
+	if C.size_t(cc.struct_size) < configSize {
+		return nil, errf(codeInvalid, "config struct_size %d is smaller than the 0.3 MoqClientConfig (%d bytes); call moq_client_config_init", uint32(cc.struct_size), uint64(configSize))
 	}
 	st := &settings{}
 	switch int(cc.draft) {
@@ -175,6 +184,13 @@ func parseSettings(cc *C.MoqClientConfig) (*settings, error) {
 	}
 	if st.reconnectMax < st.reconnectMin {
 		return nil, errf(codeInvalid, "config reconnect_max_ms (%d) is below reconnect_min_ms (%d)", st.reconnectMax.Milliseconds(), st.reconnectMin.Milliseconds())
+	}
+	if configHas(cc, unsafe.Offsetof(cc.auth_token)+unsafe.Sizeof(cc.auth_token)) && cc.auth_token != nil {
+		v, err := goString(cc.auth_token, "config auth_token", maxAuthToken)
+		if err != nil {
+			return nil, err
+		}
+		st.authToken = v
 	}
 	return st, nil
 }

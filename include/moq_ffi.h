@@ -100,6 +100,14 @@
  *                               default: all namespaces (see that function).
  *   MOQ_FFI_LOG                 library log level on stderr: "error",
  *                               "warn" (default), "info", "debug", "off".
+ *   MOQ_FFI_AUTH_TOKEN          authorization token (e.g. a JWT for
+ *                               `moq relay --jwt-key`) sent as the
+ *                               AUTHORIZATION TOKEN of CLIENT_SETUP and of
+ *                               each request (draft-14; draft-07 requests
+ *                               carry it as AUTHORIZATION INFO, and its setup
+ *                               cannot: add ?jwt=TOKEN to the URL). At most
+ *                               16384 bytes. MoqClientConfig.auth_token
+ *                               takes precedence.
  *
  * ---------------------------------------------------------------------------
  * HANDLES
@@ -386,6 +394,14 @@ typedef struct {
     bool reconnect;
     uint32_t reconnect_min_ms;
     uint32_t reconnect_max_ms;
+    /* Added in 0.4: read only when struct_size covers it (moq_client_config_init
+     * from this header sets it so). */
+    /** Authorization token (e.g. a JWT for `moq relay --jwt-key`) sent as
+     *  the AUTHORIZATION TOKEN of CLIENT_SETUP and of each request (draft-14;
+     *  draft-07 setup has none, so only requests carry it: put it in the
+     *  URL too, ?jwt=TOKEN). At most 16384 bytes. NULL or "": the
+     *  MOQ_FFI_AUTH_TOKEN environment variable, if set. */
+    const char* auth_token;
 } MoqClientConfig;
 
 /** Object status codes (MoqObject.status). */
@@ -813,8 +829,19 @@ MOQ_API MoqSubscriber* moq_subscribe_catalog(MoqClient* client, const char* name
 /* BEYOND THE OLD HEADER (0.3)                                              */
 /* ======================================================================== */
 
-/** Fills *config with the defaults and sets struct_size. */
+/** Fills *config with the defaults and sets struct_size. The library's
+ *  moq_client_config_init symbol fills the 0.3 layout only (what programs
+ *  built against older headers have); this header maps
+ *  moq_client_config_init(config) to moq_client_config_init_sized(config,
+ *  sizeof *config), which fills the whole struct. */
 MOQ_API void moq_client_config_init(MoqClientConfig* config);
+
+/** (0.4) Fills the first `size` bytes of *config (at least the 0.3 layout;
+ *  at most sizeof(MoqClientConfig)) with the defaults and sets struct_size
+ *  to what was filled. A size below the 0.3 layout leaves *config
+ *  untouched and sets moq_last_error. */
+MOQ_API void moq_client_config_init_sized(MoqClientConfig* config, size_t size);
+#define moq_client_config_init(config) moq_client_config_init_sized((config), sizeof *(config))
 
 /**
  * Applies a configuration to a client that is not connected (before

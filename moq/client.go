@@ -134,7 +134,7 @@ func (s *Session) Announce(ctx context.Context, ns Namespace) error {
 			delete(s.pending, id)
 		}
 	}
-	err = s.send(&wire.PublishNamespace{RequestID: id, Namespace: ns})
+	err = s.send(&wire.PublishNamespace{RequestID: id, Namespace: ns, Params: s.authParams(false, "")})
 	unlock()
 	if err != nil {
 		s.mu.Lock()
@@ -183,6 +183,9 @@ func (s *Session) Subscribe(ctx context.Context, ns Namespace, name string, opts
 	if err := validateTrack(ns, name, false); err != nil {
 		return nil, err
 	}
+	if err := validToken(opts.AuthToken); err != nil {
+		return nil, err
+	}
 	f := opts.Filter
 	if f.Type == 0 {
 		f.Type = FilterLatestGroup
@@ -224,6 +227,7 @@ func (s *Session) Subscribe(ctx context.Context, ns Namespace, name string, opts
 	msg := &wire.Subscribe{
 		RequestID: id, Namespace: ns, Name: name, SubscriberPriority: prio, GroupOrder: opts.GroupOrder,
 		Forward: true, FilterType: f.Type, Start: f.Start, EndGroup: f.EndGroup, EndObject: f.EndObject,
+		Params: s.authParams(false, opts.AuthToken),
 	}
 	s.mu.Lock()
 	if s.closing {

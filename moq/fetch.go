@@ -43,6 +43,8 @@ func (f *FetchStream) finish(err error) { f.q.finish(err) }
 type FetchOptions struct {
 	Priority   *uint8
 	GroupOrder uint8
+	// AuthToken, if set, replaces Options.AuthToken for this FETCH.
+	AuthToken string
 }
 
 // Fetch asks for the objects from start to end (both inclusive) of a track
@@ -83,6 +85,10 @@ func (s *Session) fetch(ctx context.Context, m *wire.Fetch, opts FetchOptions) (
 		m.SubscriberPriority = *opts.Priority
 	}
 	m.GroupOrder = opts.GroupOrder
+	if err := validToken(opts.AuthToken); err != nil {
+		return nil, err
+	}
+	m.Params = s.authParams(false, opts.AuthToken)
 	unlock := s.lockRequests()
 	defer unlock()
 	id, err := s.allocRequestID(ctx)

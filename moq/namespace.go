@@ -174,7 +174,7 @@ func (s *Session) SubscribeNamespace(ctx context.Context, prefix Namespace) (*Na
 			delete(s.nsSubs, k)
 		}
 	}
-	err = s.send(&wire.SubscribeNamespace{RequestID: id, Prefix: prefix})
+	err = s.send(&wire.SubscribeNamespace{RequestID: id, Prefix: prefix, Params: s.authParams(false, "")})
 	unlock()
 	if err != nil {
 		s.mu.Lock()

@@ -130,6 +130,18 @@ type Options struct {
 
 	// WebTransportPath restricts a server to one URL path ("" = any).
 	WebTransportPath string
+
+	// AuthToken, if set, is sent as an AUTHORIZATION TOKEN (USE_VALUE, of
+	// type AuthTokenType) in CLIENT_SETUP and in each request (SUBSCRIBE,
+	// FETCH, TRACK_STATUS, PUBLISH_NAMESPACE, SUBSCRIBE_NAMESPACE) on
+	// draft-14 and later; on draft-07, whose setup has no token, as
+	// AUTHORIZATION INFO in SUBSCRIBE, FETCH, ANNOUNCE and
+	// SUBSCRIBE_ANNOUNCES. SubscribeOptions.AuthToken and
+	// FetchOptions.AuthToken override it per request. At most 16 KiB.
+	AuthToken string
+	// AuthTokenType is the Token Type sent with AuthToken. Default 0: a
+	// type agreed out of band (a JWT for relays that take one).
+	AuthTokenType uint64
 }
 
 func (o *Options) connectTimeout() time.Duration { return durOr(o.ConnectTimeout, 10*time.Second) }

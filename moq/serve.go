@@ -99,7 +99,11 @@ func (s *Session) serveSubscribe(m *wire.Subscribe, ph *subscriber) {
 		}
 		return t, err
 	}
-	t, err := lookup()
+	var t *Track
+	err := s.authorizeRequest(RequestSubscribe, m.Namespace, m.Name, m.Params)
+	if err == nil {
+		t, err = lookup()
+	}
 	refuse := func(err error) {
 		s.mu.Lock()
 		mine := s.inSubs[m.RequestID] == ph
@@ -310,6 +314,11 @@ func (s *Session) serveFetch(ctx context.Context, m *wire.Fetch) {
 		}
 		req.Namespace, req.Name = t.Namespace(), t.Name()
 		req.Start, req.End = Location{Group: g}, end
+		if err := s.authorizeRequest(RequestFetch, req.Namespace, req.Name, m.Params); err != nil {
+			code, reason := s.requestErrorCode(err, "FETCH")
+			s.fetchError(m.RequestID, code, reason)
+			return
+		}
 	} else {
 		// Standalone: End.Object is "+1", 0 meaning the whole end group.
 		if m.End.Object == 0 {
@@ -321,10 +330,12 @@ func (s *Session) serveFetch(ctx context.Context, m *wire.Fetch) {
 			s.fetchError(m.RequestID, s.rules.codes.invalidRange, "range ends before it starts")
 			return
 		}
-		var err error
-		if s.handler != nil {
+		err := s.authorizeRequest(RequestFetch, m.Namespace, m.Name, m.Params)
+		switch {
+		case err != nil:
+		case s.handler != nil:
 			t, err = s.handler.Fetch(s, req)
-		} else {
+		default:
 			t, err = s.lookupTrack(m.Namespace, m.Name)
 		}
 		if err == nil && t == nil {
@@ -392,9 +403,12 @@ func (s *Session) onTrackStatus(m *wire.TrackStatusRequest) {
 			t   *Track
 			err error
 		)
-		if s.handler != nil {
+		err = s.authorizeRequest(RequestTrackStatus, m.Namespace, m.Name, m.Params)
+		switch {
+		case err != nil:
+		case s.handler != nil:
 			t, err = s.handler.TrackStatus(s, m.Namespace, m.Name)
-		} else {
+		default:
 			t, err = s.lookupTrack(m.Namespace, m.Name)
 		}
 		if err == nil && t == nil {
@@ -432,7 +446,7 @@ func (s *Session) onAnnounce(m *wire.PublishNamespace) {
 		s.mu.Unlock()
 		if full {
 			err = &RequestError{Op: "ANNOUNCE", Code: 0x0, Reason: "too many namespaces announced on this session"}
-		} else if s.handler != nil {
+		} else if err = s.authorizeRequest(RequestAnnounce, m.Namespace, "", m.Params); err == nil && s.handler != nil {
 			err = s.handler.Announce(s, m.Namespace)
 		}
 		if err == nil {
@@ -474,7 +488,9 @@ func (s *Session) onSubscribeNamespace(m *wire.SubscribeNamespace) {
 	go func() {
 		defer s.retireOther() // after the answer
 		err := fmt.Errorf("moq: namespace subscriptions are served by relays: %w", ErrUnsupported)
-		if s.handler != nil {
+		if aerr := s.authorizeRequest(RequestSubscribeNamespace, m.Prefix, "", m.Params); aerr != nil {
+			err = aerr
+		} else if s.handler != nil {
 			err = s.handler.SubscribeNamespace(s, m.Prefix)
 		}
 		if err == nil {

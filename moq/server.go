@@ -179,6 +179,11 @@ func serverSetupOn(conn transport.Conn, ctrl transport.Stream, cr *wire.ControlR
 	if err := s.readPeerSetup(cs.Params); err != nil {
 		return fail(CodeProtocolViolation, "%v", err)
 	}
+	toks, code, err := readTokens(draft, true, cs.Params)
+	if err != nil {
+		return fail(code, "moq: CLIENT_SETUP authorization token: %v", err)
+	}
+	s.setupTokens = toks
 	ss := &wire.ServerSetup{Params: s.setupParams(false)}
 	if draft.VersionInSetup() {
 		ss.Version = draft.Version()

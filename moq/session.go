@@ -29,6 +29,8 @@ type Session struct {
 	handler   Handler
 	path      string // the URL path the client asked for
 	authority string // client over raw QUIC: the URL's host[:port]
+	// setupTokens are the client's CLIENT_SETUP tokens (server sessions).
+	setupTokens []AuthToken
 
 	ctrl       transport.Stream
 	ctrlReader *wire.ControlReader
@@ -202,6 +204,9 @@ func (s *Session) setupParams(client bool) wire.Params {
 		}
 		ps = append(ps, wire.BytesParam(wire.SetupImplementation, []byte(impl)))
 	}
+	if client {
+		ps = append(ps, s.authParams(true, "")...)
+	}
 	return ps
 }
 
@@ -235,6 +240,9 @@ func Dial(ctx context.Context, rawURL string, opts *Options) (*Session, error) {
 		if d.Version() == 0 {
 			return nil, fmt.Errorf("moq: unknown draft %v in Options.Drafts: %w", d, ErrInvalid)
 		}
+	}
+	if err := validToken(opts.AuthToken); err != nil {
+		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, opts.connectTimeout())
 	defer cancel()

@@ -31,6 +31,8 @@ type SubscribeOptions struct {
 	// path of a relay. Nothing is queued for ReadObject, which only reports
 	// the end of the subscription.
 	ForwardTo *Track
+	// AuthToken, if set, replaces Options.AuthToken for this SUBSCRIBE.
+	AuthToken string
 }
 
 // SubscriptionStats are a subscription's counters.

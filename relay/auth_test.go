@@ -22,7 +22,8 @@ func (r *testRelay) dialURL(t *testing.T, c client, url string) *moq.Session {
 }
 
 // TestRequireToken: sessions without the token are closed with
-// Unauthorized before any request is served; with it, everything works.
+// Unauthorized before any request is served; with it (in the URL, or in
+// CLIENT_SETUP where the draft has a token), everything works.
 func TestRequireToken(t *testing.T) {
 	r := startRelay(t, Config{Authorize: RequireToken("s3cret")})
 	ctx := ctxT(t)
@@ -46,6 +47,25 @@ func TestRequireToken(t *testing.T) {
 				if !errors.As(err, &se) || se.Code != 0x2 || errors.Is(err, moq.ErrVersion) {
 					t.Fatalf("%s: %v; want the session closed with Unauthorized (0x2)", bad, err)
 				}
+			}
+			// The token as the CLIENT_SETUP AUTHORIZATION TOKEN (drafts that
+			// have one; draft-07 sends it in requests only: refused).
+			s, err := r.tryDial(c, &moq.Options{AuthToken: "s3cret"})
+			if hasSetupToken(c) {
+				if err != nil {
+					t.Fatalf("setup token: %v", err)
+				}
+				if err := s.Announce(ctx, moq.Namespace{"token", "setup", c.name}); err != nil {
+					t.Fatalf("announce with the setup token: %v", err)
+				}
+				s.Close()
+				s.Wait()
+			} else if code := refusedCode(t, s, err); code != codeUnauthorized {
+				t.Fatalf("draft-07 without a URL token: closed with %#x", code)
+			}
+			s, err = r.tryDial(c, &moq.Options{AuthToken: "wrong"})
+			if code := refusedCode(t, s, err); code != codeUnauthorized {
+				t.Fatalf("a wrong setup token: closed with %#x", code)
 			}
 			url := fmt.Sprintf("%s://%s/relay?token=s3cret", c.scheme, r.Addr())
 			pub := r.dialURL(t, c, url)

@@ -28,6 +28,7 @@ FULL=${MOQ_CTEST_FULL:-0}
 need=()
 command -v gcc >/dev/null || need+=(gcc)
 command -v g++ >/dev/null || need+=(g++)
+command -v openssl >/dev/null || need+=(openssl) # signs test_jwt's tokens
 for m in "${MODES[@]}"; do
   if [ "$m" = valgrind ] || [ "$m" = selftest ]; then command -v valgrind >/dev/null || need+=(valgrind); fi
 done
@@ -65,7 +66,7 @@ done
 
 CFLAGS=(-std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 -Iinclude -Itests/c)
 CXXFLAGS=(-std=c++17 -Wall -Wextra -Werror -g -O1 -Iinclude -Itests/c -Iexamples/cpp)
-C_TESTS=(test_errors test_pubsub test_callbacks test_kill test_compat test_v03 test_reconnect test_token test_crossdraft)
+C_TESTS=(test_errors test_pubsub test_callbacks test_kill test_compat test_v03 test_reconnect test_token test_crossdraft test_jwt)
 CXX_TESTS=(test_cpp)
 
 # build_tests LIBDIR OUTDIR [extra flags...]
@@ -121,6 +122,24 @@ echo "$TOKEN" >"$WORK/token"
 start_relay token --token-file "$WORK/token"
 ADDR_TOKEN=$RELAY_ADDR
 FP_TOKEN=$RELAY_FP
+# A relay that admits clients presenting a JWT signed with its HS256 secret;
+# the tokens are signed here (openssl), one valid for an hour whose claims
+# allow the namespace prefix "cjwt", one expired.
+JWT_SECRET=jwt-$$-$RANDOM-0123456789abcdef0123456789abcdef
+echo "$JWT_SECRET" >"$WORK/jwt.key"
+b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
+jwt_hs256() { # PAYLOAD-JSON
+  local h p
+  h=$(printf '%s' '{"alg":"HS256","typ":"JWT"}' | b64url)
+  p=$(printf '%s' "$1" | b64url)
+  printf '%s.%s.%s' "$h" "$p" "$(printf '%s.%s' "$h" "$p" | openssl dgst -sha256 -hmac "$JWT_SECRET" -binary | b64url)"
+}
+now=$(date +%s)
+JWT_OK=$(jwt_hs256 "{\"exp\":$((now + 3600)),\"publish\":[\"cjwt\"],\"subscribe\":[\"cjwt\"]}")
+JWT_EXPIRED=$(jwt_hs256 "{\"exp\":$((now - 60))}")
+start_relay jwt --jwt-key "$WORK/jwt.key" --jwt-alg HS256
+ADDR_JWT=$RELAY_ADDR
+FP_JWT=$RELAY_FP
 export MOQ_FFI_LOG=${MOQ_FFI_LOG:-error}
 export MOQ_TEST_RELAY_BIN=$ROOT/build/bin/moq
 
@@ -176,6 +195,8 @@ suite() {
     run "$prefix test_token" "${w[@]}" "$dir/test_token"
   MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_ADDR=$ADDR_CF \
     run "$prefix test_crossdraft (16 <-> 14, 07cf)" "${w[@]}" "$dir/test_crossdraft"
+  MOQ_FFI_PIN_SHA256=$FP_JWT MOQ_TEST_ADDR=$ADDR_JWT MOQ_TEST_JWT=$JWT_OK MOQ_TEST_JWT_EXPIRED=$JWT_EXPIRED \
+    run "$prefix test_jwt" "${w[@]}" "$dir/test_jwt"
   MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=https://$ADDR_CF/ MOQ_FFI_DRAFT=14 \
     run "$prefix test_v03 https draft 14" "${w[@]}" "$dir/test_v03"
   MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=moqt://$ADDR_CF/ MOQ_FFI_DRAFT=07cf \

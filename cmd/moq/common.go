@@ -49,6 +49,7 @@ type connFlags struct {
 	insecure bool
 	timeout  time.Duration
 	verbose  bool
+	authFile string
 }
 
 // addConnFlags registers the connection flags on cmd.
@@ -61,6 +62,7 @@ func addConnFlags(cmd *cobra.Command, f *connFlags) {
 	fl.BoolVar(&f.insecure, "insecure", false, "do not verify the server certificate (testing only)")
 	fl.DurationVar(&f.timeout, "timeout", 10*time.Second, "bound on connecting and on each request's answer")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log the library's activity on stderr")
+	fl.StringVar(&f.authFile, "auth-token-file", "", "send this file's first line as the AUTHORIZATION TOKEN (e.g. a JWT for moq relay --jwt-key) in SETUP and each request; draft-07 sends it in requests only, so put it in the URL (?jwt=) for the session")
 }
 
 // drafts returns the drafts selected by --draft (nil: automatic).
@@ -107,6 +109,16 @@ func (f *connFlags) options(logTo io.Writer) (*moq.Options, error) {
 		opts.TLS.CAFile = f.ca
 	}
 	opts.TLS.Insecure = f.insecure
+	if f.authFile != "" {
+		b, err := os.ReadFile(f.authFile)
+		if err != nil {
+			return nil, fmt.Errorf("--auth-token-file: %w", err)
+		}
+		tok, _, _ := strings.Cut(string(b), "\n")
+		if opts.AuthToken = strings.TrimSpace(tok); opts.AuthToken == "" {
+			return nil, fmt.Errorf("--auth-token-file %s: the first line is empty", f.authFile)
+		}
+	}
 	level := slog.LevelError + 4 // silent: failures are reported by the command
 	if f.verbose {
 		level = slog.LevelInfo

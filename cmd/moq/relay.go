@@ -35,6 +35,8 @@ type relayFlags struct {
 	layout07    string
 	drafts      string
 	tokenFile   string
+	jwtKey      string
+	jwtAlg      string
 	verbose     bool
 }
 
@@ -57,10 +59,23 @@ prints its SHA-256 fingerprint: clients pin it (browsers through
 serverCertificateHashes). --fingerprint-http serves that fingerprint as text
 over plain HTTP, so a local web page can fetch it.
 
---token-file FILE admits only clients whose URL carries the token from FILE
-(https://HOST:PORT/moq?token=T, moqt://HOST:PORT/?token=T); others are closed
-with Unauthorized. Without it, anyone who can reach the port may publish and
-subscribe: keep the default loopback address unless the network is yours.
+--token-file FILE admits only clients that present the token from FILE: in
+their URL (https://HOST:PORT/moq?token=T, moqt://HOST:PORT/?token=T) or as
+the draft-14 AUTHORIZATION TOKEN of their CLIENT_SETUP or requests (moq pub
+--auth-token-file, MOQ_FFI_AUTH_TOKEN); others are closed with Unauthorized.
+
+--jwt-key FILE --jwt-alg HS256|ES256 admits clients that present a JSON Web
+Token signed with that key (HS256: FILE holds the shared secret, at least 32
+bytes; ES256: FILE holds the P-256 public key in PEM), in CLIENT_SETUP, in a
+request, or in the URL (?jwt=T or ?token=T; draft-07 clients must use the
+URL). exp and nbf are checked; the optional claims "publish" and "subscribe"
+list the namespace prefixes the token may announce and subscribe to
+(e.g. {"publish": ["live/room1"], "subscribe": ["live"]}); requests outside
+them are refused with the draft's unauthorized code. With both --token-file
+and --jwt-key, either credential is accepted.
+
+Without either, anyone who can reach the port may publish and subscribe: keep
+the default loopback address unless the network is yours.
 
 Ctrl-C (SIGINT) or SIGTERM sends GOAWAY to every session, waits up to --drain
 for them to leave, then stops.`,
@@ -85,7 +100,9 @@ for them to leave, then stops.`,
 	fl.DurationVar(&f.cacheAge, "cache-age", 0, "drop cached groups older than this (0: no age limit)")
 	fl.StringVar(&f.layout07, "draft07-layout", "07cf", "data layout used with draft-07 clients: 07cf (Cloudflare, moq-rs) or 07 (specification)")
 	fl.StringVar(&f.drafts, "drafts", "", "accept only these drafts, comma-separated: 16, 14, 07 (default: all)")
-	fl.StringVar(&f.tokenFile, "token-file", "", "admit only sessions whose URL carries ?token=T, T being this file's first line")
+	fl.StringVar(&f.tokenFile, "token-file", "", "admit only sessions that present the token T (this file's first line) in the URL (?token=T) or as AUTHORIZATION TOKEN")
+	fl.StringVar(&f.jwtKey, "jwt-key", "", "admit sessions that present a JWT verified with this key file (HS256 secret or ES256 PEM public key); with --jwt-alg")
+	fl.StringVar(&f.jwtAlg, "jwt-alg", "", "algorithm of --jwt-key: HS256 or ES256 (tokens of any other algorithm are refused)")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log sessions and requests")
 	root.AddCommand(cmd)
 }
@@ -167,6 +184,22 @@ func runRelay(cmd *cobra.Command, f relayFlags) error {
 			return fmt.Errorf("--token-file %s: the first line is empty", f.tokenFile)
 		}
 		cfg.Authorize = relay.RequireToken(token)
+	}
+	switch {
+	case f.jwtKey != "" && f.jwtAlg == "":
+		return errors.New("--jwt-key needs --jwt-alg HS256 or ES256")
+	case f.jwtKey == "" && f.jwtAlg != "":
+		return errors.New("--jwt-alg needs --jwt-key")
+	case f.jwtKey != "":
+		v, err := relay.LoadJWTVerifier(strings.ToUpper(f.jwtAlg), f.jwtKey)
+		if err != nil {
+			return fmt.Errorf("--jwt-key: %w", err)
+		}
+		if cfg.Authorize != nil {
+			cfg.Authorize = relay.AnyOf(cfg.Authorize, v.Authorize)
+		} else {
+			cfg.Authorize = v.Authorize
+		}
 	}
 	var servers []*http.Server
 	defer func() {

@@ -165,35 +165,7 @@ func TestRelayTokenFile(t *testing.T) {
 	if err := os.WriteFile(file, []byte("s3cret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	rctx, stop := context.WithCancel(ctx)
-	out := &lockedBuffer{}
-	relayDone := startCLI(rctx, nil, out, "relay", "--listen", "127.0.0.1:0", "--token-file", file)
-	var addr string
-	var pin [32]byte
-	for addr == "" { // the first lines name the address and the fingerprint
-		select {
-		case r := <-relayDone:
-			t.Fatalf("relay exited: %+v", r)
-		case <-ctx.Done():
-			t.Fatal("the relay printed no address")
-		default:
-		}
-		text := out.String()
-		i := strings.Index(text, "moq relay listening on ")
-		j := strings.Index(text, "fingerprint: ")
-		if i < 0 || j < 0 || !strings.Contains(text[j:], "\n") {
-			runtime.Gosched()
-			continue
-		}
-		a := text[i+len("moq relay listening on "):]
-		a = a[:strings.IndexAny(a, " \n")]
-		f := text[j+len("fingerprint: "):]
-		p, err := transport.ParseFingerprint(f[:strings.Index(f, "\n")])
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr, pin = a, p
-	}
+	addr, pin, stop, relayDone := startRelayCLI(t, ctx, "--token-file", file)
 	opts := &moq.Options{TLS: moq.TLSConfig{PinSHA256: [][32]byte{pin}}, Drafts: []moq.Draft{moq.Draft14}}
 	if s, err := moq.Dial(ctx, "moqt://"+addr+"/", opts); err == nil {
 		err = s.Announce(ctx, moq.Namespace{"x"})
@@ -216,4 +188,42 @@ func TestRelayTokenFile(t *testing.T) {
 	if r := wait(t, ctx, "relay", relayDone); r.code != 0 {
 		t.Fatalf("relay: exit %d, stderr %q", r.code, r.stderr)
 	}
+}
+
+// startRelayCLI runs "moq relay --listen 127.0.0.1:0 args..." in-process
+// and returns its address and certificate fingerprint (from its first
+// lines), a function that stops it (as SIGINT would) and its result.
+func startRelayCLI(t *testing.T, ctx context.Context, args ...string) (addr string, pin [32]byte, stop func(), done <-chan cliResult) {
+	t.Helper()
+	rctx, stop := context.WithCancel(ctx)
+	out := &lockedBuffer{}
+	relayDone := startCLI(rctx, nil, out, append([]string{"relay", "--listen", "127.0.0.1:0"}, args...)...)
+	for addr == "" { // the first lines name the address and the fingerprint
+		select {
+		case r := <-relayDone:
+			stop()
+			t.Fatalf("relay exited: %+v", r)
+		case <-ctx.Done():
+			stop()
+			t.Fatal("the relay printed no address")
+		default:
+		}
+		text := out.String()
+		i := strings.Index(text, "moq relay listening on ")
+		j := strings.Index(text, "fingerprint: ")
+		if i < 0 || j < 0 || !strings.Contains(text[j:], "\n") {
+			runtime.Gosched()
+			continue
+		}
+		a := text[i+len("moq relay listening on "):]
+		a = a[:strings.IndexAny(a, " \n")]
+		f := text[j+len("fingerprint: "):]
+		p, err := transport.ParseFingerprint(f[:strings.Index(f, "\n")])
+		if err != nil {
+			stop()
+			t.Fatal(err)
+		}
+		addr, pin = a, p
+	}
+	return addr, pin, stop, relayDone
 }

@@ -110,6 +110,38 @@ static inline MoqClient* connect_client(const char* url, state_log* log) {
     return c;
 }
 
+static inline int failed_state(void* arg) {
+    state_log* log = (state_log*)arg;
+    pthread_mutex_lock(&log->mu);
+    int failed = 0;
+    for (int i = 0; i < log->n; i++) failed |= log->states[i] == MOQ_STATE_FAILED;
+    pthread_mutex_unlock(&log->mu);
+    return failed;
+}
+
+/* Connects c (then destroys it) to a relay that must refuse it: moq_connect
+ * fails with CONNECTION_FAILED ("refused"), or the session ends at once
+ * (FAILED) and announcing fails. */
+static inline void expect_refused(MoqClient* c, const char* url) {
+    state_log log;
+    state_log_init(&log);
+    MoqResult r = moq_connect(c, url, on_state, &log);
+    if (r.code == MOQ_OK) {
+        /* Refused just after setup: the session ends by itself. */
+        CHECK_MSG(poll_until(failed_state, &log, T(10)), "%s: no FAILED after the refusal", url);
+        CHECK(!moq_is_connected(c));
+        MoqResult a = moq_announce_namespace(c, "refused/denied");
+        CHECK(a.code != MOQ_OK);
+        moq_free_str(a.message);
+    } else {
+        CHECK_MSG(r.code == MOQ_ERROR_CONNECTION_FAILED && r.message && strstr(r.message, "refused"),
+                  "%s: code %d, message %s", url, (int)r.code, r.message ? r.message : "(null)");
+    }
+    moq_free_str(r.message);
+    moq_client_destroy(c);
+    state_log_destroy(&log);
+}
+
 /* Publishes probe objects (payload "probe") until the sink has received at
  * least one, so that the subscription is known to be live. */
 static inline int await_live(MoqPublisher* p, sink* s, MoqDeliveryMode mode, double timeout_s) {

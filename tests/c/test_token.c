@@ -9,38 +9,12 @@
 static const char* addr;
 static const char* token;
 
-static int failed_state(void* arg) {
-    state_log* log = (state_log*)arg;
-    pthread_mutex_lock(&log->mu);
-    int failed = 0;
-    for (int i = 0; i < log->n; i++) failed |= log->states[i] == MOQ_STATE_FAILED;
-    pthread_mutex_unlock(&log->mu);
-    return failed;
-}
-
 TEST(refused_without_token) {
     const char* queries[] = {"", "?token=wrong"};
     for (int q = 0; q < 2; q++) {
         char url[256];
         snprintf(url, sizeof url, "moqt://%s/%s", addr, queries[q]);
-        state_log log;
-        state_log_init(&log);
-        MoqClient* c = moq_client_create();
-        MoqResult r = moq_connect(c, url, on_state, &log);
-        if (r.code == MOQ_OK) {
-            /* Refused just after setup: the session ends by itself. */
-            CHECK_MSG(poll_until(failed_state, &log, T(10)), "%s: no FAILED after the refusal", url);
-            CHECK(!moq_is_connected(c));
-            MoqResult a = moq_announce_namespace(c, "token/denied");
-            CHECK(a.code != MOQ_OK);
-            moq_free_str(a.message);
-        } else {
-            CHECK_MSG(r.code == MOQ_ERROR_CONNECTION_FAILED && r.message && strstr(r.message, "refused"),
-                      "%s: code %d, message %s", url, (int)r.code, r.message ? r.message : "(null)");
-        }
-        moq_free_str(r.message);
-        moq_client_destroy(c);
-        state_log_destroy(&log);
+        expect_refused(moq_client_create(), url);
     }
 }
 
