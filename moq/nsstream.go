@@ -69,7 +69,7 @@ func (s *Session) subscribeNamespaceStream(ctx context.Context, prefix Namespace
 		st.CancelWrite(nsStreamCancelled)
 		st.CancelRead(nsStreamCancelled)
 	}
-	req := &wire.SubscribeNamespace{RequestID: id, Prefix: prefix}
+	req := &wire.SubscribeNamespace{RequestID: id, Prefix: prefix, Params: s.authParams(false, "")}
 	setSubscribeOptions(req)
 	b, err := wire.AppendMessage(nil, s.draft, req)
 	if err == nil {
@@ -253,7 +253,9 @@ func (s *Session) serveNamespaceStream(st transport.Stream) {
 	}()
 
 	err = fmt.Errorf("moq: namespace subscriptions are served by relays: %w", ErrUnsupported)
-	if s.handler != nil {
+	if aerr := s.authorizeRequest(RequestSubscribeNamespace, req.Prefix, "", req.Params); aerr != nil {
+		err = aerr
+	} else if s.handler != nil {
 		err = s.handler.SubscribeNamespace(s, req.Prefix)
 	}
 	if err != nil {
