@@ -85,6 +85,10 @@ var (
 	// ErrUnauthorized, returned by a Handler, refuses a request with the
 	// draft's "unauthorized" code (draft-14: 0x1; draft-07: 0x4).
 	ErrUnauthorized = errors.New("moq: unauthorized")
+	// ErrPrefixOverlap, returned by a Handler's SubscribeNamespace, refuses
+	// a namespace subscription that overlaps one the session already has,
+	// with the draft's code (draft-16: PREFIX_OVERLAP 0x30; draft-14: 0x5).
+	ErrPrefixOverlap = errors.New("moq: namespace prefix overlaps an existing subscription")
 )
 
 // RequestError is a request refused by the peer: SUBSCRIBE_ERROR,

@@ -36,6 +36,8 @@ func (s *Session) requestErrorCode(err error, op string) (uint64, string) {
 		return s.rules.codes.invalidRange, err.Error()
 	case errors.Is(err, ErrUnauthorized):
 		return s.rules.codes.unauthorized, err.Error()
+	case errors.Is(err, ErrPrefixOverlap):
+		return s.rules.codes.prefixOverlap, err.Error()
 	}
 	return s.rules.codes.internal, err.Error()
 }

@@ -105,9 +105,20 @@ const (
 	codeExpiredAuthToken = 0x18
 )
 
-// reqExpiredAuthToken is the draft-14 (and -16) request error code
-// EXPIRED_AUTH_TOKEN.
-const reqExpiredAuthToken = 0x12
+// Request error code EXPIRED_AUTH_TOKEN: 0x12 in draft-14 (SUBSCRIBE_ERROR
+// and the others), 0x5 in draft-16 (REQUEST_ERROR, where 0x12 is
+// MALFORMED_TRACK).
+const (
+	reqExpiredAuthToken   = 0x12
+	reqExpiredAuthToken16 = 0x5
+)
+
+func expiredTokenCode(d moq.Draft) uint64 {
+	if d == moq.Draft16 {
+		return reqExpiredAuthToken16
+	}
+	return reqExpiredAuthToken
+}
 
 // ErrTokenExpired, returned (wrapped) by an Authorize function, refuses
 // with the draft's "expired token" code where it has one (draft-14 and
@@ -147,7 +158,7 @@ func (r *Relay) ask(s *moq.Session, req AuthRequest) error {
 		return re
 	}
 	if req.Op != OpSession && errors.Is(err, ErrTokenExpired) && !s.Draft().Is07() {
-		return &moq.RequestError{Op: string(req.Op), Code: reqExpiredAuthToken, Reason: "expired authorization token"}
+		return &moq.RequestError{Op: string(req.Op), Code: expiredTokenCode(s.Draft()), Reason: "expired authorization token"}
 	}
 	return fmt.Errorf("relay: %s refused: %w (%w)", req.Op, moq.ErrUnauthorized, err)
 }

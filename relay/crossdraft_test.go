@@ -87,6 +87,9 @@ func TestCrossDraftMatrix(t *testing.T) {
 				for i, sub := range subs {
 					sc := kinds[i]
 					for _, w := range want {
+						if w.Status == moq.StatusDoesNotExist && (pc.draft == moq.Draft16 || sc.draft == moq.Draft16) {
+							continue // draft-16 has no "does not exist" status: such objects are left out
+						}
 						o, err := sub.ReadObject(ctx)
 						if err != nil {
 							t.Fatalf("%s -> %s: object (%d,%d): %v", pc.name, sc.name, w.Group, w.ID, err)

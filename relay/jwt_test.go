@@ -24,7 +24,7 @@ import (
 // authClients are the drafts and transports the auth tests run over; a
 // draft-16 row goes here. (The relay serves one draft-07 data layout,
 // Cloudflare's by default, so the draft-07 rows use it.)
-var authClients = []client{quic14, wt14, quic07cf, wt07cf}
+var authClients = []client{quic16, wt16, quic14, wt14, quic07cf, wt07cf}
 
 // hasSetupToken: the draft's CLIENT_SETUP can carry an AUTHORIZATION TOKEN.
 func hasSetupToken(c client) bool { return !c.draft.Is07() }
@@ -240,7 +240,7 @@ func TestJWTClaims(t *testing.T) {
 			if err == nil || !errors.Is(err, moq.ErrTrackNotFound) && !isNotFound(err, c) {
 				t.Fatalf("subscribe with an unrestricted request token: %v, want track not found", err)
 			}
-			expiredCode := uint64(reqExpiredAuthToken)
+			expiredCode := expiredTokenCode(c.draft)
 			if c.draft.Is07() {
 				expiredCode = unauthorized
 			}
@@ -264,10 +264,7 @@ func isNotFound(err error, c client) bool {
 	if !errors.As(err, &re) {
 		return false
 	}
-	if c.draft.Is07() {
-		return re.Code == 0x3
-	}
-	return re.Code == 0x4
+	return re.Code == notExistCode(c.draft)
 }
 
 // TestTokenAndJWT: --token-file and --jwt-key together (AnyOf): the static

@@ -477,7 +477,7 @@ func (r *Relay) track(ns moq.Namespace, name string) (rt *relayTrack, hold func(
 	ctx, cancel := context.WithTimeout(r.ctx, 10*time.Second)
 	defer cancel()
 	filter := moq.Filter{Type: moq.FilterLargestObject}
-	if a.sess.Draft() != moq.Draft14 {
+	if a.sess.Draft().Is07() {
 		filter = moq.Filter{Type: moq.FilterLatestGroup} // draft-07: from the current group
 	}
 	up, err := a.sess.Subscribe(ctx, ns, name, moq.SubscribeOptions{Filter: filter, ForwardTo: rt.track})
@@ -600,7 +600,7 @@ func (r *Relay) SubscribeNamespace(s *moq.Session, prefix moq.Namespace) error {
 	for _, p := range r.nsSubs[s] {
 		if p.HasPrefix(prefix) || prefix.HasPrefix(p) {
 			r.mu.Unlock()
-			return &moq.RequestError{Op: "SUBSCRIBE_NAMESPACE", Code: 0x5, Reason: "prefix overlaps an existing subscription"}
+			return moq.ErrPrefixOverlap
 		}
 	}
 	if sessionDone(s) {

@@ -247,8 +247,11 @@ func TestFetchFromCache(t *testing.T) {
 }
 
 func notExistCode(d moq.Draft) uint64 {
-	if d.Is07() {
+	switch {
+	case d.Is07():
 		return 0x3
+	case d == moq.Draft16:
+		return 0x10 // REQUEST_ERROR DOES_NOT_EXIST
 	}
 	return 0x4
 }

@@ -28,8 +28,8 @@ announced, then each change as it happens, one per line:
 
 ` + conceptsHelp + `
 
-Draft 07 (SUBSCRIBE_ANNOUNCES) accepts an empty prefix, meaning every
-namespace. Draft 14 (SUBSCRIBE_NAMESPACE) does not allow an empty prefix:
+Drafts 07 (SUBSCRIBE_ANNOUNCES) and 16 (SUBSCRIBE_NAMESPACE) accept an empty
+prefix, meaning every namespace. Draft 14 does not allow an empty prefix:
 there PREFIX is required.
 
 announces runs until interrupted (Ctrl-C, exit status 0), until --count

@@ -294,8 +294,8 @@ func TestPubSubAnnouncesErrors(t *testing.T) {
 
 // TestPubSubConnectedErrors: failures after connecting are one line too:
 // a truncated frame on pub's stdin, a subscription to a track nobody
-// publishes, and a draft-14 namespace listing without a prefix chosen by
-// --draft auto.
+// publishes, and a namespace listing without a prefix on a draft-14 session
+// chosen by --draft 14,07cf (draft-07 and draft-16 allow an empty prefix).
 func TestPubSubConnectedErrors(t *testing.T) {
 	url, pin := testRelay(t)
 	for _, tc := range []struct {
@@ -306,7 +306,7 @@ func TestPubSubConnectedErrors(t *testing.T) {
 		{"\x00\x00\x00\x05ab", []string{"pub", url, "test/trunc", "t", "--format", "frames", "--wait-subscriber=false"},
 			[]string{"moq pub:", "frame 0: ends after 2 of 5 bytes"}},
 		{"", []string{"sub", url, "nobody/here", "t"}, []string{"moq sub:", "subscribe to nobody/here"}},
-		{"", []string{"announces", url}, []string{"moq announces:", "PREFIX"}},
+		{"", []string{"announces", url, "--draft", "14,07cf"}, []string{"moq announces:", "PREFIX"}},
 	} {
 		t.Run(tc.args[0], func(t *testing.T) {
 			code, out, errOut := runCLI(t, tc.stdin, append(tc.args, "--pin", pin)...)

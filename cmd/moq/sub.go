@@ -155,7 +155,7 @@ func (fs filterSpec) resolve(ctx context.Context, sess *moq.Session, ns moq.Name
 	case "latest-object":
 		return moq.Filter{Type: moq.FilterLatestObject}
 	case "next-group":
-		if sess.Draft() == moq.Draft14 {
+		if !sess.Draft().Is07() {
 			return moq.Filter{Type: moq.FilterNextGroupStart}
 		}
 	}
