@@ -121,6 +121,12 @@ func (r reader) optParams(v *Params) {
 }
 func (r reader) params(ctx paramCtx, v *Params, m Message, binds []pbind) {
 	if r.p.d == Draft16 {
+		if _, ok := m.(*RequestOK); ok && r.p.err == nil && r.p.remaining() == 0 {
+			// A REQUEST_OK that ends after its Request ID is read as one
+			// with no parameters (Eyevinn moqtransport v0.9.0 omits the
+			// count); we always write it.
+			return
+		}
 		r.p.params16(ctx, v, m, binds)
 		return
 	}
