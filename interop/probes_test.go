@@ -141,6 +141,7 @@ func TestEyevinnRefuses(t *testing.T) {
 			if !errors.As(err, &re) || re.Code != uint64(moqtransport.ErrorCodeAnnounceUninterested) {
 				t.Fatalf("our Announce: %v, want RequestError code 0x4", err)
 			}
+			skipOn16(t, tr.draft, eyevinnNS16)
 			_, err = e.srv.SubscribeNamespace(ctx, []string{"interop"})
 			if !errors.As(err, &re) || re.Code != uint64(moqtransport.ErrorCodeSubscribeAnnouncesNotSupported) {
 				t.Fatalf("our SubscribeNamespace: %v, want RequestError code 0x3", err)
