@@ -44,15 +44,15 @@ func addRelayCmd(root *cobra.Command) {
 	var f relayFlags
 	cmd := &cobra.Command{
 		Use:   "relay",
-		Short: "Run a MoQT relay (draft-07 and draft-14, raw QUIC and WebTransport on one port)",
+		Short: "Run a MoQT relay (drafts 07, 14 and 16, raw QUIC and WebTransport on one port)",
 		Long: `relay runs a Media over QUIC relay. Publishers connect and announce namespaces;
 subscribers connect and subscribe to tracks; the relay forwards each track from
 its publisher to all its subscribers, keeping the most recent groups for late
 joiners and FETCH.
 
-One UDP port serves raw QUIC (moqt://HOST:PORT/, ALPN moq-00) and WebTransport
-(https://HOST:PORT/PATH), and draft-07 and draft-14 clients alike: a draft-07
-publisher's tracks reach draft-14 subscribers and the other way round.
+One UDP port serves raw QUIC (moqt://HOST:PORT/, ALPN moqt-16 or moq-00) and
+WebTransport (https://HOST:PORT/PATH), and draft-07, draft-14 and draft-16
+clients alike: a publisher's tracks reach subscribers of every draft.
 
 Without --cert/--key it makes a self-signed certificate valid for 13 days and
 prints its SHA-256 fingerprint: clients pin it (browsers through
