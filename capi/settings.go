@@ -93,7 +93,7 @@ func (cfg *config) maxObjectSize() int {
 func ms(v C.uint32_t) time.Duration { return time.Duration(v) * time.Millisecond }
 
 // configSize is the size of the 0.3 MoqClientConfig layout: the fields
-// before auth_token (0.4).
+// before auth_token (0.5).
 const configSize = C.size_t(unsafe.Offsetof(C.MoqClientConfig{}.auth_token))
 
 // configHas reports whether a host config's struct_size covers the field

@@ -5,8 +5,9 @@
  * the moq_ffi 0.1.x header (the same 20 functions, names, signatures, enum
  * values, struct layouts and callback types are kept; 0.3 adds the functions
  * and types under "BEYOND THE OLD HEADER"; 0.4 appends two fields to
- * MoqSubscriberStats, a 0.3 host keeping its layout; 0.5 adds MOQ_DRAFT_16
- * and offers draft-16 by default): a host written against 0.1.x compiles and
+ * MoqSubscriberStats, a 0.3 host keeping its layout; 0.5 adds MOQ_DRAFT_16,
+ * offers draft-16 by default, and appends auth_token to MoqClientConfig with
+ * moq_client_config_init_sized): a host written against 0.1.x compiles and
  * links against this library unchanged. Where 0.1.x
  * misbehaved, this library does what the documentation below says; each such
  * change is marked "Changed from 0.1".
@@ -394,7 +395,7 @@ typedef struct {
     bool reconnect;
     uint32_t reconnect_min_ms;
     uint32_t reconnect_max_ms;
-    /* Added in 0.4: read only when struct_size covers it (moq_client_config_init
+    /* Added in 0.5: read only when struct_size covers it (moq_client_config_init
      * from this header sets it so). */
     /** Authorization token (e.g. a JWT for `moq relay --jwt-key`) sent as
      *  the AUTHORIZATION TOKEN of CLIENT_SETUP and of each request (draft-14;
@@ -836,7 +837,7 @@ MOQ_API MoqSubscriber* moq_subscribe_catalog(MoqClient* client, const char* name
  *  sizeof *config), which fills the whole struct. */
 MOQ_API void moq_client_config_init(MoqClientConfig* config);
 
-/** (0.4) Fills the first `size` bytes of *config (at least the 0.3 layout;
+/** (0.5) Fills the first `size` bytes of *config (at least the 0.3 layout;
  *  at most sizeof(MoqClientConfig)) with the defaults and sets struct_size
  *  to what was filled. A size below the 0.3 layout leaves *config
  *  untouched and sets moq_last_error. */
