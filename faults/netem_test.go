@@ -269,8 +269,8 @@ func datagramUnderLoss(t *testing.T, l *netLab, r *relayProc, fp [32]byte, d dra
 	if lostSeen == 0 {
 		t.Fatalf("no datagram of %d was lost on a link that drops 5%% each way: the impairment is not in place", n)
 	}
-	figure(t, "draft %s datagrams, 5%% loss + 50 ms each way: %d published, %d delivered, loss %d (%.1f%%) seen = reported; dropped by the subscriber %d; the link dropped %d of %d packets",
-		d.name, n, st.Objects, lostSeen, 100*float64(lostSeen)/float64(n), st.Dropped,
+	figure(t, "draft %s datagrams, 5%% loss + 50 ms each way: %d published, %d delivered, loss %d (%.1f%%) seen = reported; dropped by the subscriber %d, by the publisher %d; the link dropped %d of %d packets (both directions, ACKs included)",
+		d.name, n, st.Objects, lostSeen, 100*float64(lostSeen)/float64(n), st.Dropped, tr.Stats().Dropped,
 		l.im.dropped.Load()-drop0, l.im.forwarded.Load()-fwd0+l.im.dropped.Load()-drop0)
 }
 
