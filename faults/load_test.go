@@ -165,6 +165,8 @@ func TestLoad(t *testing.T) {
 	}
 	stopTrouble := make(chan struct{})
 	var trouble sync.WaitGroup
+	stopOnce := sync.OnceFunc(func() { close(stopTrouble); trouble.Wait() })
+	defer stopOnce()
 	var floodSent, floodRefused, busyWritten atomic.Int64
 	// The traffic starts once the flood and the busy track are in full swing.
 	floodReady, busyReady := make(chan struct{}), make(chan struct{})
@@ -274,8 +276,7 @@ func TestLoad(t *testing.T) {
 	}
 	all.Wait()
 	trafficTime := time.Since(traffic)
-	close(stopTrouble)
-	trouble.Wait()
+	stopOnce()
 	if e := firstErr.Load(); e != nil {
 		t.Fatal(e)
 	}

@@ -138,24 +138,26 @@ func streamUnderLoss(t *testing.T, l *netLab, r *relayProc, fp [32]byte, d draft
 	const size = 1000
 	start := time.Now()
 	fwd0, drop0 := l.im.forwarded.Load(), l.im.dropped.Load()
+	writeErr := make(chan error, 1)
 	go func() {
+		defer close(writeErr)
+		defer tr.Close()
 		var seq uint64
 		for g := 0; g < groups; g++ {
 			gw, err := tr.OpenGroup(nil)
 			if err != nil {
-				t.Error(err)
+				writeErr <- err
 				return
 			}
 			for o := 0; o < perGroup; o++ {
 				if _, err := gw.WriteObject(seqPayload(seq, size), nil); err != nil {
-					t.Error(err)
+					writeErr <- err
 					return
 				}
 				seq++
 			}
 			gw.Close()
 		}
-		tr.Close()
 	}()
 	want := uint64(groups * perGroup)
 	var next uint64
@@ -185,6 +187,9 @@ func streamUnderLoss(t *testing.T, l *netLab, r *relayProc, fp [32]byte, d draft
 		}
 		last = l
 		next++
+	}
+	if err := <-writeErr; err != nil {
+		t.Fatalf("publishing: %v", err)
 	}
 	if next != want {
 		t.Fatalf("the subscription ended after %d of %d objects (stats %+v)", next, want, s.Stats())
@@ -220,19 +225,21 @@ func datagramUnderLoss(t *testing.T, l *netLab, r *relayProc, fp [32]byte, d dra
 	}
 	const size = 200
 	fwd0, drop0 := l.im.forwarded.Load(), l.im.dropped.Load()
+	writeErr := make(chan error, 1)
 	go func() {
-		// Paced (one every 2 ms) so that what is lost is lost on the link,
-		// not in a send queue.
+		defer close(writeErr)
+		defer tr.Close()
+		// Paced (one every 2 ms) so that what is lost is lost on the way,
+		// not in the publisher's own queue.
 		tick := time.NewTicker(2 * time.Millisecond)
 		defer tick.Stop()
 		for i := 0; i < n; i++ {
 			<-tick.C
 			if _, err := tr.Write(seqPayload(uint64(i), size)); err != nil {
-				t.Error(err)
+				writeErr <- err
 				return
 			}
 		}
-		tr.Close()
 	}()
 	seen := make(map[uint64]bool, n)
 	for {
@@ -254,6 +261,9 @@ func datagramUnderLoss(t *testing.T, l *netLab, r *relayProc, fp [32]byte, d dra
 			t.Fatalf("object %d delivered twice", seq)
 		}
 		seen[seq] = true
+	}
+	if err := <-writeErr; err != nil {
+		t.Fatalf("publishing: %v", err)
 	}
 	published := tr.Stats().ObjectsIn
 	if published != uint64(n) {

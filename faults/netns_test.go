@@ -66,7 +66,7 @@ func run(name string, args ...string) error {
 	return nil
 }
 
-var staleNS = regexp.MustCompile(`^` + nsPrefix + `(\d+)[rc]\b`)
+var staleNS = regexp.MustCompile(`^` + nsPrefix + `(\d+)[rc]\d+\b`)
 
 // sweepStale removes namespaces left by runs that were killed (their pid is
 // gone).
