@@ -162,9 +162,13 @@ func TestSoak(t *testing.T) {
 	figure(t, "%v with %d relay restarts (SIGTERM and SIGKILL in turn), %d objects/s: %d published; C subscriber received %d, lost %d, lost to restarts %d in %d gaps, duplicates %d; Go subscriber received %d, lost %d, lost to restarts %d in %d gaps, duplicates %d; reconnects %d (C sub), %d (Go sub)",
 		soakTime, restarts, rate, published, get("received"), get("lost"), get("restart_missing"), get("restart_gaps"), get("dups"),
 		g.received, g.lost, g.restartMissing, g.restartGaps, g.dups, get("connects")-1, gsub.c.Reconnects())
-	figure(t, "growth (last sample / first, %d samples): C publisher RSS %d -> %d KiB (x%.2f); C subscriber RSS %d -> %d KiB (x%.2f); Go subscriber heap %d -> %d KiB (x%.2f), goroutines %d -> %d; goroutines after the soak %d (baseline %d)",
+	var heaps []string
+	for _, s := range samples {
+		heaps = append(heaps, strconv.FormatUint(s.goHeap>>10, 10))
+	}
+	figure(t, "growth (last sample / first, %d samples): C publisher RSS %d -> %d KiB (x%.2f); C subscriber RSS %d -> %d KiB (x%.2f); Go subscriber heap %d -> %d KiB (x%.2f; samples %s KiB), goroutines %d -> %d; goroutines after the soak %d (baseline %d)",
 		len(samples), first0.pubRSS, lastS.pubRSS, rPubRSS, first0.subRSS, lastS.subRSS, rSubRSS,
-		first0.goHeap>>10, lastS.goHeap>>10, rGoHeap, first0.goroutines, lastS.goroutines, now, baseGoroutines)
+		first0.goHeap>>10, lastS.goHeap>>10, rGoHeap, strings.Join(heaps, " "), first0.goroutines, lastS.goroutines, now, baseGoroutines)
 	// Flat: checked on runs long enough for the warm-up not to dominate.
 	if soakTime >= 5*time.Minute {
 		for _, c := range []struct {
