@@ -464,6 +464,11 @@ func blackout(t *testing.T, l *netLab, r *relayProc, fp [32]byte, idle time.Dura
 	recovered := time.Since(blackStart) - blackoutFor
 
 	reconnected := sc.Reconnects() > 0 || pc.Reconnects() > 0
+	st := cs.Stats()
+	figure(t, "30%% loss + 50 ms, 10 s blackout, idle timeout %v: reconnected=%v (publisher %d, subscriber %d reconnects, %d resubscribes), objects flowing again %v after the link came back (bound %v), %d received in order, none duplicated, %d missing (subscription stats: %d dropped; publisher's track: %d written, %d dropped)",
+		idle, reconnected, pc.Reconnects(), sc.Reconnects(), cs.Resubscribes(), recovered.Round(100*time.Millisecond), bound, received, missing, st.Dropped,
+		tr.Stats().ObjectsIn, tr.Stats().Dropped)
+
 	if wantReconnect {
 		if sc.Reconnects() == 0 || pc.Reconnects() == 0 {
 			t.Fatalf("reconnects: publisher %d, subscriber %d; want both after a blackout longer than the idle timeout",
@@ -486,9 +491,6 @@ func blackout(t *testing.T, l *netLab, r *relayProc, fp [32]byte, idle time.Dura
 			t.Fatalf("%d objects lost although the session survived", missing)
 		}
 	}
-	figure(t, "30%% loss + 50 ms, 10 s blackout, idle timeout %v: reconnected=%v (publisher %d, subscriber %d reconnects, %d resubscribes), objects flowing again %v after the link came back (bound %v), %d received in order, %d missing (written while the session was down), none duplicated",
-		idle, reconnected, pc.Reconnects(), sc.Reconnects(), cs.Resubscribes(), recovered.Round(100*time.Millisecond), bound, received, missing)
-
 	// Closing is bounded too.
 	closed := make(chan struct{})
 	go func() { sc.Close(); pc.Close(); close(closed) }()

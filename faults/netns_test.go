@@ -155,8 +155,12 @@ func (l *netLab) runInside(t *testing.T, limit time.Duration) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	pattern := "^" + t.Name() + "$"
+	if sub := os.Getenv("MOQ_FAULTS_RUN"); sub != "" {
+		pattern += "/" + sub // e.g. MOQ_FAULTS_RUN=loss30/ride-out
+	}
 	args := []string{"netns", "exec", l.clientNS, exe,
-		"-test.run", "^" + t.Name() + "$", "-test.v", "-test.count=1",
+		"-test.run", pattern, "-test.v", "-test.count=1",
 		"-test.timeout", limit.String()}
 	cmd := exec.Command("ip", args...)
 	cmd.Env = append(os.Environ(), innerEnv+"=1",
