@@ -40,6 +40,12 @@ func mode(t *testing.T) string {
 
 func full(t *testing.T) bool { return mode(t) == "full" }
 
+// lateDropsTolerated: with MOQ_FAULTS_TOLERATE_LATE_DROPS=1, objects that a
+// subscription dropped and counted as arriving too late to keep group order
+// are logged as a known issue instead of failing the test (see
+// docs/faults.md). Losses not counted anywhere always fail.
+func lateDropsTolerated() bool { return os.Getenv("MOQ_FAULTS_TOLERATE_LATE_DROPS") == "1" }
+
 // envInt reads a positive integer from the environment, or def.
 func envInt(t *testing.T, name string, def int) int {
 	t.Helper()
