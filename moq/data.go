@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/moq-ffi/moq-ffi-go/internal/transport"
@@ -51,24 +51,174 @@ func (s *Session) subForAlias(alias uint64, wait bool) *Subscription {
 	}
 }
 
-// handleDataStream reads one unidirectional stream from the peer. prev is
-// closed when the stream accepted before this one has registered; this one
-// closes mine when it has.
-func (s *Session) handleDataStream(st transport.ReceiveStream, prev <-chan struct{}, mine chan struct{}) {
-	release := sync.OnceFunc(func() { close(mine) })
-	defer release()
+// Goroutines kept waiting for the next data stream once theirs has ended:
+// at most maxIdleDataWorkers, and those past keepIdleDataWorkers end after
+// about idleWorkerTrim (their stacks, grown by the read path, are what
+// makes them worth keeping through a burst of streams).
+const (
+	maxIdleDataWorkers  = 256
+	keepIdleDataWorkers = 16
+	idleWorkerTrim      = time.Second
+)
+
+// monoEpoch is the origin of monoNow: time.Since reads the monotonic clock.
+var monoEpoch = time.Now()
+
+func monoNow() int64 { return int64(time.Since(monoEpoch)) }
+
+// streamGate orders the registration of data streams with their
+// subscriptions: a stream registers after the stream accepted before it has
+// released its gate, or once that gate's deadline has passed (a stream whose
+// header never comes must not hold the streams behind it).
+type streamGate struct {
+	ch       chan struct{}
+	released atomic.Bool
+	deadline atomic.Int64 // monoNow value
+}
+
+func newStreamGate(deadline int64) *streamGate {
+	g := &streamGate{ch: make(chan struct{})}
+	g.deadline.Store(deadline)
+	return g
+}
+
+// release lets the next stream go; later calls do nothing.
+func (g *streamGate) release() {
+	if g.released.CompareAndSwap(false, true) {
+		close(g.ch)
+	}
+}
+
+// waitGate waits until prev is released or its deadline has passed; false
+// if the session ended first. Only a stream that has to wait arms a timer.
+func (s *Session) waitGate(prev *streamGate) bool {
+	select {
+	case <-prev.ch:
+		return true
+	case <-s.done:
+		return false
+	default:
+	}
+	var t *time.Timer
+	for {
+		d := time.Duration(prev.deadline.Load() - monoNow())
+		if d <= 0 {
+			return true
+		}
+		if t == nil {
+			t = time.NewTimer(d)
+			defer t.Stop()
+		} else {
+			t.Reset(d)
+		}
+		select {
+		case <-prev.ch:
+			return true
+		case <-s.done:
+			return false
+		case <-t.C:
+		}
+	}
+}
+
+// dataJob is one accepted data stream, with the gates that order it.
+type dataJob struct {
+	st         transport.ReceiveStream
+	prev, mine *streamGate
+}
+
+// dataWorkers hands data streams to goroutines: an idle one if there is
+// one, a new one otherwise. A goroutine whose stream has ended waits for
+// the next (up to maxIdleDataWorkers of them), so that the per-stream cost
+// is a channel send, not a goroutine start and the growth of its stack.
+type dataWorkers struct {
+	jobs    chan dataJob
+	trim    chan struct{} // an idle worker that receives from it ends
+	idle    atomic.Int32
+	trimSet atomic.Bool // a trim is scheduled
+}
+
+// trimIdle ends the idle workers past keepIdleDataWorkers.
+func (w *dataWorkers) trimIdle() {
+	w.trimSet.Store(false)
+	for n := w.idle.Load() - keepIdleDataWorkers; n > 0; n-- {
+		select {
+		case w.trim <- struct{}{}:
+		default:
+			return
+		}
+	}
+}
+
+// acceptDataStreams accepts the peer's data streams until the session
+// ends. Streams are accepted in the order the peer opened them; each one
+// registers with its subscription only after the streams opened before it
+// have (or have failed to, or have taken headerOrderWait to send a header),
+// so that a subscription learns of group N before group N+1 and can deliver
+// in order.
+func (s *Session) acceptDataStreams() {
+	w := &dataWorkers{jobs: make(chan dataJob), trim: make(chan struct{})}
+	prev := newStreamGate(0)
+	prev.release()
+	for {
+		st, err := s.conn.AcceptUniStream(s.ctx)
+		if err != nil {
+			return
+		}
+		j := dataJob{st: st, prev: prev, mine: newStreamGate(monoNow() + int64(headerOrderWait))}
+		prev = j.mine
+		select {
+		case w.jobs <- j:
+		default:
+			go s.dataWorker(w, j)
+		}
+	}
+}
+
+func (s *Session) dataWorker(w *dataWorkers, j dataJob) {
+	var r wire.StreamReader // its buffer is reused from stream to stream
+	for {
+		s.handleDataStream(&r, j.st, j.prev, j.mine)
+		j = dataJob{}
+		n := w.idle.Add(1)
+		if n > maxIdleDataWorkers {
+			w.idle.Add(-1)
+			return
+		}
+		if n > keepIdleDataWorkers && w.trimSet.CompareAndSwap(false, true) {
+			time.AfterFunc(idleWorkerTrim, w.trimIdle)
+		}
+		select {
+		case j = <-w.jobs:
+			w.idle.Add(-1)
+		case <-w.trim:
+			w.idle.Add(-1)
+			return
+		case <-s.done:
+			return
+		}
+	}
+}
+
+// handleDataStream reads one unidirectional stream from the peer with r.
+// It registers the stream once prev is released, and releases mine when it
+// has (or has failed to).
+func (s *Session) handleDataStream(r *wire.StreamReader, st transport.ReceiveStream, prev, mine *streamGate) {
+	defer mine.release()
 	// A peer that opens a stream and never sends its header must not hold
 	// this goroutine beyond the request timeout, nor the streams behind it
-	// beyond headerOrderWait (they then go first, and this stream's objects
-	// may come too late to be delivered in order).
+	// beyond headerOrderWait (mine's deadline: they then go first, and this
+	// stream's objects may come too late to be delivered in order).
 	st.SetReadDeadline(time.Now().Add(s.opts.requestTimeout()))
-	stall := time.AfterFunc(headerOrderWait, release)
-	defer stall.Stop()
-	r := wire.NewStreamReader(st, s.draft, s.lim)
+	r.Reset(st, s.draft, s.lim)
 	err := r.ReadHeader()
-	select {
-	case <-prev:
-	case <-s.done:
+	if err == nil {
+		// The header is here: this stream now holds the next one only
+		// while it waits for the streams before it and, when forwarding,
+		// for its first object, at most a request timeout.
+		mine.deadline.Store(monoNow() + int64(s.opts.requestTimeout()))
+	}
+	if !s.waitGate(prev) {
 		return
 	}
 	if err != nil {
@@ -82,14 +232,14 @@ func (s *Session) handleDataStream(st transport.ReceiveStream, prev <-chan struc
 	st.SetReadDeadline(time.Time{})
 	switch r.Kind() {
 	case wire.StreamFetch:
-		release()
+		mine.release()
 		s.readFetchStream(st, r)
 	default:
-		s.readSubgroupStream(st, r, release)
+		s.readSubgroupStream(st, r, mine)
 	}
 }
 
-func (s *Session) readSubgroupStream(st transport.ReceiveStream, r *wire.StreamReader, release func()) {
+func (s *Session) readSubgroupStream(st transport.ReceiveStream, r *wire.StreamReader, mine *streamGate) {
 	h := r.SubgroupHeader()
 	sub := s.subForAlias(h.TrackAlias, s.draft == wire.Draft14)
 	if sub == nil {
@@ -99,16 +249,14 @@ func (s *Session) readSubgroupStream(st transport.ReceiveStream, r *wire.StreamR
 	}
 	g := h.Group
 	started := sub.streamStarted(g)
-	if sub.fwd != nil && started {
-		// Forwarding (a relay): the Track opens its subscribers' streams in
-		// the order the first objects reach it, and their subscriptions
-		// drop a group that starts after a later one. So the next stream
-		// forwards nothing before this one's first object is forwarded (or
-		// this stream ends, or a request timeout passes).
-		t := time.AfterFunc(s.opts.requestTimeout(), release)
-		defer t.Stop()
-	} else {
-		release()
+	if sub.fwd == nil || !started {
+		// Forwarding (a relay) keeps mine until the first object is
+		// forwarded: the Track opens its subscribers' streams in the order
+		// the first objects reach it, and their subscriptions drop a group
+		// that starts after a later one. So the next stream forwards
+		// nothing before this one's first object is forwarded (or this
+		// stream ends, or the request timeout set above passes).
+		mine.release()
 	}
 	if !started {
 		sub.mu.Lock()
@@ -137,7 +285,7 @@ func (s *Session) readSubgroupStream(st transport.ReceiveStream, r *wire.StreamR
 		if err == nil {
 			subgroup = o.Subgroup
 			sub.deliverStream((*Object)(o))
-			release()
+			mine.release()
 			continue
 		}
 		if errors.Is(err, io.EOF) {
