@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -12,7 +14,8 @@ import (
 )
 
 // headerOrderWait bounds how long a data stream whose header has not
-// arrived holds back the streams the peer opened after it.
+// arrived holds back the streams the peer opened after it, and again how
+// long it holds them once its header is in.
 const headerOrderWait = time.Second
 
 // Stream reset codes we send with STOP_SENDING.
@@ -68,30 +71,47 @@ func monoNow() int64 { return int64(time.Since(monoEpoch)) }
 
 // streamGate orders the registration of data streams with their
 // subscriptions: a stream registers after the stream accepted before it has
-// released its gate, or once that gate's deadline has passed (a stream whose
-// header never comes must not hold the streams behind it).
+// released its gate. A gate whose deadline passes before its stream
+// released it (its header or, when forwarding, its first object is late)
+// no longer holds the next stream, which then waits for the gates before
+// it instead: a stalled stream is passed over, and nothing overtakes the
+// streams before it.
 type streamGate struct {
 	ch       chan struct{}
 	released atomic.Bool
-	deadline atomic.Int64 // monoNow value
+	deadline atomic.Int64 // monoNow value; gateHeld while its stream waits for its predecessors
+	prev     atomic.Pointer[streamGate]
 }
 
-func newStreamGate(deadline int64) *streamGate {
+// gateHeld is the deadline of a gate whose stream has its header and is
+// waiting for the streams before it: they hold the next stream, not it.
+const gateHeld = math.MaxInt64
+
+func newStreamGate(prev *streamGate, deadline int64) *streamGate {
 	g := &streamGate{ch: make(chan struct{})}
 	g.deadline.Store(deadline)
+	g.prev.Store(prev)
 	return g
 }
 
 // release lets the next stream go; later calls do nothing.
 func (g *streamGate) release() {
 	if g.released.CompareAndSwap(false, true) {
+		g.prev.Store(nil) // the chain of gates is kept only while it holds
 		close(g.ch)
 	}
 }
 
-// waitGate waits until prev is released or its deadline has passed; false
-// if the session ended first. Only a stream that has to wait arms a timer.
-func (s *Session) waitGate(prev *streamGate) bool {
+// gateTick is how often streams waiting at a gate check its deadline: a
+// stream whose header never comes holds the ones behind it for
+// headerOrderWait plus up to one tick.
+const gateTick = 100 * time.Millisecond
+
+// waitGate waits until prev is released, or, when its deadline has passed,
+// until the gate before it is (and so on); false if the session ended
+// first. The waiters of a session share one ticking channel (armed while
+// anyone waits) instead of a timer each.
+func (s *Session) waitGate(w *dataWorkers, prev *streamGate) bool {
 	select {
 	case <-prev.ch:
 		return true
@@ -99,26 +119,37 @@ func (s *Session) waitGate(prev *streamGate) bool {
 		return false
 	default:
 	}
-	var t *time.Timer
-	for {
-		d := time.Duration(prev.deadline.Load() - monoNow())
-		if d <= 0 {
-			return true
-		}
-		if t == nil {
-			t = time.NewTimer(d)
-			defer t.Stop()
-		} else {
-			t.Reset(d)
+	for g := prev; g != nil; {
+		if g.deadline.Load() <= monoNow() {
+			g = g.prev.Load()
+			continue
 		}
 		select {
-		case <-prev.ch:
+		case <-g.ch:
 			return true
 		case <-s.done:
 			return false
-		case <-t.C:
+		case <-w.tick():
 		}
 	}
+	return true
+}
+
+// tick returns a channel that is closed within gateTick.
+func (w *dataWorkers) tick() <-chan struct{} {
+	w.tickMu.Lock()
+	defer w.tickMu.Unlock()
+	if w.tickCh == nil {
+		ch := make(chan struct{})
+		w.tickCh = ch
+		time.AfterFunc(gateTick, func() {
+			w.tickMu.Lock()
+			w.tickCh = nil
+			w.tickMu.Unlock()
+			close(ch)
+		})
+	}
+	return w.tickCh
 }
 
 // dataJob is one accepted data stream, with the gates that order it.
@@ -136,6 +167,9 @@ type dataWorkers struct {
 	trim    chan struct{} // an idle worker that receives from it ends
 	idle    atomic.Int32
 	trimSet atomic.Bool // a trim is scheduled
+
+	tickMu sync.Mutex
+	tickCh chan struct{} // see tick
 }
 
 // trimIdle ends the idle workers past keepIdleDataWorkers.
@@ -158,14 +192,14 @@ func (w *dataWorkers) trimIdle() {
 // in order.
 func (s *Session) acceptDataStreams() {
 	w := &dataWorkers{jobs: make(chan dataJob), trim: make(chan struct{})}
-	prev := newStreamGate(0)
+	prev := newStreamGate(nil, 0)
 	prev.release()
 	for {
 		st, err := s.conn.AcceptUniStream(s.ctx)
 		if err != nil {
 			return
 		}
-		j := dataJob{st: st, prev: prev, mine: newStreamGate(monoNow() + int64(headerOrderWait))}
+		j := dataJob{st: st, prev: prev, mine: newStreamGate(prev, monoNow()+int64(headerOrderWait))}
 		prev = j.mine
 		select {
 		case w.jobs <- j:
@@ -178,7 +212,7 @@ func (s *Session) acceptDataStreams() {
 func (s *Session) dataWorker(w *dataWorkers, j dataJob) {
 	var r wire.StreamReader // its buffer is reused from stream to stream
 	for {
-		s.handleDataStream(&r, j.st, j.prev, j.mine)
+		s.handleDataStream(w, &r, j.st, j.prev, j.mine)
 		j = dataJob{}
 		n := w.idle.Add(1)
 		if n > maxIdleDataWorkers {
@@ -203,7 +237,7 @@ func (s *Session) dataWorker(w *dataWorkers, j dataJob) {
 // handleDataStream reads one unidirectional stream from the peer with r.
 // It registers the stream once prev is released, and releases mine when it
 // has (or has failed to).
-func (s *Session) handleDataStream(r *wire.StreamReader, st transport.ReceiveStream, prev, mine *streamGate) {
+func (s *Session) handleDataStream(w *dataWorkers, r *wire.StreamReader, st transport.ReceiveStream, prev, mine *streamGate) {
 	defer mine.release()
 	// A peer that opens a stream and never sends its header must not hold
 	// this goroutine beyond the request timeout, nor the streams behind it
@@ -213,14 +247,18 @@ func (s *Session) handleDataStream(r *wire.StreamReader, st transport.ReceiveStr
 	r.Reset(st, s.draft, s.lim)
 	err := r.ReadHeader()
 	if err == nil {
-		// The header is here: this stream now holds the next one only
-		// while it waits for the streams before it and, when forwarding,
-		// for its first object, at most a request timeout.
-		mine.deadline.Store(monoNow() + int64(s.opts.requestTimeout()))
+		// The header is here: while this stream waits for the ones before
+		// it, they hold the next one.
+		mine.deadline.Store(gateHeld)
 	}
-	if !s.waitGate(prev) {
+	if !s.waitGate(w, prev) {
 		return
 	}
+	// Forwarding, this stream holds the next one until its first object is
+	// forwarded, for at most headerOrderWait. (Not longer: the streams held
+	// back do not read, and their unread data uses up the connection's flow
+	// control credit that this stream may need.)
+	mine.deadline.Store(monoNow() + int64(headerOrderWait))
 	if err != nil {
 		if pe, ok := wire.AsProtocolError(err); ok {
 			s.protocolViolation(CodeProtocolViolation, "data stream: %v", pe)
@@ -255,7 +293,7 @@ func (s *Session) readSubgroupStream(st transport.ReceiveStream, r *wire.StreamR
 		// the first objects reach it, and their subscriptions drop a group
 		// that starts after a later one. So the next stream forwards
 		// nothing before this one's first object is forwarded (or this
-		// stream ends, or the request timeout set above passes).
+		// stream ends, or the deadline set above passes).
 		mine.release()
 	}
 	if !started {
