@@ -416,7 +416,7 @@ func processCPU(b *testing.B) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-func benchThroughput(b *testing.B, relay bool, size, perGroup, windowSize int) float64 {
+func benchThroughput(b *testing.B, relay bool, size, perGroup, windowSize int) flowRate {
 	ctx, cancel := context.WithTimeout(context.Background(), relayBenchTimeout)
 	defer cancel()
 	var s *benchSetup
@@ -428,33 +428,49 @@ func benchThroughput(b *testing.B, relay bool, size, perGroup, windowSize int) f
 	defer s.closeAll()
 	r := runFlow(b, ctx, cancel, s, size, perGroup, windowSize)
 	rate := float64(r.objects) / b.Elapsed().Seconds()
+	cpu := float64(r.cpu.Nanoseconds()) / 1e3 / float64(max(r.objects, 1))
 	b.ReportMetric(rate, "objects/s")
 	b.ReportMetric(float64(r.packets)/float64(max(r.objects, 1)), "pkts/obj")
+	b.ReportMetric(cpu, "cpu-µs/obj")
 	b.ReportMetric(float64(r.lost), "dropped")
-	return rate
+	return flowRate{rate, cpu}
 }
 
 // ratioRun runs the relay, direct and rawquic variants of one throughput
 // benchmark in this order and logs their ratios: figures taken in the same
 // run, minutes apart at most, on the same machine load.
-func ratioRun(b *testing.B, name string, relay, direct, raw func(b *testing.B) float64) {
-	var r, d, q float64
+//
+// The second line compares CPU time per object the other way round
+// (rawquic's over ours), which the other loads of a shared machine disturb
+// less than throughput: 0.5 for the relay means two hops each as cheap as
+// raw quic-go.
+func ratioRun(b *testing.B, name string, relay, direct, raw func(b *testing.B) flowRate) {
+	var r, d, q flowRate
 	b.Run("relay", func(b *testing.B) { r = relay(b) })
 	b.Run("direct", func(b *testing.B) { d = direct(b) })
 	b.Run("rawquic", func(b *testing.B) { q = raw(b) })
-	if r > 0 && d > 0 && q > 0 {
-		fmt.Printf("RelayThroughput%s ratios (objects/s, same run): relay/rawquic %.3f, direct/rawquic %.3f, relay/direct %.3f\n", name, r/q, d/q, r/d)
+	if r.rate > 0 && d.rate > 0 && q.rate > 0 {
+		fmt.Printf("RelayThroughput%s ratios (objects/s, same run): relay/rawquic %.3f, direct/rawquic %.3f, relay/direct %.3f\n",
+			name, r.rate/q.rate, d.rate/q.rate, r.rate/d.rate)
+	}
+	if r.cpu > 0 && d.cpu > 0 && q.cpu > 0 {
+		fmt.Printf("RelayThroughput%s CPU efficiency (rawquic cpu-µs/obj over ours, same run): relay %.3f, direct %.3f\n",
+			name, q.cpu/r.cpu, q.cpu/d.cpu)
 	}
 }
+
+// flowRate is a throughput benchmark's objects/s and process CPU time per
+// object in µs.
+type flowRate struct{ rate, cpu float64 }
 
 // BenchmarkRelayThroughput200B: 200-byte objects, one per group
 // (Track.Write: one QUIC stream per object), window 256.
 // Logs the relay/rawquic, direct/rawquic and relay/direct ratios.
 func BenchmarkRelayThroughput200B(b *testing.B) {
 	ratioRun(b, "200B",
-		func(b *testing.B) float64 { return benchThroughput(b, true, 200, 1, relayWindowSmall) },
-		func(b *testing.B) float64 { return benchThroughput(b, false, 200, 1, relayWindowSmall) },
-		func(b *testing.B) float64 { return benchRawStreams(b, 200, relayWindowSmall) })
+		func(b *testing.B) flowRate { return benchThroughput(b, true, 200, 1, relayWindowSmall) },
+		func(b *testing.B) flowRate { return benchThroughput(b, false, 200, 1, relayWindowSmall) },
+		func(b *testing.B) flowRate { return benchRawStreams(b, 200, relayWindowSmall) })
 }
 
 // BenchmarkRelayThroughput64KiB: 64 KiB objects, 30 per group (one stream
@@ -462,9 +478,9 @@ func BenchmarkRelayThroughput200B(b *testing.B) {
 // Logs the ratios as BenchmarkRelayThroughput200B does.
 func BenchmarkRelayThroughput64KiB(b *testing.B) {
 	ratioRun(b, "64KiB",
-		func(b *testing.B) float64 { return benchThroughput(b, true, 64<<10, 30, relayWindowLarge) },
-		func(b *testing.B) float64 { return benchThroughput(b, false, 64<<10, 30, relayWindowLarge) },
-		func(b *testing.B) float64 { return benchRawStream(b, 64<<10, relayWindowLarge) })
+		func(b *testing.B) flowRate { return benchThroughput(b, true, 64<<10, 30, relayWindowLarge) },
+		func(b *testing.B) flowRate { return benchThroughput(b, false, 64<<10, 30, relayWindowLarge) },
+		func(b *testing.B) flowRate { return benchRawStream(b, 64<<10, relayWindowLarge) })
 }
 
 // BenchmarkRelayLatency: 200-byte objects, one per group, written at a
@@ -639,19 +655,21 @@ func (rc *rawConns) packets() uint64 {
 	return st.PacketsSent + st.PacketsReceived
 }
 
-// report reports n messages' rate and packets per message, and returns the
-// rate.
-func (rc *rawConns) report(b *testing.B, n int, pk0 uint64) float64 {
+// report reports n messages' rate, packets and process CPU time per
+// message, and returns the rate.
+func (rc *rawConns) report(b *testing.B, n int, pk0 uint64, cpu0 time.Duration) flowRate {
+	cpu := float64((processCPU(b) - cpu0).Nanoseconds()) / 1e3 / float64(max(n, 1))
 	rate := float64(n) / b.Elapsed().Seconds()
 	b.ReportMetric(rate, "objects/s")
 	b.ReportMetric(float64(rc.packets()-pk0)/float64(max(n, 1)), "pkts/obj")
+	b.ReportMetric(cpu, "cpu-µs/obj")
 	b.ReportMetric(0, "dropped")
-	return rate
+	return flowRate{rate, cpu}
 }
 
 // benchRawStreams: the quic-go ceiling for one object per stream: each
 // message on its own unidirectional stream, read concurrently.
-func benchRawStreams(b *testing.B, size, windowSize int) float64 {
+func benchRawStreams(b *testing.B, size, windowSize int) flowRate {
 	rc, closeRaw := newRawConns(b)
 	ctx, cancel := context.WithTimeout(context.Background(), relayBenchTimeout)
 	defer cancel()
@@ -694,7 +712,7 @@ func benchRawStreams(b *testing.B, size, windowSize int) float64 {
 	payload := make([]byte, size)
 	b.SetBytes(int64(size))
 	b.ResetTimer()
-	pk0 := rc.packets()
+	pk0, cpu0 := rc.packets(), processCPU(b)
 	for i := 0; i < n; i++ {
 		select {
 		case w.credits <- struct{}{}:
@@ -716,12 +734,12 @@ func benchRawStreams(b *testing.B, size, windowSize int) float64 {
 		b.Fatalf("received %d of %d messages: %v", got.Load(), n, ctx.Err())
 	}
 	b.StopTimer()
-	return rc.report(b, n, pk0)
+	return rc.report(b, n, pk0, cpu0)
 }
 
 // benchRawStream: the quic-go ceiling for large objects: one
 // unidirectional stream carrying all the messages.
-func benchRawStream(b *testing.B, size, windowSize int) float64 {
+func benchRawStream(b *testing.B, size, windowSize int) flowRate {
 	rc, closeRaw := newRawConns(b)
 	defer closeRaw()
 	ctx, cancel := context.WithTimeout(context.Background(), relayBenchTimeout)
@@ -749,7 +767,7 @@ func benchRawStream(b *testing.B, size, windowSize int) float64 {
 	payload := make([]byte, size)
 	b.SetBytes(int64(size))
 	b.ResetTimer()
-	pk0 := rc.packets()
+	pk0, cpu0 := rc.packets(), processCPU(b)
 	st, err := rc.client.OpenUniStreamSync(ctx)
 	if err != nil {
 		b.Fatal(err)
@@ -766,5 +784,5 @@ func benchRawStream(b *testing.B, size, windowSize int) float64 {
 	if sendErr != nil || rerr != nil {
 		b.Fatalf("send: %v; receive: %v", sendErr, rerr)
 	}
-	return rc.report(b, n, pk0)
+	return rc.report(b, n, pk0, cpu0)
 }
