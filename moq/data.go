@@ -303,40 +303,34 @@ func (s *Session) readSubgroupStream(st transport.ReceiveStream, r *wire.StreamR
 		st.CancelRead(stopLate)
 		return
 	}
-	defer sub.streamEnded(g)
 	subgroup := h.Subgroup
-	reset := false
+	var err error
+	for {
+		o := new(wire.Object)
+		if err = r.Next(o); err != nil {
+			break
+		}
+		subgroup = o.Subgroup
+		sub.deliverStream((*Object)(o))
+		mine.release()
+	}
+	// At EOF the subgroup is complete. A reset stream, a closed session or
+	// a malformed stream: what arrived is delivered, and the subgroup is
+	// incomplete.
+	reset := !errors.Is(err, io.EOF)
+	if pe, ok := wire.AsProtocolError(err); ok && reset {
+		s.protocolViolation(CodeProtocolViolation, "data stream (alias %d, group %d): %v", h.TrackAlias, g, pe)
+	}
 	if sub.fwd != nil {
 		// The end of the upstream stream ends the forwarded one the same
 		// way: FIN, or a reset when the subgroup is incomplete.
-		defer func() {
-			if reset {
-				sub.fwd.resetSubgroup(g, subgroup)
-			} else {
-				sub.fwd.EndSubgroup(g, subgroup)
-			}
-		}()
+		if reset {
+			sub.fwd.resetSubgroup(g, subgroup)
+		} else {
+			sub.fwd.EndSubgroup(g, subgroup)
+		}
 	}
-	for {
-		o := new(wire.Object)
-		err := r.Next(o)
-		if err == nil {
-			subgroup = o.Subgroup
-			sub.deliverStream((*Object)(o))
-			mine.release()
-			continue
-		}
-		if errors.Is(err, io.EOF) {
-			return
-		}
-		// A reset stream, a closed session or a malformed stream: what
-		// arrived is delivered, and the subgroup is incomplete.
-		reset = true
-		if pe, ok := wire.AsProtocolError(err); ok {
-			s.protocolViolation(CodeProtocolViolation, "data stream (alias %d, group %d): %v", h.TrackAlias, g, pe)
-		}
-		return
-	}
+	sub.streamEnded(g)
 }
 
 func (s *Session) readFetchStream(st transport.ReceiveStream, r *wire.StreamReader) {
