@@ -317,9 +317,11 @@ func (s *Session) readSubgroupStream(st transport.ReceiveStream, r *wire.StreamR
 	// At EOF the subgroup is complete. A reset stream, a closed session or
 	// a malformed stream: what arrived is delivered, and the subgroup is
 	// incomplete.
-	reset := !errors.Is(err, io.EOF)
-	if pe, ok := wire.AsProtocolError(err); ok && reset {
-		s.protocolViolation(CodeProtocolViolation, "data stream (alias %d, group %d): %v", h.TrackAlias, g, pe)
+	reset := err != io.EOF && !errors.Is(err, io.EOF)
+	if reset {
+		if pe, ok := wire.AsProtocolError(err); ok {
+			s.protocolViolation(CodeProtocolViolation, "data stream (alias %d, group %d): %v", h.TrackAlias, g, pe)
+		}
 	}
 	if sub.fwd != nil {
 		// The end of the upstream stream ends the forwarded one the same
