@@ -3,6 +3,7 @@ package moq
 import (
 	"context"
 	"errors"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -267,6 +268,14 @@ func (s *subscriber) run() {
 			s.closeStreams(true)
 			return
 		}
+		// Let the writers run first (the publisher, or a relay's upstream
+		// streams): the objects they queue meanwhile go out in this batch,
+		// and quic-go packs the streams written back to back into the same
+		// packets. Without this the batch is often one object, sent in a
+		// packet of its own, and every packet costs a sendmsg on this side
+		// and an ACK and MAX_STREAMS packet back. With nothing else
+		// runnable (a light load) it returns at once.
+		runtime.Gosched()
 		for {
 			s.mu.Lock()
 			if s.stopped {
