@@ -77,9 +77,10 @@ func monoNow() int64 { return int64(time.Since(monoEpoch)) }
 // it instead: a stalled stream is passed over, and nothing overtakes the
 // streams before it.
 type streamGate struct {
-	ch       chan struct{}
-	released atomic.Bool
-	deadline atomic.Int64 // monoNow value; gateHeld while its stream waits for its predecessors
+	mu       sync.Mutex
+	released bool
+	ch       chan struct{} // made by the first stream that has to wait
+	deadline atomic.Int64  // monoNow value; gateHeld while its stream waits for its predecessors
 	prev     atomic.Pointer[streamGate]
 }
 
@@ -88,7 +89,7 @@ type streamGate struct {
 const gateHeld = math.MaxInt64
 
 func newStreamGate(prev *streamGate, deadline int64) *streamGate {
-	g := &streamGate{ch: make(chan struct{})}
+	g := &streamGate{}
 	g.deadline.Store(deadline)
 	g.prev.Store(prev)
 	return g
@@ -96,10 +97,31 @@ func newStreamGate(prev *streamGate, deadline int64) *streamGate {
 
 // release lets the next stream go; later calls do nothing.
 func (g *streamGate) release() {
-	if g.released.CompareAndSwap(false, true) {
-		g.prev.Store(nil) // the chain of gates is kept only while it holds
-		close(g.ch)
+	g.mu.Lock()
+	if g.released {
+		g.mu.Unlock()
+		return
 	}
+	g.released = true
+	g.prev.Store(nil) // the chain of gates is kept only while it holds
+	ch := g.ch
+	g.mu.Unlock()
+	if ch != nil {
+		close(ch)
+	}
+}
+
+// wait returns a channel closed on release, or nil if g is released.
+func (g *streamGate) wait() <-chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.released {
+		return nil
+	}
+	if g.ch == nil {
+		g.ch = make(chan struct{})
+	}
+	return g.ch
 }
 
 // gateTick is how often streams waiting at a gate check its deadline: a
@@ -112,27 +134,29 @@ const gateTick = 100 * time.Millisecond
 // first. The waiters of a session share one ticking channel (armed while
 // anyone waits) instead of a timer each.
 func (s *Session) waitGate(w *dataWorkers, prev *streamGate) bool {
-	select {
-	case <-prev.ch:
-		return true
-	case <-s.done:
-		return false
-	default:
-	}
 	for g := prev; g != nil; {
+		ch := g.wait()
+		if ch == nil {
+			return true
+		}
 		if g.deadline.Load() <= monoNow() {
 			g = g.prev.Load()
 			continue
 		}
 		select {
-		case <-g.ch:
+		case <-ch:
 			return true
 		case <-s.done:
 			return false
 		case <-w.tick():
 		}
 	}
-	return true
+	select {
+	case <-s.done:
+		return false
+	default:
+		return true
+	}
 }
 
 // tick returns a channel that is closed within gateTick.
