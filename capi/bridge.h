@@ -12,6 +12,10 @@
 void moq__set_last_error(const char* msg, size_t len);
 void moq__clear_last_error(void);
 
+/* moq_publish_data's Go side (exports.go), called with the last error
+ * cleared. */
+MoqResult moq__publish_data(uintptr_t h, uint8_t* data, size_t n, MoqDeliveryMode mode);
+
 /* Non-zero while the calling thread is running a library callback. */
 int moq__in_callback(void);
 

@@ -147,8 +147,11 @@ func moq_publisher_destroy(h C.uintptr_t) {
 	}
 }
 
-//export moq_publish_data
-func moq_publish_data(h C.uintptr_t, data *C.uint8_t, n C.size_t, mode C.MoqDeliveryMode) (res C.MoqResult) {
+// moq__publish_data is moq_publish_data (bridge.c), which has cleared the
+// last error already: a success returns with no call back into C.
+//
+//export moq__publish_data
+func moq__publish_data(h C.uintptr_t, data *C.uint8_t, n C.size_t, mode C.MoqDeliveryMode) (res C.MoqResult) {
 	defer recoverResult(&res)
 	if h == 0 {
 		return toResult(errf(codeInvalid, "Publisher is null"))
@@ -169,7 +172,10 @@ func moq_publish_data(h C.uintptr_t, data *C.uint8_t, n C.size_t, mode C.MoqDeli
 	} else {
 		b = []byte{}
 	}
-	return toResult(p.publish(b, int(mode)))
+	if err := p.publish(b, int(mode)); err != nil {
+		return toResult(err)
+	}
+	return C.MoqResult{code: codeOK}
 }
 
 //export moq_subscribe

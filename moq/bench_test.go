@@ -475,3 +475,18 @@ func BenchmarkRawQUIC64KiB(b *testing.B) {
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "objects/s")
 	b.ReportMetric(0, "dropped")
 }
+
+// BenchmarkTrackWrite: Track.Write of a 200-byte object with no subscriber
+// (the Go side of moq_publish_data): the payload copy, the object and its
+// retention for late joiners (two groups by default).
+func BenchmarkTrackWrite(b *testing.B) {
+	tr := NewTrack(Namespace{"bench"}, "write", TrackOptions{})
+	payload := make([]byte, 200)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(payload)))
+	for b.Loop() {
+		if _, err := tr.Write(payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/moq-ffi/moq-ffi-go/internal/transport"
@@ -12,7 +14,8 @@ import (
 )
 
 // headerOrderWait bounds how long a data stream whose header has not
-// arrived holds back the streams the peer opened after it.
+// arrived holds back the streams the peer opened after it, and again how
+// long it holds them once its header is in.
 const headerOrderWait = time.Second
 
 // Stream reset codes we send with STOP_SENDING.
@@ -51,26 +54,235 @@ func (s *Session) subForAlias(alias uint64, wait bool) *Subscription {
 	}
 }
 
-// handleDataStream reads one unidirectional stream from the peer. prev is
-// closed when the stream accepted before this one has registered; this one
-// closes mine when it has.
-func (s *Session) handleDataStream(st transport.ReceiveStream, prev <-chan struct{}, mine chan struct{}) {
-	release := sync.OnceFunc(func() { close(mine) })
-	defer release()
-	// A peer that opens a stream and never sends its header must not hold
-	// this goroutine beyond the request timeout, nor the streams behind it
-	// beyond headerOrderWait (they then go first, and this stream's objects
-	// may come too late to be delivered in order).
-	st.SetReadDeadline(time.Now().Add(s.opts.requestTimeout()))
-	stall := time.AfterFunc(headerOrderWait, release)
-	defer stall.Stop()
-	r := wire.NewStreamReader(st, s.draft, s.lim)
-	err := r.ReadHeader()
-	select {
-	case <-prev:
-	case <-s.done:
+// Goroutines kept waiting for the next data stream once theirs has ended:
+// at most maxIdleDataWorkers, and those past keepIdleDataWorkers end after
+// about idleWorkerTrim (their stacks, grown by the read path, are what
+// makes them worth keeping through a burst of streams).
+const (
+	maxIdleDataWorkers  = 256
+	keepIdleDataWorkers = 16
+	idleWorkerTrim      = time.Second
+)
+
+// monoEpoch is the origin of monoNow: time.Since reads the monotonic clock.
+var monoEpoch = time.Now()
+
+func monoNow() int64 { return int64(time.Since(monoEpoch)) }
+
+// streamGate orders the registration of data streams with their
+// subscriptions: a stream registers after the stream accepted before it has
+// released its gate. A gate whose deadline passes before its stream
+// released it (its header or, when forwarding, its first object is late)
+// no longer holds the next stream, which then waits for the gates before
+// it instead: a stalled stream is passed over, and nothing overtakes the
+// streams before it.
+type streamGate struct {
+	mu       sync.Mutex
+	released bool
+	ch       chan struct{} // made by the first stream that has to wait
+	deadline atomic.Int64  // monoNow value; gateHeld while its stream waits for its predecessors
+	prev     atomic.Pointer[streamGate]
+}
+
+// gateHeld is the deadline of a gate whose stream has its header and is
+// waiting for the streams before it: they hold the next stream, not it.
+const gateHeld = math.MaxInt64
+
+func newStreamGate(prev *streamGate, deadline int64) *streamGate {
+	g := &streamGate{}
+	g.deadline.Store(deadline)
+	g.prev.Store(prev)
+	return g
+}
+
+// release lets the next stream go; later calls do nothing.
+func (g *streamGate) release() {
+	g.mu.Lock()
+	if g.released {
+		g.mu.Unlock()
 		return
 	}
+	g.released = true
+	g.prev.Store(nil) // the chain of gates is kept only while it holds
+	ch := g.ch
+	g.mu.Unlock()
+	if ch != nil {
+		close(ch)
+	}
+}
+
+// wait returns a channel closed on release, or nil if g is released.
+func (g *streamGate) wait() <-chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.released {
+		return nil
+	}
+	if g.ch == nil {
+		g.ch = make(chan struct{})
+	}
+	return g.ch
+}
+
+// gateTick is how often streams waiting at a gate check its deadline: a
+// stream whose header never comes holds the ones behind it for
+// headerOrderWait plus up to one tick.
+const gateTick = 100 * time.Millisecond
+
+// waitGate waits until prev is released, or, when its deadline has passed,
+// until the gate before it is (and so on); false if the session ended
+// first. The waiters of a session share one ticking channel (armed while
+// anyone waits) instead of a timer each.
+func (s *Session) waitGate(w *dataWorkers, prev *streamGate) bool {
+	for g := prev; g != nil; {
+		ch := g.wait()
+		if ch == nil {
+			return true
+		}
+		if g.deadline.Load() <= monoNow() {
+			g = g.prev.Load()
+			continue
+		}
+		select {
+		case <-ch:
+			return true
+		case <-s.done:
+			return false
+		case <-w.tick():
+		}
+	}
+	select {
+	case <-s.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// tick returns a channel that is closed within gateTick.
+func (w *dataWorkers) tick() <-chan struct{} {
+	w.tickMu.Lock()
+	defer w.tickMu.Unlock()
+	if w.tickCh == nil {
+		ch := make(chan struct{})
+		w.tickCh = ch
+		time.AfterFunc(gateTick, func() {
+			w.tickMu.Lock()
+			w.tickCh = nil
+			w.tickMu.Unlock()
+			close(ch)
+		})
+	}
+	return w.tickCh
+}
+
+// dataJob is one accepted data stream, with the gates that order it.
+type dataJob struct {
+	st         transport.ReceiveStream
+	prev, mine *streamGate
+}
+
+// dataWorkers hands data streams to goroutines: an idle one if there is
+// one, a new one otherwise. A goroutine whose stream has ended waits for
+// the next (up to maxIdleDataWorkers of them), so that the per-stream cost
+// is a channel send, not a goroutine start and the growth of its stack.
+type dataWorkers struct {
+	jobs    chan dataJob
+	trim    chan struct{} // an idle worker that receives from it ends
+	idle    atomic.Int32
+	trimSet atomic.Bool // a trim is scheduled
+
+	tickMu sync.Mutex
+	tickCh chan struct{} // see tick
+}
+
+// trimIdle ends the idle workers past keepIdleDataWorkers.
+func (w *dataWorkers) trimIdle() {
+	w.trimSet.Store(false)
+	for n := w.idle.Load() - keepIdleDataWorkers; n > 0; n-- {
+		select {
+		case w.trim <- struct{}{}:
+		default:
+			return
+		}
+	}
+}
+
+// acceptDataStreams accepts the peer's data streams until the session
+// ends. Streams are accepted in the order the peer opened them; each one
+// registers with its subscription only after the streams opened before it
+// have (or have failed to, or have taken headerOrderWait to send a header),
+// so that a subscription learns of group N before group N+1 and can deliver
+// in order.
+func (s *Session) acceptDataStreams() {
+	w := &dataWorkers{jobs: make(chan dataJob), trim: make(chan struct{})}
+	prev := newStreamGate(nil, 0)
+	prev.release()
+	for {
+		st, err := s.conn.AcceptUniStream(s.ctx)
+		if err != nil {
+			return
+		}
+		j := dataJob{st: st, prev: prev, mine: newStreamGate(prev, monoNow()+int64(headerOrderWait))}
+		prev = j.mine
+		select {
+		case w.jobs <- j:
+		default:
+			go s.dataWorker(w, j)
+		}
+	}
+}
+
+func (s *Session) dataWorker(w *dataWorkers, j dataJob) {
+	var r wire.StreamReader // its buffer is reused from stream to stream
+	for {
+		s.handleDataStream(w, &r, j.st, j.prev, j.mine)
+		j = dataJob{}
+		n := w.idle.Add(1)
+		if n > maxIdleDataWorkers {
+			w.idle.Add(-1)
+			return
+		}
+		if n > keepIdleDataWorkers && w.trimSet.CompareAndSwap(false, true) {
+			time.AfterFunc(idleWorkerTrim, w.trimIdle)
+		}
+		select {
+		case j = <-w.jobs:
+			w.idle.Add(-1)
+		case <-w.trim:
+			w.idle.Add(-1)
+			return
+		case <-s.done:
+			return
+		}
+	}
+}
+
+// handleDataStream reads one unidirectional stream from the peer with r.
+// It registers the stream once prev is released, and releases mine when it
+// has (or has failed to).
+func (s *Session) handleDataStream(w *dataWorkers, r *wire.StreamReader, st transport.ReceiveStream, prev, mine *streamGate) {
+	defer mine.release()
+	// A peer that opens a stream and never sends its header must not hold
+	// this goroutine beyond the request timeout, nor the streams behind it
+	// beyond headerOrderWait (mine's deadline: they then go first, and this
+	// stream's objects may come too late to be delivered in order).
+	st.SetReadDeadline(time.Now().Add(s.opts.requestTimeout()))
+	r.Reset(st, s.draft, s.lim)
+	err := r.ReadHeader()
+	if err == nil {
+		// The header is here: while this stream waits for the ones before
+		// it, they hold the next one.
+		mine.deadline.Store(gateHeld)
+	}
+	if !s.waitGate(w, prev) {
+		return
+	}
+	// Forwarding, this stream holds the next one until its first object is
+	// forwarded, for at most headerOrderWait. (Not longer: the streams held
+	// back do not read, and their unread data uses up the connection's flow
+	// control credit that this stream may need.)
+	mine.deadline.Store(monoNow() + int64(headerOrderWait))
 	if err != nil {
 		if pe, ok := wire.AsProtocolError(err); ok {
 			s.protocolViolation(CodeProtocolViolation, "data stream: %v", pe)
@@ -82,14 +294,14 @@ func (s *Session) handleDataStream(st transport.ReceiveStream, prev <-chan struc
 	st.SetReadDeadline(time.Time{})
 	switch r.Kind() {
 	case wire.StreamFetch:
-		release()
+		mine.release()
 		s.readFetchStream(st, r)
 	default:
-		s.readSubgroupStream(st, r, release)
+		s.readSubgroupStream(st, r, mine)
 	}
 }
 
-func (s *Session) readSubgroupStream(st transport.ReceiveStream, r *wire.StreamReader, release func()) {
+func (s *Session) readSubgroupStream(st transport.ReceiveStream, r *wire.StreamReader, mine *streamGate) {
 	h := r.SubgroupHeader()
 	sub := s.subForAlias(h.TrackAlias, s.rules.requestIDs)
 	if sub == nil {
@@ -99,16 +311,14 @@ func (s *Session) readSubgroupStream(st transport.ReceiveStream, r *wire.StreamR
 	}
 	g := h.Group
 	started := sub.streamStarted(g)
-	if sub.fwd != nil && started {
-		// Forwarding (a relay): the Track opens its subscribers' streams in
-		// the order the first objects reach it, and their subscriptions
-		// drop a group that starts after a later one. So the next stream
-		// forwards nothing before this one's first object is forwarded (or
-		// this stream ends, or a request timeout passes).
-		t := time.AfterFunc(s.opts.requestTimeout(), release)
-		defer t.Stop()
-	} else {
-		release()
+	if sub.fwd == nil || !started {
+		// Forwarding (a relay) keeps mine until the first object is
+		// forwarded: the Track opens its subscribers' streams in the order
+		// the first objects reach it, and their subscriptions drop a group
+		// that starts after a later one. So the next stream forwards
+		// nothing before this one's first object is forwarded (or this
+		// stream ends, or the deadline set above passes).
+		mine.release()
 	}
 	if !started {
 		sub.mu.Lock()
@@ -117,40 +327,36 @@ func (s *Session) readSubgroupStream(st transport.ReceiveStream, r *wire.StreamR
 		st.CancelRead(stopLate)
 		return
 	}
-	defer sub.streamEnded(g)
 	subgroup := h.Subgroup
-	reset := false
-	if sub.fwd != nil {
-		// The end of the upstream stream ends the forwarded one the same
-		// way: FIN, or a reset when the subgroup is incomplete.
-		defer func() {
-			if reset {
-				sub.fwd.resetSubgroup(g, subgroup)
-			} else {
-				sub.fwd.EndSubgroup(g, subgroup)
-			}
-		}()
-	}
+	var err error
 	for {
 		o := new(wire.Object)
-		err := r.Next(o)
-		if err == nil {
-			subgroup = o.Subgroup
-			sub.deliverStream((*Object)(o))
-			release()
-			continue
+		if err = r.Next(o); err != nil {
+			break
 		}
-		if errors.Is(err, io.EOF) {
-			return
-		}
-		// A reset stream, a closed session or a malformed stream: what
-		// arrived is delivered, and the subgroup is incomplete.
-		reset = true
+		subgroup = o.Subgroup
+		sub.deliverStream((*Object)(o))
+		mine.release()
+	}
+	// At EOF the subgroup is complete. A reset stream, a closed session or
+	// a malformed stream: what arrived is delivered, and the subgroup is
+	// incomplete.
+	reset := err != io.EOF && !errors.Is(err, io.EOF)
+	if reset {
 		if pe, ok := wire.AsProtocolError(err); ok {
 			s.protocolViolation(CodeProtocolViolation, "data stream (alias %d, group %d): %v", h.TrackAlias, g, pe)
 		}
-		return
 	}
+	if sub.fwd != nil {
+		// The end of the upstream stream ends the forwarded one the same
+		// way: FIN, or a reset when the subgroup is incomplete.
+		if reset {
+			sub.fwd.resetSubgroup(g, subgroup)
+		} else {
+			sub.fwd.EndSubgroup(g, subgroup)
+		}
+	}
+	sub.streamEnded(g)
 }
 
 func (s *Session) readFetchStream(st transport.ReceiveStream, r *wire.StreamReader) {

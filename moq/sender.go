@@ -3,6 +3,7 @@ package moq
 import (
 	"context"
 	"errors"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -267,6 +268,14 @@ func (s *subscriber) run() {
 			s.closeStreams(true)
 			return
 		}
+		// Let the writers run first (the publisher, or a relay's upstream
+		// streams): the objects they queue meanwhile go out in this batch,
+		// and quic-go packs the streams written back to back into the same
+		// packets. Without this the batch is often one object, sent in a
+		// packet of its own, and every packet costs a sendmsg on this side
+		// and an ACK and MAX_STREAMS packet back. With nothing else
+		// runnable (a light load) it returns at once.
+		runtime.Gosched()
 		for {
 			s.mu.Lock()
 			if s.stopped {
@@ -290,7 +299,7 @@ func (s *subscriber) run() {
 				break
 			}
 			for i := range batch {
-				if !s.process(&batch[i]) {
+				if !s.process(batch, i) {
 					s.closeStreams(false)
 					return
 				}
@@ -300,8 +309,9 @@ func (s *subscriber) run() {
 	}
 }
 
-// process handles one event; false means the subscription is over.
-func (s *subscriber) process(ev *event) bool {
+// process handles event i of batch; false means the subscription is over.
+func (s *subscriber) process(batch []event, i int) bool {
+	ev := &batch[i]
 	switch ev.kind {
 	case evObject:
 		switch {
@@ -313,7 +323,7 @@ func (s *subscriber) process(ev *event) bool {
 		case ev.datagram:
 			s.sendDatagram(ev.obj)
 		default:
-			s.writeObject(ev.obj)
+			s.writeObject(ev.obj, i+1 < len(batch) && endsStream(&batch[i+1], ev.obj))
 		}
 		if l := (Location{Group: ev.obj.Group, Object: ev.obj.ID}); !s.sentAny || s.lastSent.Less(l) {
 			s.lastSent, s.sentAny = l, true
@@ -355,6 +365,19 @@ func (s *subscriber) process(ev *event) bool {
 	return true
 }
 
+// endsStream reports whether event next ends the stream of object o (its
+// group's or its subgroup's end): the object's write then carries the FIN,
+// and next finds the stream gone.
+func endsStream(next *event, o *Object) bool {
+	switch next.kind {
+	case evEndGroup:
+		return next.group >= o.Group
+	case evEndSubgroup:
+		return next.group == o.Group && next.subgroup == o.Subgroup
+	}
+	return false
+}
+
 func (s *subscriber) sendDatagram(o *Object) {
 	dg := wire.Datagram{SubscribeID: s.reqID, TrackAlias: s.alias, Object: wire.Object{
 		Group: o.Group, ID: o.ID, Priority: o.Priority, Status: o.Status, Extensions: o.Extensions, Payload: o.Payload}}
@@ -381,9 +404,14 @@ func (s *subscriber) sendDatagram(o *Object) {
 	}
 }
 
-func (s *subscriber) writeObject(o *Object) {
+// writeObject writes o on its subgroup's stream, opening the stream if
+// needed. A new stream's header and a small object go out in one Write, and
+// with fin the stream ends right after the object: a one-object stream
+// costs one STREAM frame (header, object and FIN), not three.
+func (s *subscriber) writeObject(o *Object, fin bool) {
 	k := streamKey{o.Group, o.Subgroup}
 	os := s.streams[k]
+	b := s.buf[:0]
 	if os == nil {
 		st, err := s.sess.conn.OpenUniStreamSync(s.ctx)
 		if err != nil {
@@ -398,34 +426,29 @@ func (s *subscriber) writeObject(o *Object) {
 			h.Type = wire.StreamTypeSubgroup07
 		}
 		os = &outStream{st: st, enc: wire.SubgroupEncoder{Draft: s.sess.draft, Header: h}}
-		b, err := wire.AppendSubgroupHeader(s.buf[:0], s.sess.draft, &h)
+		b, err = wire.AppendSubgroupHeader(b, s.sess.draft, &h)
 		if err != nil {
 			st.CancelWrite(resetInternal)
 			s.sess.log.Error("encode subgroup header", "err", err)
 			return
 		}
-		s.buf = b
 		s.streams[k] = os
 		s.streamCount.Add(1)
-		s.cur.Store(os)
-		if s.ctx.Err() != nil {
-			s.dropStream(k, os)
-			return
-		}
-		if _, err := st.Write(b); err != nil {
-			s.dropStream(k, os)
-			return
-		}
 	}
 	wo := wire.Object{Group: o.Group, Subgroup: o.Subgroup, ID: o.ID, Priority: o.Priority, Status: o.Status, Extensions: o.Extensions}
 	if s.sess.draft.Is07() {
 		wo.Extensions = nil // draft-07 objects carry no extension headers
 	}
-	b, err := os.enc.AppendObjectHeader(s.buf[:0], &wo, len(o.Payload))
+	hb, err := os.enc.AppendObjectHeader(b, &wo, len(o.Payload))
 	if err != nil {
 		s.sess.log.Error("encode object", "group", o.Group, "object", o.ID, "err", err)
+		if len(b) > 0 {
+			// The stream's header was never written: the stream is unusable.
+			s.dropStream(k, os)
+		}
 		return
 	}
+	b = hb
 	small := len(o.Payload) <= 4096
 	if small {
 		b = append(b, o.Payload...)
@@ -446,7 +469,7 @@ func (s *subscriber) writeObject(o *Object) {
 			return
 		}
 	}
-	if o.Status == StatusEndOfGroup || o.Status == StatusEndOfTrack {
+	if fin || o.Status == StatusEndOfGroup || o.Status == StatusEndOfTrack {
 		os.st.Close()
 		delete(s.streams, k)
 	}

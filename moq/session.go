@@ -804,24 +804,10 @@ func (s *Session) controlLoop() {
 	}
 }
 
-// uniLoop accepts the peer's unidirectional (data) streams.
+// uniLoop accepts the peer's unidirectional (data) streams (data.go).
 func (s *Session) uniLoop() {
 	defer s.wg.Done()
-	// Streams are accepted in the order the peer opened them. Each stream
-	// registers with its subscription only after the streams opened before
-	// it have (or have failed to), so that a subscription learns of group N
-	// before group N+1 and can deliver in order.
-	prev := make(chan struct{})
-	close(prev)
-	for {
-		st, err := s.conn.AcceptUniStream(s.ctx)
-		if err != nil {
-			return
-		}
-		mine := make(chan struct{})
-		go s.handleDataStream(st, prev, mine)
-		prev = mine
-	}
+	s.acceptDataStreams()
 }
 
 // datagramLoop receives the peer's datagrams.

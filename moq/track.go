@@ -124,6 +124,7 @@ type Track struct {
 	mu          sync.Mutex
 	subs        map[*subscriber]struct{}
 	groups      []*retainedGroup // ascending group ID
+	spare       []*retainedGroup // dropped groups kept for reuse (spareGroups at most)
 	retained    int              // bytes
 	hasContent  bool
 	largest     Location
@@ -392,10 +393,39 @@ func (t *Track) expireLocked() {
 	cut := time.Now().Add(-t.retainA)
 	n := 0
 	for n < len(t.groups) && t.groups[n].born.Before(cut) {
-		t.retained -= t.groups[n].bytes
-		t.groups[n] = nil
 		n++
 	}
+	t.dropGroupsLocked(n)
+}
+
+// spareGroups is how many dropped retainedGroups a Track keeps for reuse: a
+// track written one object per group (Track.Write) then allocates no group
+// bookkeeping per object once its retention is full.
+const spareGroups = 4
+
+// dropGroupsLocked drops the n oldest retained groups. Nothing outside the
+// track's lock refers to a retainedGroup, so dropped ones are reused.
+func (t *Track) dropGroupsLocked(n int) {
+	if n <= 0 {
+		return
+	}
+	for _, rg := range t.groups[:n] {
+		t.retained -= rg.bytes
+		if len(t.spare) < spareGroups {
+			clear(rg.objects)
+			*rg = retainedGroup{objects: rg.objects[:0], endedSub: rg.endedSub[:0], resetSub: rg.resetSub[:0]}
+			t.spare = append(t.spare, rg)
+		}
+	}
+	if len(t.groups) <= 64 {
+		// Shift down, keeping the array: appending to a slice cut from the
+		// front reallocates it every few groups.
+		k := copy(t.groups, t.groups[n:])
+		clear(t.groups[k:])
+		t.groups = t.groups[:k]
+		return
+	}
+	clear(t.groups[:n])
 	t.groups = t.groups[n:]
 }
 
@@ -429,7 +459,17 @@ func (t *Track) retainLocked(o *Object) {
 	}
 	rg := t.findGroup(o.Group)
 	if rg == nil {
-		rg = &retainedGroup{id: o.Group, born: time.Now()}
+		if k := len(t.spare); k > 0 {
+			rg = t.spare[k-1]
+			t.spare[k-1] = nil
+			t.spare = t.spare[:k-1]
+		} else {
+			rg = &retainedGroup{}
+		}
+		rg.id = o.Group
+		if t.retainA > 0 {
+			rg.born = time.Now()
+		}
 		i := len(t.groups)
 		for i > 0 && t.groups[i-1].id > o.Group {
 			i--
@@ -448,22 +488,23 @@ func (t *Track) retainLocked(o *Object) {
 // track is held (Hold), only the byte limit counts, doubled.
 func (t *Track) trimLocked() {
 	if t.holds > 0 {
-		for len(t.groups) > 1 && t.retained > 2*t.retainB {
-			t.retained -= t.groups[0].bytes
-			t.groups[0] = nil
-			t.groups = t.groups[1:]
+		n, left := 0, t.retained
+		for len(t.groups)-n > 1 && left > 2*t.retainB {
+			left -= t.groups[n].bytes
+			n++
 		}
+		t.dropGroupsLocked(n)
 		return
 	}
 	t.expireLocked()
-	for len(t.groups) > 0 && (len(t.groups) > t.retainG || t.retained > t.retainB) {
-		if len(t.groups) == 1 && len(t.groups) <= t.retainG {
-			t.tooBig, t.tooBigGroup = true, t.groups[0].id
+	n, left := 0, t.retained
+	for k := len(t.groups); k-n > 0 && (k-n > t.retainG || left > t.retainB); n++ {
+		if k-n == 1 && k-n <= t.retainG {
+			t.tooBig, t.tooBigGroup = true, t.groups[n].id
 		}
-		t.retained -= t.groups[0].bytes
-		t.groups[0] = nil
-		t.groups = t.groups[1:]
+		left -= t.groups[n].bytes
 	}
+	t.dropGroupsLocked(n)
 }
 
 // Hold keeps what is written to the track retained beyond RetainGroups and

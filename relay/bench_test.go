@@ -63,7 +63,8 @@ type benchSetup struct {
 	tr       *moq.Track
 	subs     []*moq.Subscription
 	pubSess  *moq.Session
-	relay    *Relay // nil when direct
+	subSess  []*moq.Session // the subscribers' sessions (direct: the server end)
+	relay    *Relay         // nil when direct
 	closeAll func()
 }
 
@@ -155,7 +156,7 @@ func setupRelay(b *testing.B, ctx context.Context, nSubs int) *benchSetup {
 		tr.Close()
 		fail("subscribers: %v", err)
 	}
-	return &benchSetup{tr: tr, subs: subs, pubSess: pub, relay: rl, closeAll: func() {
+	return &benchSetup{tr: tr, subs: subs, pubSess: pub, subSess: sessions[:nSubs], relay: rl, closeAll: func() {
 		tr.Close()
 		benchSessions(sessions)
 		rl.Close()
@@ -213,7 +214,7 @@ func setupDirect(b *testing.B, ctx context.Context) *benchSetup {
 		tr.Close()
 		fail("subscribe: %v", err)
 	}
-	return &benchSetup{tr: tr, subs: []*moq.Subscription{sub}, pubSess: pub, closeAll: func() {
+	return &benchSetup{tr: tr, subs: []*moq.Subscription{sub}, pubSess: pub, subSess: []*moq.Session{a.s}, closeAll: func() {
 		tr.Close()
 		benchSessions(sessions)
 		ln.Close()
@@ -331,6 +332,23 @@ func publish(tr *moq.Track, payload []byte, n, perGroup int, pace func(seq int) 
 type flowResult struct {
 	objects, bytes, lost int
 	cpu                  time.Duration // process CPU time between the timer's start and stop
+	packets              uint64        // QUIC packets sent on the publisher's and the subscribers' connections, both ways
+}
+
+// packets counts the QUIC packets sent and received by the publisher's
+// session and, via the relay, the subscribers' sessions: every packet of
+// every hop, both directions (ACKs included), each hop counted at one end.
+func (s *benchSetup) packets() uint64 {
+	ends := []*moq.Session{s.pubSess}
+	if s.relay != nil {
+		ends = append(ends, s.subSess...)
+	}
+	var n uint64
+	for _, ss := range ends {
+		st := ss.ConnStats()
+		n += st.PacketsSent + st.PacketsReceived
+	}
+	return n
 }
 
 // runFlow publishes b.N objects of size bytes through s, paced by a window
@@ -352,6 +370,7 @@ func runFlow(b *testing.B, ctx context.Context, cancel context.CancelFunc, s *be
 	b.SetBytes(int64(size * len(s.subs))) // MB/s: payload delivered to all subscribers
 	b.ResetTimer()
 	cpu0 := processCPU(b)
+	pk0 := s.packets()
 	for _, sub := range s.subs {
 		go func() {
 			o, by, l, err := reader(ctx, sub, w, n, size, perGroup, nil)
@@ -378,6 +397,7 @@ func runFlow(b *testing.B, ctx context.Context, cancel context.CancelFunc, s *be
 	}
 	b.StopTimer()
 	r.cpu = processCPU(b) - cpu0
+	r.packets = s.packets() - pk0
 	if pubErr != nil || len(errs) > 0 {
 		b.Fatalf("publish: %v; receive: %v; dropped on the way %d", pubErr, errors.Join(errs...), s.dropped())
 	}
@@ -396,7 +416,7 @@ func processCPU(b *testing.B) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-func benchThroughput(b *testing.B, relay bool, size, perGroup, windowSize int) {
+func benchThroughput(b *testing.B, relay bool, size, perGroup, windowSize int) flowRate {
 	ctx, cancel := context.WithTimeout(context.Background(), relayBenchTimeout)
 	defer cancel()
 	var s *benchSetup
@@ -407,24 +427,60 @@ func benchThroughput(b *testing.B, relay bool, size, perGroup, windowSize int) {
 	}
 	defer s.closeAll()
 	r := runFlow(b, ctx, cancel, s, size, perGroup, windowSize)
-	b.ReportMetric(float64(r.objects)/b.Elapsed().Seconds(), "objects/s")
+	rate := float64(r.objects) / b.Elapsed().Seconds()
+	cpu := float64(r.cpu.Nanoseconds()) / 1e3 / float64(max(r.objects, 1))
+	b.ReportMetric(rate, "objects/s")
+	b.ReportMetric(float64(r.packets)/float64(max(r.objects, 1)), "pkts/obj")
+	b.ReportMetric(cpu, "cpu-µs/obj")
 	b.ReportMetric(float64(r.lost), "dropped")
+	return flowRate{rate, cpu}
 }
+
+// ratioRun runs the relay, direct and rawquic variants of one throughput
+// benchmark in this order and logs their ratios: figures taken in the same
+// run, minutes apart at most, on the same machine load.
+//
+// The second line compares CPU time per object the other way round
+// (rawquic's over ours), which the other loads of a shared machine disturb
+// less than throughput: 0.5 for the relay means two hops each as cheap as
+// raw quic-go.
+func ratioRun(b *testing.B, name string, relay, direct, raw func(b *testing.B) flowRate) {
+	var r, d, q flowRate
+	b.Run("relay", func(b *testing.B) { r = relay(b) })
+	b.Run("direct", func(b *testing.B) { d = direct(b) })
+	b.Run("rawquic", func(b *testing.B) { q = raw(b) })
+	if r.rate > 0 && d.rate > 0 && q.rate > 0 {
+		fmt.Printf("RelayThroughput%s ratios (objects/s, same run): relay/rawquic %.3f, direct/rawquic %.3f, relay/direct %.3f\n",
+			name, r.rate/q.rate, d.rate/q.rate, r.rate/d.rate)
+	}
+	if r.cpu > 0 && d.cpu > 0 && q.cpu > 0 {
+		fmt.Printf("RelayThroughput%s CPU efficiency (rawquic cpu-µs/obj over ours, same run): relay %.3f, direct %.3f\n",
+			name, q.cpu/r.cpu, q.cpu/d.cpu)
+	}
+}
+
+// flowRate is a throughput benchmark's objects/s and process CPU time per
+// object in µs.
+type flowRate struct{ rate, cpu float64 }
 
 // BenchmarkRelayThroughput200B: 200-byte objects, one per group
 // (Track.Write: one QUIC stream per object), window 256.
+// Logs the relay/rawquic, direct/rawquic and relay/direct ratios.
 func BenchmarkRelayThroughput200B(b *testing.B) {
-	b.Run("relay", func(b *testing.B) { benchThroughput(b, true, 200, 1, relayWindowSmall) })
-	b.Run("direct", func(b *testing.B) { benchThroughput(b, false, 200, 1, relayWindowSmall) })
-	b.Run("rawquic", func(b *testing.B) { benchRawStreams(b, 200, relayWindowSmall) })
+	ratioRun(b, "200B",
+		func(b *testing.B) flowRate { return benchThroughput(b, true, 200, 1, relayWindowSmall) },
+		func(b *testing.B) flowRate { return benchThroughput(b, false, 200, 1, relayWindowSmall) },
+		func(b *testing.B) flowRate { return benchRawStreams(b, 200, relayWindowSmall) })
 }
 
 // BenchmarkRelayThroughput64KiB: 64 KiB objects, 30 per group (one stream
 // per group), window 64.
+// Logs the ratios as BenchmarkRelayThroughput200B does.
 func BenchmarkRelayThroughput64KiB(b *testing.B) {
-	b.Run("relay", func(b *testing.B) { benchThroughput(b, true, 64<<10, 30, relayWindowLarge) })
-	b.Run("direct", func(b *testing.B) { benchThroughput(b, false, 64<<10, 30, relayWindowLarge) })
-	b.Run("rawquic", func(b *testing.B) { benchRawStream(b, 64<<10, relayWindowLarge) })
+	ratioRun(b, "64KiB",
+		func(b *testing.B) flowRate { return benchThroughput(b, true, 64<<10, 30, relayWindowLarge) },
+		func(b *testing.B) flowRate { return benchThroughput(b, false, 64<<10, 30, relayWindowLarge) },
+		func(b *testing.B) flowRate { return benchRawStream(b, 64<<10, relayWindowLarge) })
 }
 
 // BenchmarkRelayLatency: 200-byte objects, one per group, written at a
@@ -593,9 +649,27 @@ func newRawConns(b *testing.B) (*rawConns, func()) {
 	}
 }
 
+// packets counts the packets sent and received by the client end.
+func (rc *rawConns) packets() uint64 {
+	st := rc.client.ConnectionStats()
+	return st.PacketsSent + st.PacketsReceived
+}
+
+// report reports n messages' rate, packets and process CPU time per
+// message, and returns the rate.
+func (rc *rawConns) report(b *testing.B, n int, pk0 uint64, cpu0 time.Duration) flowRate {
+	cpu := float64((processCPU(b) - cpu0).Nanoseconds()) / 1e3 / float64(max(n, 1))
+	rate := float64(n) / b.Elapsed().Seconds()
+	b.ReportMetric(rate, "objects/s")
+	b.ReportMetric(float64(rc.packets()-pk0)/float64(max(n, 1)), "pkts/obj")
+	b.ReportMetric(cpu, "cpu-µs/obj")
+	b.ReportMetric(0, "dropped")
+	return flowRate{rate, cpu}
+}
+
 // benchRawStreams: the quic-go ceiling for one object per stream: each
 // message on its own unidirectional stream, read concurrently.
-func benchRawStreams(b *testing.B, size, windowSize int) {
+func benchRawStreams(b *testing.B, size, windowSize int) flowRate {
 	rc, closeRaw := newRawConns(b)
 	ctx, cancel := context.WithTimeout(context.Background(), relayBenchTimeout)
 	defer cancel()
@@ -638,6 +712,7 @@ func benchRawStreams(b *testing.B, size, windowSize int) {
 	payload := make([]byte, size)
 	b.SetBytes(int64(size))
 	b.ResetTimer()
+	pk0, cpu0 := rc.packets(), processCPU(b)
 	for i := 0; i < n; i++ {
 		select {
 		case w.credits <- struct{}{}:
@@ -659,13 +734,12 @@ func benchRawStreams(b *testing.B, size, windowSize int) {
 		b.Fatalf("received %d of %d messages: %v", got.Load(), n, ctx.Err())
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "objects/s")
-	b.ReportMetric(0, "dropped")
+	return rc.report(b, n, pk0, cpu0)
 }
 
 // benchRawStream: the quic-go ceiling for large objects: one
 // unidirectional stream carrying all the messages.
-func benchRawStream(b *testing.B, size, windowSize int) {
+func benchRawStream(b *testing.B, size, windowSize int) flowRate {
 	rc, closeRaw := newRawConns(b)
 	defer closeRaw()
 	ctx, cancel := context.WithTimeout(context.Background(), relayBenchTimeout)
@@ -693,6 +767,7 @@ func benchRawStream(b *testing.B, size, windowSize int) {
 	payload := make([]byte, size)
 	b.SetBytes(int64(size))
 	b.ResetTimer()
+	pk0, cpu0 := rc.packets(), processCPU(b)
 	st, err := rc.client.OpenUniStreamSync(ctx)
 	if err != nil {
 		b.Fatal(err)
@@ -709,6 +784,5 @@ func benchRawStream(b *testing.B, size, windowSize int) {
 	if sendErr != nil || rerr != nil {
 		b.Fatalf("send: %v; receive: %v", sendErr, rerr)
 	}
-	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "objects/s")
-	b.ReportMetric(0, "dropped")
+	return rc.report(b, n, pk0, cpu0)
 }

@@ -72,6 +72,17 @@ func NewStreamReader(r io.Reader, d Draft, lim *Limits) *StreamReader {
 	return &StreamReader{r: r, d: d, lim: lim}
 }
 
+// Reset makes s a StreamReader for a new stream, as NewStreamReader does,
+// keeping its buffer for reuse when it has not grown past the initial size
+// (nothing that Next returns refers to it).
+func (s *StreamReader) Reset(r io.Reader, d Draft, lim *Limits) {
+	buf := s.buf
+	if cap(buf) != readerBufSize {
+		buf = nil
+	}
+	*s = StreamReader{r: r, d: d, lim: lim, buf: buf[:cap(buf)]}
+}
+
 // Kind returns the stream's kind, StreamUnknown before ReadHeader succeeds.
 func (s *StreamReader) Kind() StreamKind { return s.kind }
 
