@@ -16,7 +16,7 @@ build:
 
 ## test: everything CI runs: lint, Go tests with the race detector, the browser
 ## interop test, and the C/C++ suite (plain, ASan, valgrind subset, leak self-test).
-test: lint test-go test-browser test-c test-sdk test-docs
+test: lint test-go test-browser test-c test-sdk test-docs test-faults fuzz-ci
 
 test-go:
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
