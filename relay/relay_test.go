@@ -1,7 +1,6 @@
 package relay
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/moq-ffi/moq-ffi-go/internal/wire"
 	"github.com/moq-ffi/moq-ffi-go/moq"
 )
 
@@ -81,86 +79,6 @@ func TestFanOut(t *testing.T) {
 	}
 	if st := r.activeTrackStats(); len(st) != 1 || st[0].ObjectsIn != groups*perGroup || st[0].Dropped != 0 {
 		t.Errorf("relay track stats %+v, want one track with %d objects in and no drops", st, groups*perGroup)
-	}
-}
-
-// TestMixedDrafts: objects cross between draft-07 (both layouts) and
-// draft-14 through the relay with payloads, IDs and statuses preserved.
-// Draft-14 extension headers reach draft-14 subscribers; draft-07 has no
-// extension headers, so they are dropped for draft-07 subscribers.
-func TestMixedDrafts(t *testing.T) {
-	ext, err := wire.AppendExtensions(nil, wire.Params{wire.IntParam(0x2, 7), wire.BytesParam(0x3, []byte("meta"))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases := []struct {
-		name   string
-		layout moq.Draft // relay's Draft07Layout
-		pub    client
-		subs   []client
-	}{
-		{"07cf->14", moq.Draft07Cloudflare, quic07cf, []client{quic14, wt14}},
-		{"07->14", moq.Draft07, wt07, []client{quic14, wt14}},
-		{"14->07cf", moq.Draft07Cloudflare, quic14, []client{quic07cf, wt07cf, quic14}},
-		{"14->07", moq.Draft07, wt14, []client{quic07, wt07, wt14}},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			r := startRelay(t, Config{Session: moq.Options{Draft07Layout: c.layout}})
-			ctx := ctxT(t)
-			ns := moq.Namespace{"mixed"}
-			_, tr := r.publish(t, c.pub, ns, "t")
-			var subs []*moq.Subscription
-			for _, sc := range c.subs {
-				s := r.dial(t, sc, nil)
-				sub, err := s.Subscribe(ctx, ns, "t", moq.SubscribeOptions{})
-				if err != nil {
-					t.Fatalf("subscribe from %s: %v", sc.name, err)
-				}
-				subs = append(subs, sub)
-			}
-			pubExt := ext
-			if c.pub.draft.Is07() {
-				pubExt = nil // a draft-07 publisher cannot send extensions
-			}
-			want := []*moq.Object{
-				{Group: 0, ID: 0, Payload: []byte("first"), Extensions: pubExt},
-				{Group: 0, ID: 1, Payload: []byte{}},
-				{Group: 0, ID: 2, Status: moq.StatusDoesNotExist},
-				{Group: 0, ID: 3, Payload: bytes.Repeat([]byte("x"), 10000)},
-				{Group: 0, ID: 4, Status: moq.StatusEndOfGroup},
-				{Group: 3, ID: 5, Payload: []byte("jump")},
-			}
-			for _, o := range want {
-				if err := tr.WriteObject(o); err != nil {
-					t.Fatal(err)
-				}
-				if o.Status == moq.StatusEndOfGroup {
-					tr.EndGroup(o.Group)
-				}
-			}
-			tr.EndGroup(3)
-			for i, sub := range subs {
-				sc := c.subs[i]
-				for _, w := range want {
-					o, err := sub.ReadObject(ctx)
-					if err != nil {
-						t.Fatalf("%s: object (%d,%d): %v", sc.name, w.Group, w.ID, err)
-					}
-					if o.Group != w.Group || o.ID != w.ID || o.Status != w.Status || !bytes.Equal(o.Payload, w.Payload) {
-						t.Fatalf("%s: got (%d,%d) status %d payload %d bytes, want (%d,%d) status %d payload %d bytes",
-							sc.name, o.Group, o.ID, o.Status, len(o.Payload), w.Group, w.ID, w.Status, len(w.Payload))
-					}
-					wantExt := w.Extensions
-					if sc.draft.Is07() {
-						wantExt = nil // dropped: draft-07 has no extension headers
-					}
-					if !bytes.Equal(o.Extensions, wantExt) {
-						t.Fatalf("%s: object (%d,%d): extensions %x, want %x", sc.name, w.Group, w.ID, o.Extensions, wantExt)
-					}
-				}
-			}
-		})
 	}
 }
 
