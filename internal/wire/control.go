@@ -20,6 +20,8 @@ func tableFor(d Draft) *table {
 		return table14
 	case Draft16:
 		return table16
+	case Draft18:
+		return table18
 	}
 	return nil
 }
@@ -54,7 +56,7 @@ func MessageName(d Draft, m Message) string {
 	if isNil(m) {
 		return ""
 	}
-	for _, t := range []*table{tableFor(d), table14, table16} {
+	for _, t := range []*table{tableFor(d), table14, table16, table18} {
 		if l := t.of(m); l != nil {
 			return l.name
 		}
@@ -131,7 +133,7 @@ func AppendMessage(b []byte, d Draft, m Message) ([]byte, error) {
 		return b, fmt.Errorf("wire: %s does not exist in draft-%v", name, d)
 	}
 	start := len(b)
-	out := AppendVarint(b, l.typ)
+	out := appendVarintFor(d == Draft18, b, l.typ)
 	lenAt := len(out)
 	if d.Is07() {
 		out = append(out, 0) // a one-byte length; widened below if needed
@@ -193,7 +195,7 @@ func ParseMessage(b []byte, d Draft, lim *Limits) (Message, int, error) {
 	if len(b) < total {
 		return nil, 0, ErrNeedMore
 	}
-	typ, _, _ := ParseVarint(b)
+	typ, _, _ := parseVarintFor(d == Draft18, b)
 	l := tb.byType[typ]
 	if l == nil {
 		return nil, total, &ProtocolError{Kind: KindUnknownMessage, Field: "type",
@@ -230,7 +232,7 @@ func encodeWalk(l *layout, d Draft, b []byte, m Message) ([]byte, error) {
 // was used.
 func decodeWalk(l *layout, d Draft, payload []byte, lim *Limits, m Message) error {
 	p := decoderPool.Get().(*ctlDecoder)
-	*p = ctlDecoder{decoder: decoder{b: payload, framed: true, lim: lim}, d: d}
+	*p = ctlDecoder{decoder: decoder{b: payload, framed: true, lim: lim, v18: d == Draft18}, d: d}
 	l.walk(reader{p}, m)
 	err := p.end(l.name)
 	*p = ctlDecoder{}
@@ -242,7 +244,7 @@ func decodeWalk(l *layout, d Draft, payload []byte, lim *Limits, m Message) erro
 // and checks the length against the limit. It returns the header size and
 // the payload length, or ErrNeedMore.
 func frameHeader(b []byte, d Draft, lim *Limits) (hdr, length int, err error) {
-	typ, tn, err := ParseVarint(b)
+	typ, tn, err := parseVarintFor(d == Draft18, b)
 	if err != nil {
 		return 0, 0, ErrNeedMore
 	}
@@ -298,6 +300,10 @@ func paramsOf(m Message) *Params {
 		return &v.Params
 	case *RequestOK:
 		return &v.Params
+	case *Setup:
+		return &v.Params
+	case *SubscribeTracks:
+		return &v.Params
 	}
 	return nil
 }
@@ -320,6 +326,9 @@ func trackExtOf(m Message) *Params {
 func ownParams(m Message) {
 	ownList(paramsOf(m))
 	ownList(trackExtOf(m))
+	if ok, isOK := m.(*RequestOK); isOK {
+		ownList(&ok.TrackExtensions) // draft-18 Track Properties
+	}
 }
 
 func ownList(pp *Params) {
@@ -365,12 +374,12 @@ func (p *ctlDecoder) location(field string) Location {
 	if p.err != nil {
 		return Location{}
 	}
-	g, n, err := ParseVarint(p.b[p.off:])
+	g, n, err := parseVarintFor(p.v18, p.b[p.off:])
 	if err != nil {
 		p.short(field + ".group")
 		return Location{}
 	}
-	o, m, err := ParseVarint(p.b[p.off+n:])
+	o, m, err := parseVarintFor(p.v18, p.b[p.off+n:])
 	if err != nil {
 		p.short(field + ".object")
 		return Location{}
@@ -435,6 +444,10 @@ func (e *ctlEncoder) varint(field string, v uint64) {
 	if e.err != nil {
 		return
 	}
+	if e.d == Draft18 { // every uint64 is a draft-18 varint
+		e.b = AppendVarint18(e.b, v)
+		return
+	}
 	if v > MaxVarint {
 		e.failf("%s %d exceeds the varint range", field, v)
 		return
@@ -470,7 +483,7 @@ func (e *ctlEncoder) str(field, s string, limit int) {
 		e.failf("%s is %d bytes, limit %d", field, len(s), limit)
 	}
 	if e.err == nil {
-		e.b = AppendVarint(e.b, uint64(len(s))) // a Go length is below 2^62
+		e.b = appendVarintFor(e.d == Draft18, e.b, uint64(len(s))) // a Go length is below 2^62
 		e.b = append(e.b, s...)
 	}
 }
@@ -485,7 +498,10 @@ func (e *ctlEncoder) tuple(field string, t Tuple, allowEmpty bool) {
 		e.failf("%s is %d bytes, limit %d", field, n, MaxFullTrackName)
 	}
 	e.varint(field, uint64(len(t)))
-	for _, f := range t {
+	for i, f := range t {
+		if e.d == Draft18 && f == "" {
+			e.failf("%s field %d is empty", field, i)
+		}
 		e.str(field, f, MaxFullTrackName)
 	}
 }
@@ -500,6 +516,9 @@ func (e *ctlEncoder) location(field string, l Location) {
 	// Field names are built only on error: concatenating them up front
 	// would allocate on every call.
 	switch {
+	case e.d == Draft18:
+		e.varint(field, l.Group)
+		e.varint(field, l.Object)
 	case l.Group > MaxVarint:
 		e.varint(field+".group", l.Group)
 	case l.Object > MaxVarint:

@@ -166,8 +166,11 @@ func samplesFor(d Draft) []Message {
 	if d.Is07() {
 		return samples07()
 	}
-	if d == Draft16 {
+	switch d {
+	case Draft16:
 		return samples16()
+	case Draft18:
+		return samples18()
 	}
 	return samples14()
 }
@@ -609,6 +612,11 @@ func frame14(typ uint64, payload []byte) []byte {
 }
 
 func frameFor(d Draft, typ uint64, payload []byte) []byte {
+	if d == Draft18 {
+		b := AppendVarint18(nil, typ)
+		b = append(b, byte(len(payload)>>8), byte(len(payload)))
+		return append(b, payload...)
+	}
 	if d.Is07() {
 		return frame07(typ, payload)
 	}

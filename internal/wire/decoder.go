@@ -14,6 +14,8 @@ type decoder struct {
 	err    error
 	framed bool
 	lim    *Limits
+	// v18: varints are in the draft-18 form (varint18.go).
+	v18 bool
 }
 
 func (d *decoder) fail(err error) {
@@ -40,7 +42,7 @@ func (d *decoder) varint2(field, suffix string) uint64 {
 	if d.err != nil {
 		return 0
 	}
-	v, n, err := ParseVarint(d.b[d.off:])
+	v, n, err := parseVarintFor(d.v18, d.b[d.off:])
 	if err != nil {
 		d.short(field + suffix)
 		return 0
@@ -130,6 +132,10 @@ func (d *decoder) tuple(field string, allowEmpty bool) Tuple {
 	for i := uint64(0); i < n; i++ {
 		b := d.lenBytes(field, MaxFullTrackName-total)
 		if d.err != nil {
+			return nil
+		}
+		if d.v18 && len(b) == 0 { // draft-18: every field has at least one byte
+			d.fail(errf(KindInvalidValue, field, "%s field %d is empty", field, i))
 			return nil
 		}
 		total += len(b)

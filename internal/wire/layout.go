@@ -41,6 +41,13 @@ type walker interface {
 	// trackExt walks draft-16 Track Extensions: key-value pairs up to the
 	// end of the payload.
 	trackExt(v *Params, m Message, binds []pbind)
+	// optVarint walks a varint that may be missing at the end of the
+	// payload (draft-18 GOAWAY's Request ID): present says whether it is
+	// there.
+	optVarint(field string, v *uint64, present *bool)
+	// setupOptions walks draft-18 Setup Options: key-value pairs up to the
+	// end of the payload, without a count.
+	setupOptions(v *Params)
 	// invalid reports a value the draft does not allow.
 	invalid(field, format string, args ...any)
 }
@@ -119,7 +126,22 @@ func (r reader) optParams(v *Params) {
 	}
 	*v = r.p.decoder.params(r.p.d, ctxMessage)
 }
+func (r reader) optVarint(f string, v *uint64, present *bool) {
+	*present = r.p.err == nil && r.p.remaining() > 0
+	if *present {
+		*v = r.p.varint(f)
+	}
+}
+func (r reader) setupOptions(v *Params) {
+	if r.p.err == nil {
+		*v = r.p.kvps16("setup_option", -1, r.p.lim.paramBytes(), true)
+	}
+}
 func (r reader) params(ctx paramCtx, v *Params, m Message, binds []pbind) {
+	if r.p.d == Draft18 {
+		r.p.params18(v, m, binds)
+		return
+	}
 	if r.p.d == Draft16 {
 		if _, ok := m.(*RequestOK); ok && r.p.err == nil && r.p.remaining() == 0 {
 			// A REQUEST_OK that ends after its Request ID is read as one
@@ -156,7 +178,17 @@ func (w writer) tuple(f string, v *Tuple, e bool) { w.e.tuple(f, *v, e) }
 func (w writer) trackName(ns Tuple, v *string)    { w.e.trackName(ns, *v) }
 func (w writer) versions(v *[]uint64)             { w.e.versions(*v) }
 func (w writer) optParams(v *Params)              { w.e.params(*v) }
+func (w writer) optVarint(f string, v *uint64, present *bool) {
+	if *present {
+		w.e.varint(f, *v)
+	}
+}
+func (w writer) setupOptions(v *Params) { w.e.params16(*v, nil, nil, false) }
 func (w writer) params(_ paramCtx, v *Params, m Message, binds []pbind) {
+	if w.e.d == Draft18 {
+		w.e.params18(*v, m, binds)
+		return
+	}
 	if w.e.d == Draft16 {
 		w.e.params16(*v, m, binds, true)
 		return

@@ -24,6 +24,13 @@ type ServerSetup struct {
 // GoAway is GOAWAY (0x10).
 type GoAway struct {
 	NewSessionURI string
+	// Timeout is the milliseconds the sender waits for graceful closure
+	// (18 only; 0 = no specific timeout).
+	Timeout uint64
+	// RequestID is the smallest peer Request ID not (or maybe not)
+	// processed, present (HasRequestID) only on the control stream (18 only).
+	RequestID    uint64
+	HasRequestID bool
 }
 
 // MaxRequestID is MAX_REQUEST_ID (14) / MAX_SUBSCRIBE_ID (07), 0x15.
@@ -227,8 +234,11 @@ type PublishNamespaceCancel struct {
 // TRACK_STATUS, SUBSCRIBE_NAMESPACE and PUBLISH_NAMESPACE. Which request it
 // answers is known only from the Request ID.
 type RequestOK struct {
-	RequestID uint64
+	RequestID uint64 // 16 only: in 18 the request stream names the request
 	Params    Params
+	// TrackExtensions are draft-18 Track Properties (18 only; populated in
+	// a REQUEST_OK answering TRACK_STATUS, empty otherwise).
+	TrackExtensions Params
 }
 
 // RequestError is REQUEST_ERROR (0x05, draft-16): the refusal of any
@@ -240,6 +250,9 @@ type RequestError struct {
 	// retry plus one; 0 means do not retry.
 	RetryInterval uint64
 	Reason        string
+	// Redirect is draft-18's Redirect structure, present exactly when
+	// ErrorCode is ErrorRedirect18 (18 only).
+	Redirect *Redirect
 }
 
 // NamespaceMsg is NAMESPACE (0x08, draft-16), sent on a SUBSCRIBE_NAMESPACE

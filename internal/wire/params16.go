@@ -349,6 +349,8 @@ func (d *decoder) kvps16(field string, n int, maxBytes int, keep bool) Params {
 		valueField = "parameter value"
 	case "extension":
 		valueField = "extension value"
+	case "setup_option":
+		valueField = "setup_option value"
 	default:
 		valueField = "track_extension value"
 	}
@@ -446,7 +448,7 @@ func (e *ctlEncoder) params16(ps Params, m Message, binds []pbind, withCount boo
 		e.err = err
 		return
 	}
-	b, err := appendKVPs16(e.b, list, withCount)
+	b, err := appendKVPs(e.b, list, withCount, e.d == Draft18)
 	if err != nil {
 		e.err = fmt.Errorf("parameters: %w", err)
 		return
@@ -516,30 +518,40 @@ func cmpKey(a, b Param) int {
 // appendKVPs16 appends sorted pairs delta-coded, with their count first
 // when withCount.
 func appendKVPs16(b []byte, ps Params, withCount bool) ([]byte, error) {
+	return appendKVPs(b, ps, withCount, false)
+}
+
+// appendKVPs appends sorted pairs delta-coded (varints in the draft-18 form
+// when v18, where every uint64 fits), with their count first when withCount.
+func appendKVPs(b []byte, ps Params, withCount, v18 bool) ([]byte, error) {
+	check := checkVarint
+	if v18 {
+		check = func(string, uint64) error { return nil }
+	}
 	if withCount {
-		b = AppendVarint(b, uint64(len(ps)))
+		b = appendVarintFor(v18, b, uint64(len(ps)))
 	}
 	var prev uint64
 	for _, p := range ps {
 		if err := checkKVPForm(p); err != nil {
 			return nil, err
 		}
-		if err := checkVarint("key delta", p.Key-prev); err != nil {
+		if err := check("key delta", p.Key-prev); err != nil {
 			return nil, err
 		}
-		b = AppendVarint(b, p.Key-prev)
+		b = appendVarintFor(v18, b, p.Key-prev)
 		prev = p.Key
 		if p.IsInt {
-			if err := checkVarint("value", p.Int); err != nil {
+			if err := check("value", p.Int); err != nil {
 				return nil, err
 			}
-			b = AppendVarint(b, p.Int)
+			b = appendVarintFor(v18, b, p.Int)
 			continue
 		}
 		if len(p.Bytes) > MaxControlMessage14 {
 			return nil, errf(KindLimit, "value", "key 0x%x value is %d bytes, limit %d", p.Key, len(p.Bytes), MaxControlMessage14)
 		}
-		b = AppendVarint(b, uint64(len(p.Bytes)))
+		b = appendVarintFor(v18, b, uint64(len(p.Bytes)))
 		b = append(b, p.Bytes...)
 	}
 	return b, nil

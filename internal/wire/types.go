@@ -22,6 +22,10 @@ const (
 	// Draft16 is draft-ietf-moq-transport-16. Its version is negotiated by
 	// ALPN ("moqt-16"), not in SETUP.
 	Draft16
+	// Draft18 is draft-ietf-moq-transport-18: a new wire generation (the
+	// codec only; the engine does not speak it yet). Its version is
+	// negotiated by ALPN ("moqt-18").
+	Draft18
 )
 
 // Version numbers carried in CLIENT_SETUP / SERVER_SETUP.
@@ -35,15 +39,18 @@ const (
 // "moqt-16" for draft-16, "moq-00" for the drafts that negotiate their
 // version in SETUP (07 and 14).
 func (d Draft) ALPN() string {
-	if d == Draft16 {
+	switch d {
+	case Draft16:
 		return "moqt-16"
+	case Draft18:
+		return "moqt-18"
 	}
 	return "moq-00"
 }
 
 // VersionInSetup reports whether d carries its version in CLIENT_SETUP /
 // SERVER_SETUP (drafts before 15) rather than negotiating it by ALPN.
-func (d Draft) VersionInSetup() bool { return d != Draft16 }
+func (d Draft) VersionInSetup() bool { return d != Draft16 && d != Draft18 }
 
 // Version returns the SETUP version number of d.
 func (d Draft) Version() uint64 {
@@ -71,11 +78,13 @@ func (d Draft) String() string {
 		return "14"
 	case Draft16:
 		return "16"
+	case Draft18:
+		return "18"
 	}
 	return fmt.Sprintf("draft(%d)", uint8(d))
 }
 
-// ParseDraft parses "07", "07cf", "14" or "16" (also "draft-07", "draft-14", ...).
+// ParseDraft parses "07", "07cf", "14", "16" or "18" (also "draft-07", "draft-14", ...).
 func ParseDraft(s string) (Draft, error) {
 	switch strings.TrimPrefix(strings.ToLower(s), "draft-") {
 	case "07", "7":
@@ -86,8 +95,10 @@ func ParseDraft(s string) (Draft, error) {
 		return Draft14, nil
 	case "16":
 		return Draft16, nil
+	case "18":
+		return Draft18, nil
 	}
-	return DraftUnknown, fmt.Errorf("unknown draft %q (want 07, 07cf, 14 or 16)", s)
+	return DraftUnknown, fmt.Errorf("unknown draft %q (want 07, 07cf, 14, 16 or 18)", s)
 }
 
 // Tuple is a track namespace (or namespace prefix): an ordered list of byte
@@ -194,7 +205,7 @@ func ValidStatus(d Draft, s ObjectStatus) bool {
 	case StatusNormal, StatusEndOfGroup, StatusEndOfTrack:
 		return true
 	case StatusDoesNotExist:
-		return d != Draft16 // draft-16 dropped it
+		return d != Draft16 && d != Draft18 // draft-16 dropped it
 	case StatusEndOfSubgroup:
 		return d.Is07()
 	}

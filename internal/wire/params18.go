@@ -1,0 +1,402 @@
+package wire
+
+import "fmt"
+
+// Draft-18 message parameters (draft-ietf-moq-transport-18, "Message
+// Parameters").
+//
+// A parameter is Type Delta (vi64) then a Value whose encoding each
+// parameter's definition gives: uint8 (one byte), varint, Location (two
+// varints) or length-prefixed bytes; TRACK_NAMESPACE_PREFIX is a Track
+// Namespace structure. There is no length for an unknown type to be skipped
+// by (the list is bounded by a count), so an unknown parameter is always a
+// protocol violation, Limits.AllowUnknownParams or not. Types are ascending
+// (the delta is unsigned); a repeated type (delta 0) is refused except for
+// AUTHORIZATION_TOKEN (the text's table of repeatable parameters is left to
+// do; 14 and 16 allowed several tokens).
+//
+// In Params, uint8 and varint parameters are IsInt; LARGEST_OBJECT holds the
+// Location's two varints as on the wire, TRACK_NAMESPACE_PREFIX the encoded
+// Track Namespace, the length-prefixed ones their value bytes.
+//
+// Setup Options (SETUP) and Track / Object Properties are Key-Value-Pairs
+// as in 16 (odd types carry a length), in the draft-18 varint.
+
+// Draft-18 message parameter types.
+const (
+	Param18ObjectDeliveryTimeout   uint64 = 0x02
+	Param18AuthorizationToken      uint64 = 0x03
+	Param18RendezvousTimeout       uint64 = 0x04
+	Param18SubgroupDeliveryTimeout uint64 = 0x06
+	Param18Expires                 uint64 = 0x08
+	Param18LargestObject           uint64 = 0x09
+	Param18FillTimeout             uint64 = 0x0A
+	Param18Forward                 uint64 = 0x10
+	Param18SubscriberPriority      uint64 = 0x20
+	Param18SubscriptionFilter      uint64 = 0x21
+	Param18GroupOrder              uint64 = 0x22
+	Param18NewGroupRequest         uint64 = 0x32
+	Param18TrackNamespacePrefix    uint64 = 0x34
+)
+
+// Draft-18 property types (track and object properties).
+const (
+	Prop18ObjectDeliveryTimeout      uint64 = 0x02
+	Prop18MaxCacheDuration           uint64 = 0x04
+	Prop18SubgroupDeliveryTimeout    uint64 = 0x06
+	Prop18ImmutableProperties        uint64 = 0x0B
+	Prop18DefaultPublisherPriority   uint64 = 0x0E
+	Prop18DefaultPublisherGroupOrder uint64 = 0x22
+	Prop18DynamicGroups              uint64 = 0x30
+	Prop18PriorGroupIDGap            uint64 = 0x3C
+	Prop18PriorObjectIDGap           uint64 = 0x3E
+)
+
+// StreamTypeSetup18 is the draft-18 control stream type, which is also the
+// SETUP message type: a control stream begins with SETUP.
+const StreamTypeSetup18 uint64 = 0x2F00
+
+// Padding stream and datagram types (draft-18 "Padding").
+const (
+	StreamTypePadding18   uint64 = 0x132B3E28
+	DatagramTypePadding18 uint64 = 0x132B3E29
+)
+
+// param18Form is how a draft-18 parameter's value is encoded.
+type param18Form uint8
+
+const (
+	p18Unknown param18Form = iota
+	p18Uint8
+	p18Varint
+	p18Location
+	p18Bytes
+	p18Namespace
+)
+
+func param18FormOf(key uint64) param18Form {
+	switch key {
+	case Param18Forward, Param18SubscriberPriority, Param18GroupOrder:
+		return p18Uint8
+	case Param18ObjectDeliveryTimeout, Param18RendezvousTimeout, Param18SubgroupDeliveryTimeout,
+		Param18Expires, Param18FillTimeout, Param18NewGroupRequest:
+		return p18Varint
+	case Param18LargestObject:
+		return p18Location
+	case Param18AuthorizationToken, Param18SubscriptionFilter:
+		return p18Bytes
+	case Param18TrackNamespacePrefix:
+		return p18Namespace
+	}
+	return p18Unknown
+}
+
+// checkParam18Value checks the values the text restricts whatever the
+// message (FORWARD 0/1, GROUP_ORDER 1/2).
+func checkParam18Value(p Param) error {
+	switch p.Key {
+	case Param18Forward:
+		if p.Int > 1 {
+			return errf(KindInvalidValue, "forward", "forward %d is not 0 or 1", p.Int)
+		}
+	case Param18GroupOrder:
+		if p.Int != uint64(GroupOrderAscending) && p.Int != uint64(GroupOrderDescending) {
+			return errf(KindInvalidValue, "group_order", "group order %d is not 1 or 2", p.Int)
+		}
+	}
+	return nil
+}
+
+// params18 reads a draft-18 parameter list and sets m's typed fields from
+// it (binds).
+func (p *ctlDecoder) params18(v *Params, m Message, binds []pbind) {
+	n := p.varint("parameters")
+	if p.err != nil {
+		return
+	}
+	if n > uint64(p.lim.params()) {
+		p.fail(errf(KindLimit, "parameters", "%d parameters, limit %d", n, p.lim.params()))
+		return
+	}
+	var ps Params
+	var key uint64
+	for i := uint64(0); i < n; i++ {
+		delta := p.varint2("parameter", " type")
+		if p.err != nil {
+			return
+		}
+		if key+delta < key {
+			p.fail(errf(KindInvalidValue, "parameter", "type delta %d after type 0x%x passes 2^64-1", delta, key))
+			return
+		}
+		key += delta
+		if i > 0 && delta == 0 && key != Param18AuthorizationToken {
+			p.fail(errf(KindInvalidValue, "parameter", "parameter 0x%x repeated", key))
+			return
+		}
+		q := Param{Key: key}
+		switch param18FormOf(key) {
+		case p18Uint8:
+			q.IsInt, q.Int = true, uint64(p.byte8("parameter value"))
+		case p18Varint:
+			q.IsInt, q.Int = true, p.varint("parameter value")
+		case p18Location:
+			at := p.off
+			p.location("largest_object")
+			q.Bytes = p.b[at:p.off:p.off]
+		case p18Bytes:
+			q.Bytes = p.lenBytes("parameter value", p.lim.paramBytes())
+		case p18Namespace:
+			at := p.off
+			p.tuple("track_namespace_prefix", true)
+			q.Bytes = p.b[at:p.off:p.off]
+		default:
+			p.fail(errf(KindInvalidValue, "parameter", "unknown message parameter 0x%x (draft-18 parameters cannot be skipped)", key))
+			return
+		}
+		if p.err != nil {
+			return
+		}
+		if err := checkParam18Value(q); err != nil {
+			p.fail(err)
+			return
+		}
+		if ps == nil {
+			ps = make(Params, 0, 4)
+		}
+		ps = append(ps, q)
+	}
+	*v = ps
+	p.fail(applyBinds(ps, m, binds))
+}
+
+// params18 writes a draft-18 parameter list, merging m's typed fields
+// (binds) into ps.
+func (e *ctlEncoder) params18(ps Params, m Message, binds []pbind) {
+	if e.err != nil {
+		return
+	}
+	list, err := mergeBinds(ps, m, binds)
+	if err != nil {
+		e.err = err
+		return
+	}
+	b, err := appendParams18(e.b, list)
+	if err != nil {
+		e.err = fmt.Errorf("parameters: %w", err)
+		return
+	}
+	e.b = b
+}
+
+// appendParams18 appends a sorted draft-18 parameter list with its count.
+func appendParams18(b []byte, ps Params) ([]byte, error) {
+	b = AppendVarint18(b, uint64(len(ps)))
+	var prev uint64
+	for i, p := range ps {
+		if i > 0 && p.Key == prev && p.Key != Param18AuthorizationToken {
+			return nil, fmt.Errorf("parameter 0x%x repeated", p.Key)
+		}
+		form := param18FormOf(p.Key)
+		if form == p18Unknown {
+			return nil, fmt.Errorf("parameter 0x%x is not a draft-18 message parameter", p.Key)
+		}
+		if p.IsInt != (form == p18Uint8 || form == p18Varint) {
+			return nil, fmt.Errorf("parameter 0x%x has the wrong form (integer %v)", p.Key, p.IsInt)
+		}
+		if err := checkParam18Value(p); err != nil {
+			return nil, err
+		}
+		b = AppendVarint18(b, p.Key-prev)
+		prev = p.Key
+		switch form {
+		case p18Uint8:
+			if p.Int > 255 {
+				return nil, fmt.Errorf("parameter 0x%x value %d does not fit a uint8", p.Key, p.Int)
+			}
+			b = append(b, byte(p.Int))
+		case p18Varint:
+			b = AppendVarint18(b, p.Int)
+		case p18Location:
+			d := decoder{b: p.Bytes, framed: true, v18: true}
+			d.location("largest_object")
+			if d.end("") != nil {
+				return nil, fmt.Errorf("parameter 0x%x is not one Location", p.Key)
+			}
+			b = append(b, p.Bytes...)
+		case p18Namespace:
+			d := decoder{b: p.Bytes, framed: true, v18: true}
+			d.tuple("track_namespace_prefix", true)
+			if d.end("") != nil {
+				return nil, fmt.Errorf("parameter 0x%x is not one Track Namespace", p.Key)
+			}
+			b = append(b, p.Bytes...)
+		case p18Bytes:
+			if len(p.Bytes) > MaxControlMessage14 {
+				return nil, fmt.Errorf("parameter 0x%x value is %d bytes, limit %d", p.Key, len(p.Bytes), MaxControlMessage14)
+			}
+			b = AppendVarint18(b, uint64(len(p.Bytes)))
+			b = append(b, p.Bytes...)
+		}
+	}
+	return b, nil
+}
+
+// Location18 encodes l as a draft-18 LARGEST_OBJECT parameter value.
+func Location18(l Location) []byte { return AppendVarint18(AppendVarint18(nil, l.Group), l.Object) }
+
+// Namespace18 encodes t as a draft-18 Track Namespace (the
+// TRACK_NAMESPACE_PREFIX parameter value). It does not check t's limits;
+// encoding the message does.
+func Namespace18(t Tuple) []byte {
+	b := AppendVarint18(nil, uint64(len(t)))
+	for _, f := range t {
+		b = AppendVarint18(b, uint64(len(f)))
+		b = append(b, f...)
+	}
+	return b
+}
+
+// ParseNamespace18 decodes a TRACK_NAMESPACE_PREFIX parameter value.
+func ParseNamespace18(b []byte) (Tuple, error) {
+	d := decoder{b: b, framed: true, v18: true}
+	t := d.tuple("track_namespace_prefix", true)
+	if err := d.end(""); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// bindLargest18: LARGEST_OBJECT (0x09), a Location; absent means no content.
+func bindLargest18[M any](f func(*M) (*bool, *Location)) pbind {
+	return pbind{key: Param18LargestObject,
+		set: func(m Message, p *Param) error {
+			exists, l := f(any(m).(*M))
+			if p == nil {
+				*exists, *l = false, Location{}
+				return nil
+			}
+			d := decoder{b: p.Bytes, framed: true, v18: true}
+			*l = d.location("largest_object")
+			if err := d.end(""); err != nil {
+				return errf(KindLengthMismatch, "largest_object", "LARGEST_OBJECT is %d bytes, not one Location", len(p.Bytes))
+			}
+			*exists = true
+			return nil
+		},
+		get: func(m Message) (Param, emit, error) {
+			exists, l := f(any(m).(*M))
+			if !*exists {
+				return Param{}, emitNever, nil
+			}
+			return BytesParam(Param18LargestObject, Location18(*l)), emitAlways, nil
+		}}
+}
+
+// bindFilter18: SUBSCRIPTION_FILTER (0x21), as bindFilter but with the
+// draft-18 filter (End Group Delta; the typed EndGroup is the last group).
+func bindFilter18[M any](f func(*M) (*FilterType, *Location, *uint64)) pbind {
+	return pbind{key: Param18SubscriptionFilter,
+		set: func(m Message, p *Param) error {
+			ft, start, end := f(any(m).(*M))
+			if p == nil {
+				*ft, *start, *end = FilterAbsoluteStart, Location{}, 0
+				return nil
+			}
+			return parseFilter18(p.Bytes, ft, start, end)
+		},
+		get: func(m Message) (Param, emit, error) {
+			ft, start, end := f(any(m).(*M))
+			if *ft == 0 {
+				return Param{}, emitNever, nil
+			}
+			b, err := appendFilter18(nil, *ft, *start, *end)
+			if err != nil {
+				return Param{}, emitNever, err
+			}
+			return BytesParam(Param18SubscriptionFilter, b), pick(*ft == FilterAbsoluteStart && *start == (Location{}), emitDefault, emitAlways), nil
+		}}
+}
+
+// parseFilter18 decodes a draft-18 Subscription Filter: Filter Type,
+// [Start Location], [End Group Delta]; end is set to the last group,
+// Start.Group + End Group Delta (past 2^64-1 is a protocol violation).
+func parseFilter18(b []byte, ft *FilterType, start *Location, end *uint64) error {
+	d := decoder{b: b, framed: true, v18: true}
+	t := d.varint("filter_type")
+	if d.err == nil && (t < uint64(FilterNextGroupStart) || t > uint64(FilterAbsoluteRange)) {
+		return errf(KindInvalidValue, "filter_type", "filter_type %d is not a defined filter type", t)
+	}
+	*ft, *start, *end = FilterType(t), Location{}, 0
+	if *ft == FilterAbsoluteStart || *ft == FilterAbsoluteRange {
+		*start = d.location("start_location")
+	}
+	if *ft == FilterAbsoluteRange {
+		delta := d.varint("end_group_delta")
+		if d.err == nil && start.Group+delta < start.Group {
+			return errf(KindInvalidValue, "end_group_delta", "start group %d plus end group delta %d passes 2^64-1", start.Group, delta)
+		}
+		*end = start.Group + delta
+	}
+	if d.err != nil || d.off != len(b) {
+		return errf(KindLengthMismatch, "subscription_filter", "SUBSCRIPTION_FILTER of %d bytes does not hold one filter of type %d", len(b), t)
+	}
+	return nil
+}
+
+// appendFilter18 encodes a draft-18 Subscription Filter; end is the last
+// group and must not be below start.Group.
+func appendFilter18(b []byte, ft FilterType, start Location, end uint64) ([]byte, error) {
+	if ft < FilterNextGroupStart || ft > FilterAbsoluteRange {
+		return nil, fmt.Errorf("filter_type %d is not a defined filter type", uint64(ft))
+	}
+	b = AppendVarint18(b, uint64(ft))
+	if ft == FilterAbsoluteStart || ft == FilterAbsoluteRange {
+		b = AppendVarint18(AppendVarint18(b, start.Group), start.Object)
+	}
+	if ft == FilterAbsoluteRange {
+		if end < start.Group {
+			return nil, fmt.Errorf("end group %d is below start group %d", end, start.Group)
+		}
+		b = AppendVarint18(b, end-start.Group)
+	}
+	return b, nil
+}
+
+// bindUpdateFilter18 is SUBSCRIPTION_FILTER in a draft-18 REQUEST_UPDATE,
+// as bindUpdateFilter: SubscribeUpdate.EndGroup is the last group plus one
+// (0 = open).
+func bindUpdateFilter18() pbind {
+	return pbind{key: Param18SubscriptionFilter,
+		set: func(m Message, p *Param) error {
+			u := m.(*SubscribeUpdate)
+			if p == nil {
+				return nil
+			}
+			if err := parseFilter18(p.Bytes, &u.FilterType, &u.Start, &u.EndGroup); err != nil {
+				return err
+			}
+			if u.FilterType == FilterAbsoluteRange {
+				if u.EndGroup == ^uint64(0) {
+					return errf(KindInvalidValue, "end_group_delta", "end group 2^64-1 cannot be held as last group plus one")
+				}
+				u.EndGroup++
+			}
+			return nil
+		},
+		get: func(m Message) (Param, emit, error) {
+			u := m.(*SubscribeUpdate)
+			ft, end := u.FilterType, uint64(0)
+			if ft == 0 {
+				ft = FilterAbsoluteStart
+				if u.EndGroup > 0 {
+					ft = FilterAbsoluteRange
+				}
+			}
+			if ft == FilterAbsoluteRange && u.EndGroup > 0 {
+				end = u.EndGroup - 1
+			}
+			b, err := appendFilter18(nil, ft, u.Start, end)
+			return BytesParam(Param18SubscriptionFilter, b), emitAlways, err
+		}}
+}
