@@ -37,8 +37,13 @@ const (
 // FetchEncoder writes the objects of one fetch stream of Draft in order.
 type FetchEncoder struct {
 	Draft Draft
+	// GroupOrder is the FETCH's group order (draft-18 only, where Group
+	// IDs are delta-coded along it): GroupOrderDescending counts down,
+	// anything else up.
+	GroupOrder uint8
 
 	started bool
+	real    bool // draft-18: an object other than End of Range was written
 	prev    Object
 }
 
@@ -55,6 +60,9 @@ func (e *FetchEncoder) AppendObjectHeader(b []byte, o *Object, payloadLen int) (
 // against o and the prior object (to re-encode what FetchDecoder.Flags
 // reported); 0 lets the encoder choose. Other drafts ignore flags.
 func (e *FetchEncoder) AppendObjectHeaderFlags(b []byte, o *Object, payloadLen int, flags uint64) ([]byte, error) {
+	if e.Draft == Draft18 {
+		return e.appendObjectHeader18(b, o, payloadLen, flags)
+	}
 	if e.Draft != Draft16 {
 		return AppendFetchObjectHeader(b, e.Draft, o, payloadLen)
 	}
@@ -201,8 +209,12 @@ func (e *FetchEncoder) check(f uint64, o *Object, payloadLen int) error {
 type FetchDecoder struct {
 	Draft  Draft
 	Limits *Limits
+	// GroupOrder is the FETCH's group order (draft-18 only; see
+	// FetchEncoder.GroupOrder).
+	GroupOrder uint8
 
 	started bool
+	real    bool // draft-18: an object other than End of Range was parsed
 	prev    Object
 	pending uint64 // flags of the object parseHead read
 	flags   uint64 // flags of the last object committed
@@ -234,6 +246,7 @@ func (dec *FetchDecoder) ParseObject(b []byte, o *Object) (int, error) {
 
 func (dec *FetchDecoder) commit(ob *Object) {
 	dec.started = true
+	dec.real = dec.real || ob.Status < 128
 	dec.flags = dec.pending
 	dec.prev = Object{Group: ob.Group, Subgroup: ob.Subgroup, ID: ob.ID, Priority: ob.Priority}
 }
@@ -241,6 +254,9 @@ func (dec *FetchDecoder) commit(ob *Object) {
 // parseHead parses the fields of the next object before its payload; it
 // does not change the state (see commit).
 func (dec *FetchDecoder) parseHead(b []byte, ob *Object) (int, int, error) {
+	if dec.Draft == Draft18 {
+		return dec.parseHead18(b, ob)
+	}
 	if dec.Draft != Draft16 {
 		return parseFetchHead(b, dec.Draft, dec.Limits, ob)
 	}

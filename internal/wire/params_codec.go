@@ -183,22 +183,23 @@ func AppendExtensions(b []byte, ps Params) ([]byte, error) {
 // draft d: draft-16 keys are delta-coded, so the value form follows the
 // running key, not the delta.
 func validateExtensions(d Draft, ext []byte, lim *Limits) error {
-	if d != Draft16 {
+	if d != Draft16 && d != Draft18 {
 		return ValidateExtensions(ext, lim)
 	}
-	dec := decoder{b: ext, framed: true, lim: lim}
+	dec := decoder{b: ext, framed: true, lim: lim, v18: d == Draft18}
 	dec.kvps16("extension", -1, lim.paramBytes(), false)
 	return withMessage(dec.err, "extension headers")
 }
 
 // ParseExtensionsDraft splits an extension headers block of draft d into
-// its key-value pairs (draft-16: delta-coded keys, given back absolute).
+// its key-value pairs (draft-16 and draft-18 properties: delta-coded keys,
+// given back absolute).
 // Byte values alias ext.
 func ParseExtensionsDraft(d Draft, ext []byte, lim *Limits) (Params, error) {
-	if d != Draft16 {
+	if d != Draft16 && d != Draft18 {
 		return ParseExtensions(ext, lim)
 	}
-	dec := decoder{b: ext, framed: true, lim: lim}
+	dec := decoder{b: ext, framed: true, lim: lim, v18: d == Draft18}
 	ps := dec.kvps16("extension", -1, lim.paramBytes(), true)
 	return ps, withMessage(dec.err, "extension headers")
 }
@@ -207,9 +208,9 @@ func ParseExtensionsDraft(d Draft, ext []byte, lim *Limits) (Params, error) {
 // block of draft d (without its length prefix); draft-16 pairs are sorted
 // by key and delta-coded.
 func AppendExtensionsDraft(d Draft, b []byte, ps Params) ([]byte, error) {
-	if d != Draft16 {
+	if d != Draft16 && d != Draft18 {
 		return AppendExtensions(b, ps)
 	}
 	list, _ := mergeBinds(ps, nil, nil)
-	return appendKVPs16(b, list, false)
+	return appendKVPs(b, list, false, d == Draft18)
 }
