@@ -52,7 +52,9 @@ func isDatagramType18(t uint64) bool {
 	return t < 0x30 && t&0x10 == 0 && !(t&DatagramBitStatus != 0 && t&DatagramBitEndOfGroup != 0)
 }
 
-// ErrPadding18 is returned by ParseStreamType18 for a padding stream.
+// ErrPadding18 is what a draft-18 StreamReader returns for a padding stream
+// (type 0x132B3E28): not an error of the peer; the stream is to be
+// discarded.
 var ErrPadding18 = errors.New("wire: draft-18 padding stream")
 
 // ParseStreamType18 reads the type of a draft-18 unidirectional stream and

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"io"
 	"reflect"
 	"testing"
 )
@@ -590,4 +591,67 @@ func FuzzData18(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(fuzzData18)
+}
+
+// TestData18StreamReader: draft-18 subgroup and fetch streams read through
+// StreamReader, including a descending fetch and a padding stream.
+func TestData18StreamReader(t *testing.T) {
+	h := SubgroupHeader{Type: 0x5D, TrackAlias: 3, Group: 200, Subgroup: 1}
+	b, err := AppendSubgroupHeader(nil, Draft18, &h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := SubgroupEncoder{Draft: Draft18, Header: h}
+	want := []Object{{Group: 200, Subgroup: 1, ID: 0, Payload: []byte("one"), Extensions: []byte{0x3c, 0x01}},
+		{Group: 200, Subgroup: 1, ID: 7, Status: StatusEndOfGroup}}
+	for i := range want {
+		if b, err = e.AppendObject(b, &want[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sr := NewStreamReader(bytes.NewReader(b), Draft18, nil)
+	for i := range want {
+		var o Object
+		if err := sr.Next(&o); err != nil || !reflect.DeepEqual(o, want[i]) {
+			t.Fatalf("subgroup object %d: %+v %v", i, o, err)
+		}
+	}
+	var o Object
+	if err := sr.Next(&o); err != io.EOF {
+		t.Fatalf("end of subgroup stream: %v", err)
+	}
+	if got := sr.SubgroupHeader(); got != h {
+		t.Fatalf("header %+v", got)
+	}
+	// Cut inside the last object: truncated.
+	sr = NewStreamReader(bytes.NewReader(b[:len(b)-1]), Draft18, nil)
+	sr.Next(&o)
+	err = sr.Next(&o)
+	wantKind(t, err, KindTruncated)
+
+	fe := FetchEncoder{Draft: Draft18, GroupOrder: GroupOrderDescending}
+	fb := AppendFetchHeader(nil, Draft18, FetchHeader{RequestID: 6})
+	fobjs := []Object{{Group: 9, ID: 1, Priority: 2, Payload: []byte("a")}, {Group: 4, ID: 0, Priority: 2, Payload: []byte("b")}}
+	for i := range fobjs {
+		if fb, err = fe.AppendObject(fb, &fobjs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sr = NewStreamReader(bytes.NewReader(fb), Draft18, nil)
+	if err := sr.ReadHeader(); err != nil || sr.Kind() != StreamFetch || sr.FetchHeader().RequestID != 6 {
+		t.Fatalf("fetch header: %v %v %+v", err, sr.Kind(), sr.FetchHeader())
+	}
+	sr.SetFetchGroupOrder(GroupOrderDescending)
+	for i := range fobjs {
+		if err := sr.Next(&o); err != nil || !reflect.DeepEqual(o, fobjs[i]) {
+			t.Fatalf("fetch object %d: %+v %v", i, o, err)
+		}
+	}
+	pad := append(AppendVarint18(nil, StreamTypePadding18), 0, 0)
+	if err := NewStreamReader(bytes.NewReader(pad), Draft18, nil).ReadHeader(); err != ErrPadding18 {
+		t.Fatalf("padding stream: %v", err)
+	}
+	bad := AppendVarint18(nil, 0x16) // SUBGROUP_ID_MODE 0b11
+	err = NewStreamReader(bytes.NewReader(append(bad, 1, 2, 3)), Draft18, nil).ReadHeader()
+	wantKind(t, err, KindUnknownMessage)
 }

@@ -94,6 +94,11 @@ func (s *StreamReader) SubgroupHeader() SubgroupHeader { return s.sub.Header }
 // FetchHeader returns the header of a fetch stream, after ReadHeader.
 func (s *StreamReader) FetchHeader() FetchHeader { return s.fetch }
 
+// SetFetchGroupOrder gives a draft-18 fetch stream the group order of its
+// FETCH (Group IDs are delta-coded along it; ascending until set). Call it
+// after ReadHeader, before Next. Other drafts ignore it.
+func (s *StreamReader) SetFetchGroupOrder(order uint8) { s.fdec.GroupOrder = order }
+
 // fail records a terminal error and returns it.
 func (s *StreamReader) fail(err error) error {
 	s.err = err
@@ -179,7 +184,7 @@ func (s *StreamReader) ReadHeader() error {
 	if s.err != nil {
 		return s.err
 	}
-	if !knownDataDraft(s.d) {
+	if !knownDataDraft(s.d) && s.d != Draft18 {
 		return s.fail(unknownDraft(s.d))
 	}
 	for {
@@ -208,12 +213,22 @@ func (s *StreamReader) ReadHeader() error {
 // parseHeader parses a stream type and header from b and, on success, sets
 // the kind and header.
 func (s *StreamReader) parseHeader(b []byte) (int, error) {
-	r := decoder{b: b}
+	r := decoder{b: b, v18: s.d == Draft18}
 	t := r.varint("type")
 	if r.err != nil {
 		return 0, r.err
 	}
 	switch {
+	case s.d == Draft18 && t == StreamTypePadding18:
+		return 0, ErrPadding18
+	case s.d == Draft18 && t != StreamTypeFetch:
+		h, n, err := parseSubgroupHeader18(b)
+		if err != nil {
+			return 0, err
+		}
+		s.kind = StreamSubgroup
+		s.sub = SubgroupDecoder{Draft: s.d, Header: h, Limits: s.lim}
+		return n, nil
 	case t == StreamTypeFetch:
 		h := r.fetchHeaderBody(s.d)
 		if r.err != nil {
