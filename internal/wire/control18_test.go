@@ -245,6 +245,11 @@ func TestControl18Errors(t *testing.T) {
 		{"reason too long", 0x05, "00" + "00" + "8401", KindLimit},
 		{"track properties odd value truncated", 0x04, "01" + "00" + "0105", KindTruncated},
 		{"namespace prefix parameter with empty field", 0x02, "02" + "01" + "34" + "0100", KindInvalidValue},
+		// Parameters outside the messages their definitions list.
+		{"EXPIRES in FETCH_OK", 0x18, "00" + "0000" + "01" + "0801", KindInvalidValue},
+		{"FORWARD in SUBSCRIBE_NAMESPACE", 0x50, "00" + "00" + "01" + "1001", KindInvalidValue},
+		{"FILL_TIMEOUT in SUBSCRIBE", 0x03, "02" + "010161" + "0176" + "01" + "0a00", KindInvalidValue},
+		{"TRACK_NAMESPACE_PREFIX in SUBSCRIBE", 0x03, "02" + "010161" + "0176" + "01" + "3400", KindInvalidValue},
 	} {
 		b, err := hex.DecodeString(c.payload)
 		if err != nil {
@@ -261,6 +266,12 @@ func TestControl18Errors(t *testing.T) {
 	b, _ := hex.DecodeString("02" + "010161" + "0176" + "01" + "0500")
 	_, _, err := ParseMessage(frameFor(Draft18, 0x03, b), Draft18, &Limits{AllowUnknownParams: true})
 	wantKind(t, err, KindInvalidValue)
+	// A parameter out of its scope is kept with AllowUnknownParams.
+	b, _ = hex.DecodeString("00" + "0000" + "01" + "0801")
+	if m, _, err := ParseMessage(frameFor(Draft18, 0x18, b), Draft18, &Limits{AllowUnknownParams: true}); err != nil ||
+		len(m.(*FetchOK).Params) != 1 {
+		t.Errorf("FETCH_OK with EXPIRES, lenient: %+v %v", m, err)
+	}
 	// Encoder-side refusals.
 	for _, m := range []Message{
 		&Subscribe{Namespace: Tuple{"a", ""}},
@@ -271,6 +282,8 @@ func TestControl18Errors(t *testing.T) {
 		&RequestOK{Params: Params{BytesParam(Param18LargestObject, []byte{1})}},
 		&RequestError{ErrorCode: 1, Redirect: &Redirect{}},
 		&Setup{Params: Params{IntParam(1, 5)}}, // odd option with an integer
+		&FetchOK{Params: Params{IntParam(Param18Expires, 5)}},
+		&SubscribeNamespace{Params: Params{IntParam(Param18Forward, 1)}},
 	} {
 		if _, err := AppendMessage(nil, Draft18, m); err == nil {
 			t.Errorf("%T %+v encoded", m, m)

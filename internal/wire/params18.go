@@ -13,7 +13,9 @@ import "fmt"
 // protocol violation, Limits.AllowUnknownParams or not. Types are ascending
 // (the delta is unsigned); a repeated type (delta 0) is refused except for
 // AUTHORIZATION_TOKEN (the text's table of repeatable parameters is left to
-// do; 14 and 16 allowed several tokens).
+// do; 14 and 16 allowed several tokens). A parameter in a message its
+// definition does not list is refused (paramScope18) unless
+// Limits.AllowUnknownParams is set.
 //
 // In Params, uint8 and varint parameters are IsInt; LARGEST_OBJECT holds the
 // Location's two varints as on the wire, TRACK_NAMESPACE_PREFIX the encoded
@@ -61,6 +63,59 @@ const (
 	StreamTypePadding18   uint64 = 0x132B3E28
 	DatagramTypePadding18 uint64 = 0x132B3E29
 )
+
+// paramScope18 returns the parameter types the text allows in m (each
+// parameter's definition lists the messages it "MAY appear in"; any other
+// message is a PROTOCOL_VIOLATION). A REQUEST_OK may answer any request, so
+// it allows the union of PUBLISH_OK, REQUEST_UPDATE_OK and TRACK_STATUS_OK.
+// TRACK_STATUS is "identical to SUBSCRIBE" without the delivery parameters;
+// the codec allows AUTHORIZATION_TOKEN (listed) and SUBSCRIPTION_FILTER (not
+// listed, but a TRACK_STATUS is treated as a SUBSCRIBE). FETCH_OK is listed
+// by no parameter.
+func paramScope18(m Message) []uint64 {
+	switch m.(type) {
+	case *Subscribe:
+		return []uint64{Param18ObjectDeliveryTimeout, Param18AuthorizationToken, Param18RendezvousTimeout,
+			Param18SubgroupDeliveryTimeout, Param18Forward, Param18SubscriberPriority, Param18SubscriptionFilter,
+			Param18GroupOrder, Param18NewGroupRequest}
+	case *SubscribeOK:
+		return []uint64{Param18Expires, Param18LargestObject}
+	case *SubscribeUpdate:
+		return []uint64{Param18ObjectDeliveryTimeout, Param18AuthorizationToken, Param18SubgroupDeliveryTimeout,
+			Param18Forward, Param18SubscriberPriority, Param18SubscriptionFilter, Param18NewGroupRequest,
+			Param18TrackNamespacePrefix}
+	case *Publish:
+		return []uint64{Param18AuthorizationToken, Param18Expires, Param18LargestObject, Param18Forward}
+	case *RequestOK:
+		return []uint64{Param18ObjectDeliveryTimeout, Param18SubgroupDeliveryTimeout, Param18Expires,
+			Param18LargestObject, Param18Forward, Param18SubscriberPriority, Param18SubscriptionFilter,
+			Param18GroupOrder, Param18NewGroupRequest}
+	case *Fetch:
+		return []uint64{Param18AuthorizationToken, Param18FillTimeout, Param18SubscriberPriority, Param18GroupOrder}
+	case *TrackStatusRequest:
+		return []uint64{Param18AuthorizationToken, Param18SubscriptionFilter}
+	case *PublishNamespace, *SubscribeNamespace:
+		return []uint64{Param18AuthorizationToken}
+	case *SubscribeTracks:
+		return []uint64{Param18AuthorizationToken, Param18Forward}
+	}
+	return nil
+}
+
+// checkScope18 reports the first parameter of ps that m may not carry.
+func checkScope18(m Message, ps Params) error {
+	scope := paramScope18(m)
+next:
+	for _, p := range ps {
+		for _, k := range scope {
+			if p.Key == k {
+				continue next
+			}
+		}
+		return errf(KindInvalidValue, "parameters", "parameter 0x%x may not appear in this message", p.Key)
+	}
+	return nil
+}
 
 // param18Form is how a draft-18 parameter's value is encoded.
 type param18Form uint8
@@ -167,6 +222,12 @@ func (p *ctlDecoder) params18(v *Params, m Message, binds []pbind) {
 		ps = append(ps, q)
 	}
 	*v = ps
+	if !p.lim.allowUnknownParams() {
+		if err := checkScope18(m, ps); err != nil {
+			p.fail(err)
+			return
+		}
+	}
 	p.fail(applyBinds(ps, m, binds))
 }
 
@@ -178,6 +239,10 @@ func (e *ctlEncoder) params18(ps Params, m Message, binds []pbind) {
 	}
 	list, err := mergeBinds(ps, m, binds)
 	if err != nil {
+		e.err = err
+		return
+	}
+	if err := checkScope18(m, list); err != nil {
 		e.err = err
 		return
 	}
