@@ -488,15 +488,19 @@ func TestData18FetchRoundTrip(t *testing.T) {
 	}
 }
 
-func fuzzData18(t *testing.T, data []byte) {
-	isProto := func(err error) {
-		if err != nil && !errors.Is(err, ErrNeedMore) {
-			if _, ok := AsProtocolError(err); !ok {
-				t.Fatalf("error %v (%T) is not a *ProtocolError", err, err)
-			}
+// isProto18 fails t unless err is nil, ErrNeedMore or a *ProtocolError.
+func isProto18(t *testing.T, err error) {
+	if err != nil && !errors.Is(err, ErrNeedMore) {
+		if _, ok := AsProtocolError(err); !ok {
+			t.Fatalf("error %v (%T) is not a *ProtocolError", err, err)
 		}
 	}
-	// Subgroup stream.
+}
+
+// fuzzSubgroup18: a subgroup stream's header and objects decode without a
+// panic, and every decoded object re-encodes.
+func fuzzSubgroup18(t *testing.T, data []byte) {
+	isProto := func(err error) { isProto18(t, err) }
 	if h, n, err := ParseSubgroupHeader(data, Draft18); err != nil {
 		isProto(err)
 	} else {
@@ -517,7 +521,13 @@ func fuzzData18(t *testing.T, data []byte) {
 			rest = rest[m:]
 		}
 	}
-	// Fetch stream objects (the whole input, both orders).
+}
+
+// fuzzFetch18: fetch objects (the whole input, both group orders) decode
+// without a panic, re-encode with the flags read, and decode again to the
+// same objects.
+func fuzzFetch18(t *testing.T, data []byte) {
+	isProto := func(err error) { isProto18(t, err) }
 	for _, order := range []uint8{GroupOrderAscending, GroupOrderDescending} {
 		dec := FetchDecoder{Draft: Draft18, GroupOrder: order}
 		enc := FetchEncoder{Draft: Draft18, GroupOrder: order}
@@ -558,10 +568,16 @@ func fuzzData18(t *testing.T, data []byte) {
 			first, again = first[m:], again[k:]
 		}
 	}
-	// Datagram.
+}
+
+// fuzzDatagram18: a datagram decodes without a panic (a short one is a
+// protocol error, never ErrNeedMore) and round-trips.
+func fuzzDatagram18(t *testing.T, data []byte) {
 	dg, err := ParseDatagram(data, Draft18, nil)
 	if err != nil {
-		isProto(err)
+		if _, ok := AsProtocolError(err); !ok {
+			t.Fatalf("datagram error %v (%T) is not a *ProtocolError", err, err)
+		}
 		return
 	}
 	if dg.Type == DatagramTypePadding18 {
@@ -577,7 +593,7 @@ func fuzzData18(t *testing.T, data []byte) {
 	}
 }
 
-func FuzzData18(f *testing.F) {
+func addData18Seeds(f *testing.F) {
 	for _, s := range []string{
 		"1402000000000461626364" + "0004" + "65666768",
 		"1c0300050161" + "000162" + "0c01000163" + "808c070200" + "08000164",
@@ -590,7 +606,21 @@ func FuzzData18(f *testing.F) {
 		}
 		f.Add(b)
 	}
-	f.Fuzz(fuzzData18)
+}
+
+func FuzzSubgroup18(f *testing.F) {
+	addData18Seeds(f)
+	f.Fuzz(fuzzSubgroup18)
+}
+
+func FuzzFetch18(f *testing.F) {
+	addData18Seeds(f)
+	f.Fuzz(fuzzFetch18)
+}
+
+func FuzzDatagram18(f *testing.F) {
+	addData18Seeds(f)
+	f.Fuzz(fuzzDatagram18)
 }
 
 // TestData18StreamReader: draft-18 subgroup and fetch streams read through
