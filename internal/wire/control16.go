@@ -256,7 +256,8 @@ func binds16(m Message) (params, ext []pbind) {
 	return nil, nil
 }
 
-// ApplyParams sets the typed fields of a draft-16 message from its Params
+// ApplyParams sets the typed fields of a draft-16 or draft-18 message from
+// its Params
 // and TrackExtensions, as decoding does (absent parameters give the
 // draft's defaults; for REQUEST_UPDATE, Changed is set from the parameters
 // present). Use it on a message built from its parameter lists (e.g. from
@@ -264,10 +265,13 @@ func binds16(m Message) (params, ext []pbind) {
 // are. Other drafts: nothing to do. A malformed parameter value is a
 // *ProtocolError.
 func ApplyParams(d Draft, m Message) error {
-	if d != Draft16 || isNil(m) {
+	if (d != Draft16 && d != Draft18) || isNil(m) {
 		return nil
 	}
 	ps, ext := binds16(m)
+	if d == Draft18 {
+		ps, ext = binds18(m)
+	}
 	if u, ok := m.(*SubscribeUpdate); ok {
 		u.Changed, u.FilterType, u.Start, u.EndGroup = 0, 0, Location{}, 0
 	}

@@ -203,6 +203,28 @@ var (
 	}
 )
 
+// binds18 returns the draft-18 parameter and track-property binds of m's
+// type (nil for messages without typed parameters).
+func binds18(m Message) (params, ext []pbind) {
+	switch m.(type) {
+	case *Subscribe:
+		return subscribeBinds18, nil
+	case *TrackStatusRequest:
+		return trackStatusReqBinds18, nil
+	case *SubscribeOK:
+		return subscribeOKBinds18, subscribeOKExtBinds16
+	case *SubscribeUpdate:
+		return updateBinds18, nil
+	case *Publish:
+		return publishBinds18, publishExtBinds16
+	case *Fetch:
+		return fetchBinds16, nil
+	case *SubscribeTracks:
+		return subscribeTracksBinds18, nil
+	}
+	return nil, nil
+}
+
 // PublishOKFromRequestOK18 reads a draft-18 REQUEST_OK answering PUBLISH
 // (the text's PUBLISH_OK) as the typed PublishOK fields (defaults when a
 // parameter is absent). A malformed parameter is a *ProtocolError.

@@ -210,6 +210,24 @@ func TestControl18TypedFields(t *testing.T) {
 	if err != nil || !ts.ContentExists || ts.Largest != (Location{7, 2}) || ts.GroupOrder != GroupOrderDescending {
 		t.Errorf("TRACK_STATUS_OK: %+v, %v", ts, err)
 	}
+	// ApplyParams sets the typed fields from the lists (a message built
+	// from its parameters, e.g. from JSON), so encoding keeps the lists.
+	sub := &Subscribe{RequestID: 2, Namespace: Tuple{"live"}, Name: "v", Params: Params{IntParam(Param18SubscriberPriority, 64),
+		BytesParam(Param18SubscriptionFilter, []byte{4, 10, 3, 5}), IntParam(Param18GroupOrder, 2)}}
+	if err := ApplyParams(Draft18, sub); err != nil || sub.SubscriberPriority != 64 || sub.EndGroup != 15 || !sub.Forward {
+		t.Fatalf("ApplyParams SUBSCRIBE: %+v %v", sub, err)
+	}
+	if got := hex.EncodeToString(mustAppend(t, Draft18, sub)); got != "0300140201046c697665017603204001040"+"40a03050102" {
+		t.Errorf("SUBSCRIBE after ApplyParams = %s", got)
+	}
+	sok := &SubscribeOK{TrackAlias: 1, TrackExtensions: Params{IntParam(Prop18DefaultPublisherGroupOrder, 2)},
+		Params: Params{BytesParam(Param18LargestObject, []byte{5, 1})}}
+	if err := ApplyParams(Draft18, sok); err != nil || sok.GroupOrder != GroupOrderDescending || !sok.ContentExists || sok.Largest != (Location{5, 1}) {
+		t.Fatalf("ApplyParams SUBSCRIBE_OK: %+v %v", sok, err)
+	}
+	if err := ApplyParams(Draft18, &Subscribe{Params: Params{BytesParam(Param18SubscriptionFilter, []byte{9})}}); err == nil {
+		t.Error("ApplyParams accepted filter type 9")
+	}
 	// A filter whose end group is below its start cannot be written.
 	if _, err := AppendMessage(nil, Draft18, &Subscribe{Namespace: Tuple{"a"}, FilterType: FilterAbsoluteRange,
 		Start: Location{5, 0}, EndGroup: 4}); err == nil {
