@@ -11,6 +11,9 @@ func benchSubscribe(d Draft) *Subscribe {
 	} else if d == Draft16 {
 		m.Forward = true
 		m.Params = Params{IntParam(Param16DeliveryTimeout, 5000)}
+	} else if d == Draft18 {
+		m.Forward = true
+		m.Params = Params{IntParam(Param18ObjectDeliveryTimeout, 5000)}
 	} else {
 		m.Forward = true
 		m.Params = Params{IntParam(Param14DeliveryTimeout, 5000)}
@@ -19,7 +22,7 @@ func benchSubscribe(d Draft) *Subscribe {
 }
 
 func BenchmarkSubscribeEncode(b *testing.B) {
-	for _, d := range []Draft{Draft07, Draft14, Draft16} {
+	for _, d := range []Draft{Draft07, Draft14, Draft16, Draft18} {
 		b.Run(d.String(), func(b *testing.B) {
 			m := benchSubscribe(d)
 			buf := make([]byte, 0, 256)
@@ -36,7 +39,7 @@ func BenchmarkSubscribeEncode(b *testing.B) {
 }
 
 func BenchmarkSubscribeDecode(b *testing.B) {
-	for _, d := range []Draft{Draft07, Draft14, Draft16} {
+	for _, d := range []Draft{Draft07, Draft14, Draft16, Draft18} {
 		b.Run(d.String(), func(b *testing.B) {
 			enc, err := AppendMessage(nil, d, benchSubscribe(d))
 			if err != nil {
