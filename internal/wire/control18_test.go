@@ -373,6 +373,14 @@ func TestControl18Reader(t *testing.T) {
 	}
 }
 
+func TestControl18MandatoryRange(t *testing.T) {
+	for k, want := range map[uint64]bool{0x3FFF: false, 0x4000: true, 0x4001: true, 0x7FFF: true, 0x8000: false, 0x22: false} {
+		if IsMandatoryTrackProperty18(k) != want {
+			t.Errorf("0x%x: %v", k, !want)
+		}
+	}
+}
+
 func FuzzParseMessage18(f *testing.F) {
 	for _, m := range samples18() {
 		f.Add(mustAppend(f, Draft18, m))

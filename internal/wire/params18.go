@@ -54,6 +54,12 @@ const (
 	Prop18PriorObjectIDGap           uint64 = 0x3E
 )
 
+// IsMandatoryTrackProperty18 reports whether property type key is in the
+// draft-18 Mandatory Track Property range 0x4000-0x7FFF: a receiver that
+// does not understand one must not process or forward the track, and one
+// carried as an Object Property makes the track malformed.
+func IsMandatoryTrackProperty18(key uint64) bool { return key >= 0x4000 && key <= 0x7FFF }
+
 // StreamTypeSetup18 is the draft-18 control stream type, which is also the
 // SETUP message type: a control stream begins with SETUP.
 const StreamTypeSetup18 uint64 = 0x2F00
