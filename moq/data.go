@@ -15,8 +15,55 @@ import (
 
 // headerOrderWait bounds how long a data stream whose header has not
 // arrived holds back the streams the peer opened after it, and again how
-// long it holds them once its header is in.
+// long it holds them once its header is in. It is measured on the
+// session's liveClock: time during which the connection receives packets.
+// While nothing arrives at all (a blackout that the connection rides out)
+// a missing header is in flight, not late, and the streams behind it wait
+// for it instead of overtaking it and getting it dropped as too late.
 const headerOrderWait = time.Second
+
+// liveClock measures the time during which the connection delivers
+// packets: a sample adds the time since the previous one (at most
+// gateTick) only if the connection received a packet in between. The
+// streams waiting at a gate sample it every gateTick, and so does a stream
+// waiting for its header. Without a packet count (a test's session) all
+// time is live.
+type liveClock struct {
+	packets func() uint64 // the connection's received packets; nil: all time is live
+	now     func() int64  // monoNow; a test's clock in tests
+
+	mu       sync.Mutex
+	last     int64 // now() at the previous sample
+	lastPkts uint64
+	live     int64
+}
+
+func newLiveClock(packets func() uint64) *liveClock {
+	c := &liveClock{packets: packets, now: monoNow}
+	c.last = c.now()
+	if packets != nil {
+		c.lastPkts = packets()
+	}
+	return c
+}
+
+// Now returns the live time so far (nanoseconds).
+func (c *liveClock) Now() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.now()
+	moved := true
+	if c.packets != nil {
+		p := c.packets()
+		moved = p != c.lastPkts
+		c.lastPkts = p
+	}
+	if moved {
+		c.live += min(t-c.last, int64(gateTick))
+	}
+	c.last = t
+	return c.live
+}
 
 // Stream reset codes we send with STOP_SENDING.
 const (
@@ -139,7 +186,7 @@ func (s *Session) waitGate(w *dataWorkers, prev *streamGate) bool {
 		if ch == nil {
 			return true
 		}
-		if g.deadline.Load() <= monoNow() {
+		if g.deadline.Load() <= w.clock.Now() {
 			g = g.prev.Load()
 			continue
 		}
@@ -194,6 +241,8 @@ type dataWorkers struct {
 
 	tickMu sync.Mutex
 	tickCh chan struct{} // see tick
+
+	clock *liveClock // the gates' deadlines are on it
 }
 
 // trimIdle ends the idle workers past keepIdleDataWorkers.
@@ -215,7 +264,9 @@ func (w *dataWorkers) trimIdle() {
 // so that a subscription learns of group N before group N+1 and can deliver
 // in order.
 func (s *Session) acceptDataStreams() {
-	w := &dataWorkers{jobs: make(chan dataJob), trim: make(chan struct{})}
+	conn := s.conn
+	w := &dataWorkers{jobs: make(chan dataJob), trim: make(chan struct{}),
+		clock: newLiveClock(func() uint64 { return conn.Stats().PacketsReceived })}
 	prev := newStreamGate(nil, 0)
 	prev.release()
 	for {
@@ -223,7 +274,7 @@ func (s *Session) acceptDataStreams() {
 		if err != nil {
 			return
 		}
-		j := dataJob{st: st, prev: prev, mine: newStreamGate(prev, monoNow()+int64(headerOrderWait))}
+		j := dataJob{st: st, prev: prev, mine: newStreamGate(prev, w.clock.Now()+int64(headerOrderWait))}
 		prev = j.mine
 		select {
 		case w.jobs <- j:
@@ -266,10 +317,17 @@ func (s *Session) handleDataStream(w *dataWorkers, r *wire.StreamReader, st tran
 	// A peer that opens a stream and never sends its header must not hold
 	// this goroutine beyond the request timeout, nor the streams behind it
 	// beyond headerOrderWait (mine's deadline: they then go first, and this
-	// stream's objects may come too late to be delivered in order).
-	st.SetReadDeadline(time.Now().Add(s.opts.requestTimeout()))
+	// stream's objects may come too late to be delivered in order). Both
+	// are live time: a header delayed by a blackout is in flight, and giving
+	// up on it would lose its objects where nobody can count them (the
+	// stream's track is in the header).
+	watch := s.watchHeader(w, st)
 	r.Reset(st, s.draft, s.lim)
 	err := r.ReadHeader()
+	if watch.stop() && err != nil {
+		s.log.Warn("data stream: no header within the request timeout; stream stopped",
+			"timeout", s.opts.requestTimeout())
+	}
 	if err == nil {
 		// The header is here: while this stream waits for the ones before
 		// it, they hold the next one.
@@ -282,7 +340,7 @@ func (s *Session) handleDataStream(w *dataWorkers, r *wire.StreamReader, st tran
 	// forwarded, for at most headerOrderWait. (Not longer: the streams held
 	// back do not read, and their unread data uses up the connection's flow
 	// control credit that this stream may need.)
-	mine.deadline.Store(monoNow() + int64(headerOrderWait))
+	mine.deadline.Store(w.clock.Now() + int64(headerOrderWait))
 	if err != nil {
 		if pe, ok := wire.AsProtocolError(err); ok {
 			s.protocolViolation(CodeProtocolViolation, "data stream: %v", pe)
@@ -291,7 +349,6 @@ func (s *Session) handleDataStream(w *dataWorkers, r *wire.StreamReader, st tran
 		}
 		return
 	}
-	st.SetReadDeadline(time.Time{})
 	switch r.Kind() {
 	case wire.StreamFetch:
 		mine.release()
@@ -299,6 +356,50 @@ func (s *Session) handleDataStream(w *dataWorkers, r *wire.StreamReader, st tran
 	default:
 		s.readSubgroupStream(st, r, mine)
 	}
+}
+
+// headerWatch stops a data stream whose header has not arrived within the
+// request timeout of live time (liveClock).
+type headerWatch struct {
+	mu      sync.Mutex
+	timer   *time.Timer
+	done    bool // the header read ended
+	expired bool // the watch stopped the stream
+}
+
+// watchHeader starts the watch of st's header; stop it when the read ends.
+// The timer first fires after the request timeout; while the live time
+// since the start is short of it (the connection was silent), it fires
+// again every gateTick, each time sampling the clock.
+func (s *Session) watchHeader(w *dataWorkers, st transport.ReceiveStream) *headerWatch {
+	limit := int64(s.opts.requestTimeout())
+	start := w.clock.Now()
+	h := &headerWatch{}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.timer = time.AfterFunc(time.Duration(limit), func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if h.done {
+			return
+		}
+		if w.clock.Now()-start < limit {
+			h.timer.Reset(gateTick)
+			return
+		}
+		h.expired = true
+		st.CancelRead(stopUnknownAlias)
+	})
+	return h
+}
+
+// stop ends the watch; true if it had stopped the stream.
+func (h *headerWatch) stop() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.done = true
+	h.timer.Stop()
+	return h.expired
 }
 
 func (s *Session) readSubgroupStream(st transport.ReceiveStream, r *wire.StreamReader, mine *streamGate) {

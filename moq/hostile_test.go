@@ -293,12 +293,14 @@ func TestHostileUnknownAliasStream(t *testing.T) {
 
 // TestHostileSilentUniStream: a data stream that stops inside its header
 // holds neither the streams behind it nor the session beyond the request
-// timeout.
+// timeout, while the connection carries packets (the bounds are live time:
+// here the server's keep-alives and the peer's acknowledgements keep it
+// live; TestStreamHeaderDelayedBySilence covers a silent connection).
 func TestHostileSilentUniStream(t *testing.T) {
 	for _, v := range variants {
 		t.Run(v.name, func(t *testing.T) {
 			t.Parallel()
-			r := newRawPeer(t, v.scheme, v.draft, &Options{RequestTimeout: 300 * time.Millisecond})
+			r := newRawPeer(t, v.scheme, v.draft, &Options{RequestTimeout: 300 * time.Millisecond, KeepAlive: 20 * time.Millisecond})
 			ctx := ctxT(t)
 			silent, err := r.conn.OpenUniStreamSync(ctx)
 			if err != nil {
