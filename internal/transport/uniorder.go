@@ -13,9 +13,17 @@ import (
 // HTTP/3 layer opened more streams than its control stream (browsers open
 // QPACK streams too) leaves a gap below its first WebTransport stream that
 // never fills.
+//
+// uniOrderGap is live time when the connection's received packets can be
+// counted: time passes for a gap only while packets arrive (sampled at
+// least every uniOrderTick). While the connection is silent (a blackout it
+// rides out) the missing stream is in flight, not lost, and releasing the
+// streams after it would get its group dropped as too late. The first gap
+// is structural, not a loss: uniOrderFirstGap is wall time.
 const (
 	uniOrderGap      = time.Second
 	uniOrderFirstGap = 200 * time.Millisecond
+	uniOrderTick     = 100 * time.Millisecond
 )
 
 // uniOrderer restores the peer's opening order of unidirectional streams.
@@ -29,14 +37,18 @@ const (
 // (ID 2 or 3), so the lowest possible ID is 6 or 7. Accept returns streams
 // in ID order, waiting at most uniOrderGap for a missing one.
 type uniOrderer struct {
-	in   chan orderedStream
-	errc chan error
+	in      chan orderedStream
+	errc    chan error
+	packets func() uint64 // the connection's received packets; nil: wall time
 
 	mu       sync.Mutex
 	pending  []orderedStream // sorted by id
 	next     uint64          // the ID expected next; 0 = not known yet
 	released bool            // a stream has been released
 	gapAt    time.Time       // when the current gap was first seen
+	gapLive  time.Duration   // live time the current gap has lasted
+	gapLast  time.Time       // the gap's last sample
+	gapPkts  uint64          // packets received at gapLast
 }
 
 type orderedStream struct {
@@ -44,9 +56,10 @@ type orderedStream struct {
 	id uint64
 }
 
-// newUniOrderer starts pulling streams from accept until it fails.
-func newUniOrderer(ctx context.Context, accept func(context.Context) (ReceiveStream, uint64, error)) *uniOrderer {
-	o := &uniOrderer{in: make(chan orderedStream, 64), errc: make(chan error, 1)}
+// newUniOrderer starts pulling streams from accept until it fails. packets,
+// if not nil, counts the connection's received packets (see uniOrderGap).
+func newUniOrderer(ctx context.Context, accept func(context.Context) (ReceiveStream, uint64, error), packets func() uint64) *uniOrderer {
+	o := &uniOrderer{in: make(chan orderedStream, 64), errc: make(chan error, 1), packets: packets}
 	go func() {
 		for {
 			s, id, err := accept(ctx)
@@ -87,9 +100,14 @@ func (o *uniOrderer) pop(now time.Time) (ReceiveStream, bool) {
 	first := o.pending[0]
 	if first.id > o.next {
 		if o.gapAt.IsZero() {
-			o.gapAt = now
+			o.gapAt, o.gapLive, o.gapLast = now, 0, now
+			if o.packets != nil {
+				o.gapPkts = o.packets()
+			}
+		} else {
+			o.sampleGap(now)
 		}
-		if now.Sub(o.gapAt) < o.gapBound() {
+		if o.released && o.gapLive < uniOrderGap || !o.released && now.Sub(o.gapAt) < uniOrderFirstGap {
 			return nil, false
 		}
 	}
@@ -100,6 +118,22 @@ func (o *uniOrderer) pop(now time.Time) (ReceiveStream, bool) {
 		o.next = first.id + 4
 	}
 	return first.s, true
+}
+
+// sampleGap adds the time since the gap's last sample to its live time:
+// all of it without a packet count, else at most uniOrderTick and only if
+// a packet arrived meanwhile.
+func (o *uniOrderer) sampleGap(now time.Time) {
+	d := now.Sub(o.gapLast)
+	o.gapLast = now
+	if o.packets == nil {
+		o.gapLive += d
+		return
+	}
+	if p := o.packets(); p != o.gapPkts {
+		o.gapPkts = p
+		o.gapLive += min(d, uniOrderTick)
+	}
 }
 
 func (o *uniOrderer) gapBound() time.Duration {
@@ -134,7 +168,13 @@ func (o *uniOrderer) Accept(ctx context.Context) (ReceiveStream, error) {
 		}
 		var gapC <-chan time.Time
 		if len(o.pending) > 0 {
-			wait := o.gapBound() - time.Since(o.gapAt)
+			wait := uniOrderFirstGap - time.Since(o.gapAt)
+			if o.released {
+				wait = uniOrderGap - o.gapLive
+				if o.packets != nil {
+					wait = min(wait, uniOrderTick)
+				}
+			}
 			if timer == nil {
 				timer = time.NewTimer(wait)
 			} else {
@@ -149,7 +189,7 @@ func (o *uniOrderer) Accept(ctx context.Context) (ReceiveStream, error) {
 		case err := <-o.errc:
 			o.errc <- err
 			if len(o.pending) > 0 {
-				o.gapAt = time.Now().Add(-o.gapBound())
+				o.gapAt, o.gapLive = time.Now().Add(-o.gapBound()), o.gapBound()
 				continue
 			}
 			return nil, err
