@@ -68,7 +68,6 @@ func (c *liveClock) Now() int64 {
 // Stream reset codes we send with STOP_SENDING.
 const (
 	stopUnknownAlias uint64 = 0x1 // CANCELLED
-	stopLate         uint64 = 0x1
 )
 
 // subForAlias finds the subscription of a track alias. In draft-14 a data
@@ -422,10 +421,24 @@ func (s *Session) readSubgroupStream(st transport.ReceiveStream, r *wire.StreamR
 		mine.release()
 	}
 	if !started {
-		sub.mu.Lock()
-		sub.stats.Dropped++
-		sub.mu.Unlock()
-		st.CancelRead(stopLate)
+		// Too late to keep group order: the stream's objects are dropped,
+		// each counted as it arrives (stopping the stream would leave
+		// uncounted all but one of them).
+		var o wire.Object
+		var err error
+		for {
+			if err = r.Next(&o); err != nil {
+				break
+			}
+			o = wire.Object{}
+			sub.mu.Lock()
+			sub.stats.Dropped++
+			sub.mu.Unlock()
+		}
+		if pe, ok := wire.AsProtocolError(err); ok {
+			s.protocolViolation(CodeProtocolViolation, "data stream (alias %d, group %d): %v", h.TrackAlias, g, pe)
+		}
+		sub.lateStreamEnded()
 		return
 	}
 	subgroup := h.Subgroup

@@ -1,6 +1,7 @@
 package moq
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -8,23 +9,86 @@ import (
 	"github.com/moq-ffi/moq-ffi-go/internal/wire"
 )
 
-// writeGroup writes group g (one object, its payload the group's
-// payloadOf) on st, a subgroup stream of alias, and ends the stream.
-func (r *rawPeer) writeGroup(st transport.SendStream, alias, g uint64) error {
+// writeGroup writes group g (objects 0 to n-1, 1 if n is omitted, each
+// with its payloadOf) on st, a subgroup stream of alias, and ends the
+// stream.
+func (r *rawPeer) writeGroup(st transport.SendStream, alias, g uint64, n ...uint64) error {
 	h := wire.SubgroupHeader{TrackAlias: alias, Group: g, Priority: 1, Type: wire.SubgroupType(false, false, false, 0)}
 	b, err := wire.AppendSubgroupHeader(nil, r.draft, &h)
 	if err != nil {
 		r.t.Fatal(err)
 	}
 	enc := wire.SubgroupEncoder{Draft: r.draft, Header: h}
-	p := payloadOf(Location{Group: g})
-	if b, err = enc.AppendObjectHeader(b, &wire.Object{Group: g, ID: 0}, len(p)); err != nil {
-		r.t.Fatal(err)
+	count := uint64(1)
+	if len(n) > 0 {
+		count = n[0]
 	}
-	if _, err := st.Write(append(b, p...)); err != nil {
+	for id := range count {
+		p := payloadOf(Location{Group: g, Object: id})
+		if b, err = enc.AppendObjectHeader(b, &wire.Object{Group: g, ID: id}, len(p)); err != nil {
+			r.t.Fatal(err)
+		}
+		b = append(b, p...)
+	}
+	if _, err := st.Write(b); err != nil {
 		return err
 	}
 	return st.Close()
+}
+
+// subscribeRaw subscribes server's session to the raw peer's track, which
+// answers with alias 7.
+func subscribeRaw(t *testing.T, ctx context.Context, up *rawPeer) (*Subscription, uint64) {
+	t.Helper()
+	type result struct {
+		sub *Subscription
+		err error
+	}
+	subc := make(chan result, 1)
+	go func() {
+		sub, err := up.server.Subscribe(ctx, Namespace{"up"}, "t", SubscribeOptions{})
+		subc <- result{sub, err}
+	}()
+	req := readUntil[*wire.Subscribe](up)
+	up.sendMsg(&wire.SubscribeOK{RequestID: req.RequestID, TrackAlias: 7, GroupOrder: wire.GroupOrderAscending})
+	res := <-subc
+	if res.err != nil {
+		t.Fatal(res.err)
+	}
+	return res.sub, req.RequestID
+}
+
+// A group whose stream starts after a later group was delivered is dropped,
+// and every one of its objects is counted, not just one per stream.
+func TestLateStreamCountsEveryObject(t *testing.T) {
+	ctx := ctxT(t)
+	up := newRawPeer(t, "moqt", Draft14, nil)
+	sub, reqID := subscribeRaw(t, ctx, up)
+	open := func() transport.SendStream {
+		st, err := up.conn.OpenUniStreamSync(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	if err := up.writeGroup(open(), 7, 2); err != nil {
+		t.Fatal(err)
+	}
+	expectObjects(t, ctx, sub, []Location{{Group: 2}}, true)
+	if err := up.writeGroup(open(), 7, 1, 3); err != nil { // too late: group 2 is out
+		t.Fatal(err)
+	}
+	// PUBLISH_DONE for both streams: the subscription ends once both have
+	// been read.
+	up.sendMsg(&wire.PublishDone{RequestID: reqID, StatusCode: 0x2, StreamCount: 2, Reason: "done"})
+	select {
+	case <-sub.Done():
+	case <-ctx.Done():
+		t.Fatal("the subscription did not end after PUBLISH_DONE")
+	}
+	if st := sub.Stats(); st.Objects != 1 || st.Dropped != 3 {
+		t.Fatalf("stats %+v, want 1 object delivered and the late group's 3 dropped", st)
+	}
 }
 
 // TestStreamHeaderDelayedBySilence is the ride-out of a blackout on one
@@ -44,22 +108,7 @@ func TestStreamHeaderDelayedBySilence(t *testing.T) {
 	const requestTimeout = time.Second
 	ctx := ctxT(t)
 	up := newRawPeer(t, "moqt", Draft14, &Options{RequestTimeout: requestTimeout})
-	type result struct {
-		sub *Subscription
-		err error
-	}
-	subc := make(chan result, 1)
-	go func() {
-		sub, err := up.server.Subscribe(ctx, Namespace{"up"}, "t", SubscribeOptions{})
-		subc <- result{sub, err}
-	}()
-	req := readUntil[*wire.Subscribe](up)
-	up.sendMsg(&wire.SubscribeOK{RequestID: req.RequestID, TrackAlias: 7, GroupOrder: wire.GroupOrderAscending})
-	res := <-subc
-	if res.err != nil {
-		t.Fatal(res.err)
-	}
-	sub := res.sub
+	sub, _ := subscribeRaw(t, ctx, up)
 
 	first, err := up.conn.OpenUniStreamSync(ctx) // group 1: nothing sent yet
 	if err != nil {
