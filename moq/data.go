@@ -314,19 +314,16 @@ func (s *Session) dataWorker(w *dataWorkers, j dataJob) {
 func (s *Session) handleDataStream(w *dataWorkers, r *wire.StreamReader, st transport.ReceiveStream, prev, mine *streamGate) {
 	defer mine.release()
 	// A peer that opens a stream and never sends its header must not hold
-	// this goroutine beyond the request timeout, nor the streams behind it
-	// beyond headerOrderWait (mine's deadline: they then go first, and this
-	// stream's objects may come too late to be delivered in order). Both
-	// are live time: a header delayed by a blackout is in flight, and giving
-	// up on it would lose its objects where nobody can count them (the
-	// stream's track is in the header).
-	watch := s.watchHeader(w, st)
+	// the streams behind it beyond headerOrderWait of live time (mine's
+	// deadline: they then go first, and this stream's objects may come too
+	// late to be delivered in order; then they are counted as dropped). The
+	// header read itself is not given up on: a header held up by a blackout
+	// or a slow recovery is in flight, and stopping the stream would lose its
+	// objects where nobody can count them (the stream's track is in the
+	// header). A silent stream costs this goroutine until the session ends,
+	// as does a stream that never ends after its header.
 	r.Reset(st, s.draft, s.lim)
 	err := r.ReadHeader()
-	if watch.stop() && err != nil {
-		s.log.Warn("data stream: no header within the request timeout; stream stopped",
-			"timeout", s.opts.requestTimeout())
-	}
 	if err == nil {
 		// The header is here: while this stream waits for the ones before
 		// it, they hold the next one.
@@ -355,50 +352,6 @@ func (s *Session) handleDataStream(w *dataWorkers, r *wire.StreamReader, st tran
 	default:
 		s.readSubgroupStream(st, r, mine)
 	}
-}
-
-// headerWatch stops a data stream whose header has not arrived within the
-// request timeout of live time (liveClock).
-type headerWatch struct {
-	mu      sync.Mutex
-	timer   *time.Timer
-	done    bool // the header read ended
-	expired bool // the watch stopped the stream
-}
-
-// watchHeader starts the watch of st's header; stop it when the read ends.
-// The timer first fires after the request timeout; while the live time
-// since the start is short of it (the connection was silent), it fires
-// again every gateTick, each time sampling the clock.
-func (s *Session) watchHeader(w *dataWorkers, st transport.ReceiveStream) *headerWatch {
-	limit := int64(s.opts.requestTimeout())
-	start := w.clock.Now()
-	h := &headerWatch{}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.timer = time.AfterFunc(time.Duration(limit), func() {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		if h.done {
-			return
-		}
-		if w.clock.Now()-start < limit {
-			h.timer.Reset(gateTick)
-			return
-		}
-		h.expired = true
-		st.CancelRead(stopUnknownAlias)
-	})
-	return h
-}
-
-// stop ends the watch; true if it had stopped the stream.
-func (h *headerWatch) stop() bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.done = true
-	h.timer.Stop()
-	return h.expired
 }
 
 func (s *Session) readSubgroupStream(st transport.ReceiveStream, r *wire.StreamReader, mine *streamGate) {

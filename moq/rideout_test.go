@@ -96,15 +96,17 @@ func TestLateStreamCountsEveryObject(t *testing.T) {
 // up (on a network: lost, and retransmitted only after the blackout; here
 // the peer writes it only after the silence), while the stream of group 2
 // has arrived. As long as the connection receives nothing, the missing
-// header is in flight, not late: the header read is not given up on (the
-// request timeout is far shorter than the silence), group 2 does not
-// overtake group 1 (the silence is longer than headerOrderWait), and once
-// the data comes both groups are delivered in order with nothing dropped.
+// header is in flight, not late: the header read is not given up on (it
+// used to be after the request timeout, far shorter than the silence),
+// group 2 does not overtake group 1 (the silence is longer than
+// headerOrderWait), and once the data comes both groups are delivered in
+// order with nothing dropped.
 // Before, group 1's stream was stopped and lost without being counted, and
 // group 2 was delivered alone.
 func TestStreamHeaderDelayedBySilence(t *testing.T) {
-	// The request timeout is well above the packets that follow the
-	// handshake and the first streams, which do count as live time.
+	// The request timeout (which used to bound the header read) is well
+	// above the packets that follow the handshake and the first streams,
+	// which do count as live time.
 	const requestTimeout = time.Second
 	ctx := ctxT(t)
 	up := newRawPeer(t, "moqt", Draft14, &Options{RequestTimeout: requestTimeout})
