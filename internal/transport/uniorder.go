@@ -9,17 +9,20 @@ import (
 // uniOrderGap bounds how long Accept holds back a stream while a stream the
 // peer opened before it has not arrived yet (it may have been reset before
 // its WebTransport header could be read, and then never arrives). Before the
-// first stream is released the bound is uniOrderFirstGap: a peer whose
-// HTTP/3 layer opened more streams than its control stream (browsers open
-// QPACK streams too) leaves a gap below its first WebTransport stream that
-// never fills.
+// first stream is released, a first stream exactly two IDs above the lowest
+// possible one is held only uniOrderFirstGap: a peer whose HTTP/3 layer
+// opened its two QPACK streams after its control stream (browsers do;
+// quic-go opens none) leaves that gap below its first WebTransport stream,
+// and it never fills. Any other gap before the first stream is likely a
+// stream still on its way (under CPU load webtransport-go may read the
+// header of a later stream first) and is held uniOrderGap of wall time.
 //
 // uniOrderGap is live time when the connection's received packets can be
 // counted: time passes for a gap only while packets arrive (sampled at
 // least every uniOrderTick). While the connection is silent (a blackout it
 // rides out) the missing stream is in flight, not lost, and releasing the
-// streams after it would get its group dropped as too late. The first gap
-// is structural, not a loss: uniOrderFirstGap is wall time.
+// streams after it would get its group dropped as too late. (Before the
+// first stream the bounds are wall time.)
 const (
 	uniOrderGap      = time.Second
 	uniOrderFirstGap = 200 * time.Millisecond
@@ -107,7 +110,7 @@ func (o *uniOrderer) pop(now time.Time) (ReceiveStream, bool) {
 		} else {
 			o.sampleGap(now)
 		}
-		if o.released && o.gapLive < uniOrderGap || !o.released && now.Sub(o.gapAt) < uniOrderFirstGap {
+		if o.released && o.gapLive < uniOrderGap || !o.released && now.Sub(o.gapAt) < o.firstGap(first.id) {
 			return nil, false
 		}
 	}
@@ -136,11 +139,16 @@ func (o *uniOrderer) sampleGap(now time.Time) {
 	}
 }
 
-func (o *uniOrderer) gapBound() time.Duration {
-	if o.released {
-		return uniOrderGap
+// firstGap is the bound of a gap below stream id, the lowest pending one,
+// before the first stream is released: uniOrderFirstGap if the gap may be
+// the QPACK streams of a browser's HTTP/3 layer, else uniOrderGap (wall
+// time: a peer whose first stream comes alone, or other HTTP/3 streams,
+// must not wait for packets that may not come).
+func (o *uniOrderer) firstGap(id uint64) time.Duration {
+	if id == o.next+8 {
+		return uniOrderFirstGap
 	}
-	return uniOrderFirstGap
+	return uniOrderGap
 }
 
 // Accept returns the next stream in opening order.
@@ -168,7 +176,7 @@ func (o *uniOrderer) Accept(ctx context.Context) (ReceiveStream, error) {
 		}
 		var gapC <-chan time.Time
 		if len(o.pending) > 0 {
-			wait := uniOrderFirstGap - time.Since(o.gapAt)
+			wait := o.firstGap(o.pending[0].id) - time.Since(o.gapAt)
 			if o.released {
 				wait = uniOrderGap - o.gapLive
 				if o.packets != nil {
@@ -189,7 +197,7 @@ func (o *uniOrderer) Accept(ctx context.Context) (ReceiveStream, error) {
 		case err := <-o.errc:
 			o.errc <- err
 			if len(o.pending) > 0 {
-				o.gapAt, o.gapLive = time.Now().Add(-o.gapBound()), o.gapBound()
+				o.gapAt, o.gapLive = time.Now().Add(-uniOrderGap), uniOrderGap
 				continue
 			}
 			return nil, err

@@ -139,6 +139,34 @@ func TestUniOrdererGapIsLiveTime(t *testing.T) {
 		t.Fatalf("14 released after %d live ticks, want %d", ticks, want)
 	}
 
+	// Before the first stream: a gap of two streams (a browser's QPACK
+	// streams) is waited out for uniOrderFirstGap, any other for
+	// uniOrderGap, both wall time.
+	q := &uniOrderer{packets: func() uint64 { return pkts }}
+	q.insert(orderedStream{&fakeRecv{14}, 14}) // 6 and 10: QPACK streams
+	if _, ok := q.pop(t0); ok {
+		t.Fatal("14 released at once as the first stream")
+	}
+	if _, ok := q.pop(t0.Add(uniOrderFirstGap)); !ok {
+		t.Fatal("14, two streams above the base, held past uniOrderFirstGap")
+	}
+	f := &uniOrderer{packets: func() uint64 { return pkts }}
+	f.insert(orderedStream{&fakeRecv{18}, 18}) // 6 (and more) still on the way
+	f.pop(t0)
+	if _, ok := f.pop(t0.Add(uniOrderFirstGap)); ok {
+		t.Fatal("18, three streams above the base, released as the first stream after uniOrderFirstGap")
+	}
+	f.insert(orderedStream{&fakeRecv{6}, 6})
+	if s, ok := f.pop(t0.Add(uniOrderFirstGap)); !ok || s.(*fakeRecv).id != 6 {
+		t.Fatal("6 not released first once it came")
+	}
+	g := &uniOrderer{packets: func() uint64 { return pkts }}
+	g.insert(orderedStream{&fakeRecv{18}, 18})
+	g.pop(t0)
+	if _, ok := g.pop(t0.Add(uniOrderGap)); !ok {
+		t.Fatal("18 held as the first stream past uniOrderGap of wall time")
+	}
+
 	w := &uniOrderer{}
 	w.insert(orderedStream{&fakeRecv{6}, 6})
 	w.pop(t0)
