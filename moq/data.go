@@ -13,24 +13,14 @@ import (
 	"github.com/moq-ffi/moq-ffi-go/internal/wire"
 )
 
-// headerMissingWait bounds how long a data stream whose header has not
-// arrived holds back the streams the peer opened after it; headerOrderWait
-// how long it holds them once its header is in (forwarding: until its first
-// object is forwarded). Both are measured on the session's liveClock: time
-// during which the connection receives packets. While nothing arrives at
-// all (a blackout that the connection rides out) a missing header is in
-// flight, not late, and the streams behind it wait for it instead of
-// overtaking it and getting it dropped as too late. The first bound is the
-// longer one: after a blackout QUIC's recovery (a collapsed congestion
-// window, loss) can keep a resent header back for seconds while packets
-// arrive, and the data of a stream whose header is missing was sent already
-// (it needs no more flow control credit); a stream with its header may wait
-// for data its publisher has not written yet, while the streams it holds
-// back use up the connection's credit unread.
-const (
-	headerMissingWait = 5 * time.Second
-	headerOrderWait   = time.Second
-)
+// headerOrderWait bounds how long a data stream whose header has not
+// arrived holds back the streams the peer opened after it, and again how
+// long it holds them once its header is in. It is measured on the
+// session's liveClock: time during which the connection receives packets.
+// While nothing arrives at all (a blackout that the connection rides out)
+// a missing header is in flight, not late, and the streams behind it wait
+// for it instead of overtaking it and getting it dropped as too late.
+const headerOrderWait = time.Second
 
 // liveClock measures the time during which the connection delivers
 // packets: a sample adds the time since the previous one (at most
@@ -182,7 +172,7 @@ func (g *streamGate) wait() <-chan struct{} {
 
 // gateTick is how often streams waiting at a gate check its deadline: a
 // stream whose header never comes holds the ones behind it for
-// headerMissingWait plus up to one tick.
+// headerOrderWait plus up to one tick.
 const gateTick = 100 * time.Millisecond
 
 // waitGate waits until prev is released, or, when its deadline has passed,
@@ -269,7 +259,7 @@ func (w *dataWorkers) trimIdle() {
 // acceptDataStreams accepts the peer's data streams until the session
 // ends. Streams are accepted in the order the peer opened them; each one
 // registers with its subscription only after the streams opened before it
-// have (or have failed to, or have taken headerMissingWait to send a header),
+// have (or have failed to, or have taken headerOrderWait to send a header),
 // so that a subscription learns of group N before group N+1 and can deliver
 // in order.
 func (s *Session) acceptDataStreams() {
@@ -283,7 +273,7 @@ func (s *Session) acceptDataStreams() {
 		if err != nil {
 			return
 		}
-		j := dataJob{st: st, prev: prev, mine: newStreamGate(prev, w.clock.Now()+int64(headerMissingWait))}
+		j := dataJob{st: st, prev: prev, mine: newStreamGate(prev, w.clock.Now()+int64(headerOrderWait))}
 		prev = j.mine
 		select {
 		case w.jobs <- j:
@@ -324,7 +314,7 @@ func (s *Session) dataWorker(w *dataWorkers, j dataJob) {
 func (s *Session) handleDataStream(w *dataWorkers, r *wire.StreamReader, st transport.ReceiveStream, prev, mine *streamGate) {
 	defer mine.release()
 	// A peer that opens a stream and never sends its header must not hold
-	// the streams behind it beyond headerMissingWait of live time (mine's
+	// the streams behind it beyond headerOrderWait of live time (mine's
 	// deadline: they then go first, and this stream's objects may come too
 	// late to be delivered in order; then they are counted as dropped). The
 	// header read itself is not given up on: a header held up by a blackout

@@ -292,7 +292,7 @@ func TestHostileUnknownAliasStream(t *testing.T) {
 }
 
 // TestHostileSilentUniStream: a data stream that stops inside its header
-// does not hold the streams behind it beyond headerMissingWait while the
+// does not hold the streams behind it beyond headerOrderWait while the
 // connection carries packets (the bound is live time: here the server's
 // keep-alives and the peer's acknowledgements keep it live;
 // TestStreamHeaderDelayedBySilence covers a silent connection), nor the

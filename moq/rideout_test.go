@@ -99,7 +99,7 @@ func TestLateStreamCountsEveryObject(t *testing.T) {
 // header is in flight, not late: the header read is not given up on (it
 // used to be after the request timeout, far shorter than the silence),
 // group 2 does not overtake group 1 (the silence is longer than
-// headerMissingWait), and once the data comes both groups are delivered in
+// headerOrderWait), and once the data comes both groups are delivered in
 // order with nothing dropped.
 // Before, group 1's stream was stopped and lost without being counted, and
 // group 2 was delivered alone.
@@ -124,8 +124,8 @@ func TestStreamHeaderDelayedBySilence(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The blackout itself: the peer sends nothing for longer than both the
-	// request timeout and headerMissingWait.
-	<-time.After(max(headerMissingWait, requestTimeout) + 1500*time.Millisecond)
+	// request timeout and headerOrderWait.
+	<-time.After(max(headerOrderWait, requestTimeout) + 1500*time.Millisecond)
 	if err := up.writeGroup(first, 7, 1); err != nil {
 		t.Fatalf("group 1's stream was given up on during the silence: %v", err)
 	}
