@@ -15,13 +15,59 @@ import (
 
 // headerOrderWait bounds how long a data stream whose header has not
 // arrived holds back the streams the peer opened after it, and again how
-// long it holds them once its header is in.
+// long it holds them once its header is in. It is measured on the
+// session's liveClock: time during which the connection receives packets.
+// While nothing arrives at all (a blackout that the connection rides out)
+// a missing header is in flight, not late, and the streams behind it wait
+// for it instead of overtaking it and getting it dropped as too late.
 const headerOrderWait = time.Second
+
+// liveClock measures the time during which the connection delivers
+// packets: a sample adds the time since the previous one (at most
+// gateTick) only if the connection received a packet in between. The
+// streams waiting at a gate sample it every gateTick, and so does a stream
+// waiting for its header. Without a packet count (a test's session) all
+// time is live.
+type liveClock struct {
+	packets func() uint64 // the connection's received packets; nil: all time is live
+	now     func() int64  // monoNow; a test's clock in tests
+
+	mu       sync.Mutex
+	last     int64 // now() at the previous sample
+	lastPkts uint64
+	live     int64
+}
+
+func newLiveClock(packets func() uint64) *liveClock {
+	c := &liveClock{packets: packets, now: monoNow}
+	c.last = c.now()
+	if packets != nil {
+		c.lastPkts = packets()
+	}
+	return c
+}
+
+// Now returns the live time so far (nanoseconds).
+func (c *liveClock) Now() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := c.now()
+	moved := true
+	if c.packets != nil {
+		p := c.packets()
+		moved = p != c.lastPkts
+		c.lastPkts = p
+	}
+	if moved {
+		c.live += min(t-c.last, int64(gateTick))
+	}
+	c.last = t
+	return c.live
+}
 
 // Stream reset codes we send with STOP_SENDING.
 const (
 	stopUnknownAlias uint64 = 0x1 // CANCELLED
-	stopLate         uint64 = 0x1
 )
 
 // subForAlias finds the subscription of a track alias. In draft-14 a data
@@ -139,7 +185,7 @@ func (s *Session) waitGate(w *dataWorkers, prev *streamGate) bool {
 		if ch == nil {
 			return true
 		}
-		if g.deadline.Load() <= monoNow() {
+		if g.deadline.Load() <= w.clock.Now() {
 			g = g.prev.Load()
 			continue
 		}
@@ -194,6 +240,8 @@ type dataWorkers struct {
 
 	tickMu sync.Mutex
 	tickCh chan struct{} // see tick
+
+	clock *liveClock // the gates' deadlines are on it
 }
 
 // trimIdle ends the idle workers past keepIdleDataWorkers.
@@ -215,7 +263,9 @@ func (w *dataWorkers) trimIdle() {
 // so that a subscription learns of group N before group N+1 and can deliver
 // in order.
 func (s *Session) acceptDataStreams() {
-	w := &dataWorkers{jobs: make(chan dataJob), trim: make(chan struct{})}
+	conn := s.conn
+	w := &dataWorkers{jobs: make(chan dataJob), trim: make(chan struct{}),
+		clock: newLiveClock(func() uint64 { return conn.Stats().PacketsReceived })}
 	prev := newStreamGate(nil, 0)
 	prev.release()
 	for {
@@ -223,7 +273,7 @@ func (s *Session) acceptDataStreams() {
 		if err != nil {
 			return
 		}
-		j := dataJob{st: st, prev: prev, mine: newStreamGate(prev, monoNow()+int64(headerOrderWait))}
+		j := dataJob{st: st, prev: prev, mine: newStreamGate(prev, w.clock.Now()+int64(headerOrderWait))}
 		prev = j.mine
 		select {
 		case w.jobs <- j:
@@ -264,10 +314,14 @@ func (s *Session) dataWorker(w *dataWorkers, j dataJob) {
 func (s *Session) handleDataStream(w *dataWorkers, r *wire.StreamReader, st transport.ReceiveStream, prev, mine *streamGate) {
 	defer mine.release()
 	// A peer that opens a stream and never sends its header must not hold
-	// this goroutine beyond the request timeout, nor the streams behind it
-	// beyond headerOrderWait (mine's deadline: they then go first, and this
-	// stream's objects may come too late to be delivered in order).
-	st.SetReadDeadline(time.Now().Add(s.opts.requestTimeout()))
+	// the streams behind it beyond headerOrderWait of live time (mine's
+	// deadline: they then go first, and this stream's objects may come too
+	// late to be delivered in order; then they are counted as dropped). The
+	// header read itself is not given up on: a header held up by a blackout
+	// or a slow recovery is in flight, and stopping the stream would lose its
+	// objects where nobody can count them (the stream's track is in the
+	// header). A silent stream costs this goroutine until the session ends,
+	// as does a stream that never ends after its header.
 	r.Reset(st, s.draft, s.lim)
 	err := r.ReadHeader()
 	if err == nil {
@@ -282,7 +336,7 @@ func (s *Session) handleDataStream(w *dataWorkers, r *wire.StreamReader, st tran
 	// forwarded, for at most headerOrderWait. (Not longer: the streams held
 	// back do not read, and their unread data uses up the connection's flow
 	// control credit that this stream may need.)
-	mine.deadline.Store(monoNow() + int64(headerOrderWait))
+	mine.deadline.Store(w.clock.Now() + int64(headerOrderWait))
 	if err != nil {
 		if pe, ok := wire.AsProtocolError(err); ok {
 			s.protocolViolation(CodeProtocolViolation, "data stream: %v", pe)
@@ -291,7 +345,6 @@ func (s *Session) handleDataStream(w *dataWorkers, r *wire.StreamReader, st tran
 		}
 		return
 	}
-	st.SetReadDeadline(time.Time{})
 	switch r.Kind() {
 	case wire.StreamFetch:
 		mine.release()
@@ -321,10 +374,24 @@ func (s *Session) readSubgroupStream(st transport.ReceiveStream, r *wire.StreamR
 		mine.release()
 	}
 	if !started {
-		sub.mu.Lock()
-		sub.stats.Dropped++
-		sub.mu.Unlock()
-		st.CancelRead(stopLate)
+		// Too late to keep group order: the stream's objects are dropped,
+		// each counted as it arrives (stopping the stream would leave
+		// uncounted all but one of them).
+		var o wire.Object
+		var err error
+		for {
+			if err = r.Next(&o); err != nil {
+				break
+			}
+			o = wire.Object{}
+			sub.mu.Lock()
+			sub.stats.Dropped++
+			sub.mu.Unlock()
+		}
+		if pe, ok := wire.AsProtocolError(err); ok {
+			s.protocolViolation(CodeProtocolViolation, "data stream (alias %d, group %d): %v", h.TrackAlias, g, pe)
+		}
+		sub.lateStreamEnded()
 		return
 	}
 	subgroup := h.Subgroup

@@ -7,7 +7,7 @@ import "testing"
 // hang until the test's own timeout: none relies on timing.
 
 func gateSession() (*Session, *dataWorkers) {
-	return &Session{done: make(chan struct{})}, &dataWorkers{jobs: make(chan dataJob), trim: make(chan struct{})}
+	return &Session{done: make(chan struct{})}, &dataWorkers{jobs: make(chan dataJob), trim: make(chan struct{}), clock: newLiveClock(nil)}
 }
 
 // A released gate lets the next stream go at once, whatever its deadline.

@@ -79,6 +79,7 @@ type Subscription struct {
 	// The publisher's PUBLISH_DONE may overtake data streams: the
 	// subscription ends when they have been read (or after a grace time).
 	seen       uint64    // data streams started
+	late       int       // streams too late to deliver, still being read (their objects counted as dropped)
 	pubDone    error     // set when PUBLISH_DONE arrived
 	pubStreams uint64    // draft-14: streams the publisher opened
 	pubFinal   *Location // draft-07: the last object sent, if any
@@ -250,22 +251,31 @@ func (sub *Subscription) dropOldestLocked() {
 }
 
 // streamStarted registers a data stream of group g; false if the group is
-// already behind what was delivered (its objects will be dropped).
+// already behind what was delivered (its objects will be dropped and
+// counted: call lateStreamEnded when the stream ends).
 func (sub *Subscription) streamStarted(g uint64) bool {
 	sub.mu.Lock()
 	sub.seen++
 	if sub.delivered && g < sub.last {
-		drained := sub.drainedLocked()
+		sub.late++
 		sub.mu.Unlock()
-		if drained {
-			sub.completeDone()
-		}
 		return false
 	}
 	sub.open[g]++
 	sub.markActiveLocked(g)
 	sub.mu.Unlock()
 	return true
+}
+
+// lateStreamEnded unregisters a data stream that came too late.
+func (sub *Subscription) lateStreamEnded() {
+	sub.mu.Lock()
+	sub.late--
+	drained := sub.drainedLocked()
+	sub.mu.Unlock()
+	if drained {
+		sub.completeDone()
+	}
 }
 
 // streamEnded unregisters a data stream of group g.
@@ -309,7 +319,7 @@ func (sub *Subscription) publisherDone(err error, streams uint64, final *Locatio
 // drainedLocked reports whether a subscription whose publisher is done has
 // received everything it should wait for.
 func (sub *Subscription) drainedLocked() bool {
-	if sub.pubDone == nil || sub.ended || len(sub.open) > 0 {
+	if sub.pubDone == nil || sub.ended || len(sub.open) > 0 || sub.late > 0 {
 		return false
 	}
 	if sub.sess.rules.requestIDs {

@@ -9,13 +9,24 @@ import (
 // uniOrderGap bounds how long Accept holds back a stream while a stream the
 // peer opened before it has not arrived yet (it may have been reset before
 // its WebTransport header could be read, and then never arrives). Before the
-// first stream is released the bound is uniOrderFirstGap: a peer whose
-// HTTP/3 layer opened more streams than its control stream (browsers open
-// QPACK streams too) leaves a gap below its first WebTransport stream that
-// never fills.
+// first stream is released, a first stream exactly two IDs above the lowest
+// possible one is held only uniOrderFirstGap: a peer whose HTTP/3 layer
+// opened its two QPACK streams after its control stream (browsers do;
+// quic-go opens none) leaves that gap below its first WebTransport stream,
+// and it never fills. Any other gap before the first stream is likely a
+// stream still on its way (under CPU load webtransport-go may read the
+// header of a later stream first) and is held uniOrderGap of wall time.
+//
+// uniOrderGap is live time when the connection's received packets can be
+// counted: time passes for a gap only while packets arrive (sampled at
+// least every uniOrderTick). While the connection is silent (a blackout it
+// rides out) the missing stream is in flight, not lost, and releasing the
+// streams after it would get its group dropped as too late. (Before the
+// first stream the bounds are wall time.)
 const (
 	uniOrderGap      = time.Second
 	uniOrderFirstGap = 200 * time.Millisecond
+	uniOrderTick     = 100 * time.Millisecond
 )
 
 // uniOrderer restores the peer's opening order of unidirectional streams.
@@ -29,14 +40,18 @@ const (
 // (ID 2 or 3), so the lowest possible ID is 6 or 7. Accept returns streams
 // in ID order, waiting at most uniOrderGap for a missing one.
 type uniOrderer struct {
-	in   chan orderedStream
-	errc chan error
+	in      chan orderedStream
+	errc    chan error
+	packets func() uint64 // the connection's received packets; nil: wall time
 
 	mu       sync.Mutex
 	pending  []orderedStream // sorted by id
 	next     uint64          // the ID expected next; 0 = not known yet
 	released bool            // a stream has been released
 	gapAt    time.Time       // when the current gap was first seen
+	gapLive  time.Duration   // live time the current gap has lasted
+	gapLast  time.Time       // the gap's last sample
+	gapPkts  uint64          // packets received at gapLast
 }
 
 type orderedStream struct {
@@ -44,9 +59,10 @@ type orderedStream struct {
 	id uint64
 }
 
-// newUniOrderer starts pulling streams from accept until it fails.
-func newUniOrderer(ctx context.Context, accept func(context.Context) (ReceiveStream, uint64, error)) *uniOrderer {
-	o := &uniOrderer{in: make(chan orderedStream, 64), errc: make(chan error, 1)}
+// newUniOrderer starts pulling streams from accept until it fails. packets,
+// if not nil, counts the connection's received packets (see uniOrderGap).
+func newUniOrderer(ctx context.Context, accept func(context.Context) (ReceiveStream, uint64, error), packets func() uint64) *uniOrderer {
+	o := &uniOrderer{in: make(chan orderedStream, 64), errc: make(chan error, 1), packets: packets}
 	go func() {
 		for {
 			s, id, err := accept(ctx)
@@ -87,9 +103,14 @@ func (o *uniOrderer) pop(now time.Time) (ReceiveStream, bool) {
 	first := o.pending[0]
 	if first.id > o.next {
 		if o.gapAt.IsZero() {
-			o.gapAt = now
+			o.gapAt, o.gapLive, o.gapLast = now, 0, now
+			if o.packets != nil {
+				o.gapPkts = o.packets()
+			}
+		} else {
+			o.sampleGap(now)
 		}
-		if now.Sub(o.gapAt) < o.gapBound() {
+		if o.released && o.gapLive < uniOrderGap || !o.released && now.Sub(o.gapAt) < o.firstGap(first.id) {
 			return nil, false
 		}
 	}
@@ -102,11 +123,32 @@ func (o *uniOrderer) pop(now time.Time) (ReceiveStream, bool) {
 	return first.s, true
 }
 
-func (o *uniOrderer) gapBound() time.Duration {
-	if o.released {
-		return uniOrderGap
+// sampleGap adds the time since the gap's last sample to its live time:
+// all of it without a packet count, else at most uniOrderTick and only if
+// a packet arrived meanwhile.
+func (o *uniOrderer) sampleGap(now time.Time) {
+	d := now.Sub(o.gapLast)
+	o.gapLast = now
+	if o.packets == nil {
+		o.gapLive += d
+		return
 	}
-	return uniOrderFirstGap
+	if p := o.packets(); p != o.gapPkts {
+		o.gapPkts = p
+		o.gapLive += min(d, uniOrderTick)
+	}
+}
+
+// firstGap is the bound of a gap below stream id, the lowest pending one,
+// before the first stream is released: uniOrderFirstGap if the gap may be
+// the QPACK streams of a browser's HTTP/3 layer, else uniOrderGap (wall
+// time: a peer whose first stream comes alone, or other HTTP/3 streams,
+// must not wait for packets that may not come).
+func (o *uniOrderer) firstGap(id uint64) time.Duration {
+	if id == o.next+8 {
+		return uniOrderFirstGap
+	}
+	return uniOrderGap
 }
 
 // Accept returns the next stream in opening order.
@@ -134,7 +176,13 @@ func (o *uniOrderer) Accept(ctx context.Context) (ReceiveStream, error) {
 		}
 		var gapC <-chan time.Time
 		if len(o.pending) > 0 {
-			wait := o.gapBound() - time.Since(o.gapAt)
+			wait := o.firstGap(o.pending[0].id) - time.Since(o.gapAt)
+			if o.released {
+				wait = uniOrderGap - o.gapLive
+				if o.packets != nil {
+					wait = min(wait, uniOrderTick)
+				}
+			}
 			if timer == nil {
 				timer = time.NewTimer(wait)
 			} else {
@@ -149,7 +197,7 @@ func (o *uniOrderer) Accept(ctx context.Context) (ReceiveStream, error) {
 		case err := <-o.errc:
 			o.errc <- err
 			if len(o.pending) > 0 {
-				o.gapAt = time.Now().Add(-o.gapBound())
+				o.gapAt, o.gapLive = time.Now().Add(-uniOrderGap), uniOrderGap
 				continue
 			}
 			return nil, err

@@ -50,7 +50,7 @@ func TestUniOrdererRestoresOrder(t *testing.T) {
 	defer cancel()
 	// Client-initiated uni streams: 2 is the HTTP/3 control stream, so the
 	// first WebTransport stream is 6.
-	o := newUniOrderer(ctx, feed(18, 6, 14, 10, 22))
+	o := newUniOrderer(ctx, feed(18, 6, 14, 10, 22), nil)
 	got := acceptIDs(t, o, 5)
 	want := []uint64{6, 10, 14, 18, 22}
 	for i := range want {
@@ -63,7 +63,7 @@ func TestUniOrdererRestoresOrder(t *testing.T) {
 func TestUniOrdererServerStreams(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	o := newUniOrderer(ctx, feed(11, 7, 15))
+	o := newUniOrderer(ctx, feed(11, 7, 15), nil)
 	got := acceptIDs(t, o, 3)
 	if got[0] != 7 || got[1] != 11 || got[2] != 15 {
 		t.Fatalf("order %v, want [7 11 15]", got)
@@ -75,7 +75,7 @@ func TestUniOrdererServerStreams(t *testing.T) {
 func TestUniOrdererGapNeverFills(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	o := newUniOrderer(ctx, feed(6, 14, 18)) // 10 never comes
+	o := newUniOrderer(ctx, feed(6, 14, 18), nil) // 10 never comes
 	got := acceptIDs(t, o, 3)
 	if got[0] != 6 || got[1] != 14 || got[2] != 18 {
 		t.Fatalf("order %v, want [6 14 18]", got)
@@ -87,7 +87,7 @@ func TestUniOrdererGapNeverFills(t *testing.T) {
 func TestUniOrdererFirstStreamAboveBase(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	o := newUniOrderer(ctx, feed(14, 18))
+	o := newUniOrderer(ctx, feed(14, 18), nil)
 	got := acceptIDs(t, o, 2)
 	if got[0] != 14 || got[1] != 18 {
 		t.Fatalf("order %v, want [14 18]", got)
@@ -96,9 +96,85 @@ func TestUniOrdererFirstStreamAboveBase(t *testing.T) {
 
 func TestUniOrdererEndsWithAcceptError(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	o := newUniOrderer(ctx, feed())
+	o := newUniOrderer(ctx, feed(), nil)
 	cancel()
 	if _, err := o.Accept(context.Background()); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Accept after the connection ended: %v, want context.Canceled", err)
+	}
+}
+
+// A gap after the first stream lasts only while packets arrive: a silent
+// connection (a blackout) holds the streams after the missing one for as
+// long as it is silent; each sample that saw packets adds at most
+// uniOrderTick. Without a packet count the gap is wall time.
+func TestUniOrdererGapIsLiveTime(t *testing.T) {
+	var pkts uint64
+	o := &uniOrderer{packets: func() uint64 { return pkts }}
+	t0 := time.Unix(1000, 0)
+	o.insert(orderedStream{&fakeRecv{6}, 6})
+	if _, ok := o.pop(t0); !ok {
+		t.Fatal("the first stream was held")
+	}
+	o.insert(orderedStream{&fakeRecv{14}, 14}) // 10 is missing
+	if _, ok := o.pop(t0); ok {
+		t.Fatal("14 released at once with 10 missing")
+	}
+	now := t0.Add(30 * time.Second)
+	if _, ok := o.pop(now); ok {
+		t.Fatal("14 released after 30 s in which the connection received nothing")
+	}
+	ticks := 0
+	for {
+		pkts++
+		now = now.Add(uniOrderTick)
+		ticks++
+		if _, ok := o.pop(now); ok {
+			break
+		}
+		if ticks > 100 {
+			t.Fatal("14 never released while packets arrive")
+		}
+	}
+	if want := int(uniOrderGap / uniOrderTick); ticks != want {
+		t.Fatalf("14 released after %d live ticks, want %d", ticks, want)
+	}
+
+	// Before the first stream: a gap of two streams (a browser's QPACK
+	// streams) is waited out for uniOrderFirstGap, any other for
+	// uniOrderGap, both wall time.
+	q := &uniOrderer{packets: func() uint64 { return pkts }}
+	q.insert(orderedStream{&fakeRecv{14}, 14}) // 6 and 10: QPACK streams
+	if _, ok := q.pop(t0); ok {
+		t.Fatal("14 released at once as the first stream")
+	}
+	if _, ok := q.pop(t0.Add(uniOrderFirstGap)); !ok {
+		t.Fatal("14, two streams above the base, held past uniOrderFirstGap")
+	}
+	f := &uniOrderer{packets: func() uint64 { return pkts }}
+	f.insert(orderedStream{&fakeRecv{18}, 18}) // 6 (and more) still on the way
+	f.pop(t0)
+	if _, ok := f.pop(t0.Add(uniOrderFirstGap)); ok {
+		t.Fatal("18, three streams above the base, released as the first stream after uniOrderFirstGap")
+	}
+	f.insert(orderedStream{&fakeRecv{6}, 6})
+	if s, ok := f.pop(t0.Add(uniOrderFirstGap)); !ok || s.(*fakeRecv).id != 6 {
+		t.Fatal("6 not released first once it came")
+	}
+	g := &uniOrderer{packets: func() uint64 { return pkts }}
+	g.insert(orderedStream{&fakeRecv{18}, 18})
+	g.pop(t0)
+	if _, ok := g.pop(t0.Add(uniOrderGap)); !ok {
+		t.Fatal("18 held as the first stream past uniOrderGap of wall time")
+	}
+
+	w := &uniOrderer{}
+	w.insert(orderedStream{&fakeRecv{6}, 6})
+	w.pop(t0)
+	w.insert(orderedStream{&fakeRecv{14}, 14})
+	if _, ok := w.pop(t0); ok {
+		t.Fatal("14 released at once with 10 missing")
+	}
+	if _, ok := w.pop(t0.Add(uniOrderGap)); !ok {
+		t.Fatal("without a packet count, 14 was held past uniOrderGap of wall time")
 	}
 }

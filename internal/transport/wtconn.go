@@ -54,7 +54,7 @@ func newWTConn(sess *webtransport.Session, qc *quic.Conn, path string, sock *soc
 			return nil, 0, err
 		}
 		return &wtReceiveStream{s}, uint64(s.StreamID()), nil
-	})
+	}, func() uint64 { return qc.ConnectionStats().PacketsReceived })
 	go c.run()
 	return c
 }
