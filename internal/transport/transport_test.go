@@ -672,22 +672,37 @@ func TestDialReleasesResources(t *testing.T) {
 	fds := openFDs(t)
 	goroutines := goleak.IgnoreCurrent()
 
+	// The failing dials go to a server of their own, closed before the
+	// check: what the server side keeps of a handshake the client gave up
+	// on (until the client's close or the handshake timeout reaches it) is
+	// not the dialer's to release.
+	refusing, err := Listen("127.0.0.1:0", ServerOptions{
+		Options: Options{TLS: TLSOptions{Certificates: []tls.Certificate{srv.cert}}}, WebTransportPath: "/moq"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refusingURL := func(p Protocol, path string) string {
+		return (&testServer{l: refusing}).url(p, path)
+	}
 	for _, tc := range []struct {
 		name string
 		ctx  context.Context
 		url  string
 		opts Options
 	}{
-		{"quic wrong pin", ctx, srv.url(ProtocolQUIC, ""), wrongPin},
-		{"webtransport wrong pin", ctx, srv.url(ProtocolWebTransport, "/moq"), wrongPin},
-		{"webtransport 404", ctx, srv.url(ProtocolWebTransport, "/nope"), srv.pinned()},
+		{"quic wrong pin", ctx, refusingURL(ProtocolQUIC, ""), wrongPin},
+		{"webtransport wrong pin", ctx, refusingURL(ProtocolWebTransport, "/moq"), wrongPin},
+		{"webtransport 404", ctx, refusingURL(ProtocolWebTransport, "/nope"), srv.pinned()},
 		{"quic timeout", ctx, "moqt://" + silent.LocalAddr().String(), Options{HandshakeTimeout: 100 * time.Millisecond}},
 		{"webtransport timeout", ctx, "https://" + silent.LocalAddr().String() + "/", Options{HandshakeTimeout: 100 * time.Millisecond}},
-		{"canceled", canceled, srv.url(ProtocolQUIC, ""), srv.pinned()},
+		{"canceled", canceled, refusingURL(ProtocolQUIC, ""), srv.pinned()},
 	} {
 		if _, err := Dial(tc.ctx, tc.url, tc.opts); err == nil {
 			t.Fatalf("%s: dial succeeded", tc.name)
 		}
+	}
+	if err := refusing.Close(); err != nil {
+		t.Fatal(err)
 	}
 	for _, p := range protocols {
 		accepted := srv.acceptAsync(ctx)
