@@ -224,38 +224,6 @@ func fetchGroup18(p, delta uint64, descending bool) (uint64, bool) {
 	return p + step, p+step >= p
 }
 
-// flagsFor18 chooses the shortest draft-18 Serialization Flags for o.
-func (e *FetchEncoder) flagsFor18(o *Object) uint64 {
-	switch o.Status {
-	case StatusEndOfNonExistentRange, StatusEndOfUnknownRange:
-		return uint64(o.Status)
-	}
-	p := &e.prev
-	var f uint64
-	if !e.started || o.Group != p.Group {
-		f |= FetchFlagGroupID
-	}
-	switch {
-	case o.Subgroup == 0:
-	case e.real && o.Subgroup == p.Subgroup:
-		f |= 1
-	case e.real && o.Subgroup == p.Subgroup+1:
-		f |= 2
-	default:
-		f |= 3
-	}
-	if !e.started || o.ID != p.ID+1 {
-		f |= FetchFlagObjectID
-	}
-	if !e.real || o.Priority != p.Priority {
-		f |= FetchFlagPriority
-	}
-	if len(o.Extensions) > 0 {
-		f |= FetchFlagExtensions
-	}
-	return f
-}
-
 // appendObjectHeader18 writes a draft-18 fetch object with flags f (0: the
 // shortest).
 func (e *FetchEncoder) appendObjectHeader18(b []byte, o *Object, payloadLen int, f uint64) ([]byte, error) {
@@ -263,7 +231,7 @@ func (e *FetchEncoder) appendObjectHeader18(b []byte, o *Object, payloadLen int,
 		return nil, fmt.Errorf("wire: invalid payload length %d", payloadLen)
 	}
 	if f == 0 {
-		f = e.flagsFor18(o)
+		f = e.flagsFor(o, e.real) // 18: only a real object (not End of Range) is a prior one
 	}
 	p := &e.prev
 	desc := e.GroupOrder == GroupOrderDescending

@@ -74,7 +74,7 @@ func (e *FetchEncoder) AppendObjectHeaderFlags(b []byte, o *Object, payloadLen i
 	}
 	f := flags
 	if f == 0 {
-		f = e.flagsFor(o)
+		f = e.flagsFor(o, e.started)
 	}
 	if err := e.check(f, o, payloadLen); err != nil {
 		return nil, err
@@ -125,8 +125,10 @@ func (e *FetchEncoder) AppendObjectFlags(b []byte, o *Object, flags uint64) ([]b
 	return append(b, o.Payload...), nil
 }
 
-// flagsFor chooses the shortest Serialization Flags for o.
-func (e *FetchEncoder) flagsFor(o *Object) uint64 {
+// flagsFor chooses the shortest Serialization Flags for o. prior tells
+// whether the previous object's subgroup and priority may be referred to
+// (16: any object was written; 18: an object other than End of Range).
+func (e *FetchEncoder) flagsFor(o *Object, prior bool) uint64 {
 	switch o.Status {
 	case StatusEndOfNonExistentRange, StatusEndOfUnknownRange:
 		return uint64(o.Status)
@@ -138,9 +140,9 @@ func (e *FetchEncoder) flagsFor(o *Object) uint64 {
 	}
 	switch {
 	case o.Subgroup == 0:
-	case e.started && o.Subgroup == p.Subgroup:
+	case prior && o.Subgroup == p.Subgroup:
 		f |= 1
-	case e.started && o.Subgroup == p.Subgroup+1:
+	case prior && o.Subgroup == p.Subgroup+1:
 		f |= 2
 	default:
 		f |= 3
@@ -148,7 +150,7 @@ func (e *FetchEncoder) flagsFor(o *Object) uint64 {
 	if !e.started || o.ID != p.ID+1 {
 		f |= FetchFlagObjectID
 	}
-	if !e.started || o.Priority != p.Priority {
+	if !prior || o.Priority != p.Priority {
 		f |= FetchFlagPriority
 	}
 	if len(o.Extensions) > 0 {
