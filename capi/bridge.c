@@ -1,5 +1,6 @@
 /* C side of the library: per-thread state, callback trampolines, and the
- * three exports that need no Go (moq_version, moq_last_error, moq_free_str). */
+ * exports that need no Go (moq_version, moq_last_error, moq_last_error_code,
+ * moq_free_str). */
 #include "moq_ffi.h" /* with prototypes: the definitions below must match them */
 #include "bridge.h"
 
@@ -11,9 +12,10 @@
 #define MOQ__ERR_CAP 2048
 static _Thread_local char moq__err_buf[MOQ__ERR_CAP];
 static _Thread_local int moq__err_set;
+static _Thread_local int moq__err_code;
 static _Thread_local int moq__cb_depth;
 
-void moq__set_last_error(const char* msg, size_t len) {
+void moq__set_last_error(int code, const char* msg, size_t len) {
     if (len >= MOQ__ERR_CAP) {
         len = MOQ__ERR_CAP - 1;
         /* Do not end inside a multi-byte UTF-8 sequence. */
@@ -24,6 +26,7 @@ void moq__set_last_error(const char* msg, size_t len) {
     memcpy(moq__err_buf, msg, len);
     moq__err_buf[len] = '\0';
     moq__err_set = 1;
+    moq__err_code = code;
 }
 
 void moq__clear_last_error(void) { moq__err_set = 0; }
@@ -39,6 +42,8 @@ MOQ_API MoqResult moq_publish_data(MoqPublisher* publisher, const uint8_t* data,
 }
 
 MOQ_API const char* moq_last_error(void) { return moq__err_set ? moq__err_buf : NULL; }
+
+MOQ_API MoqResultCode moq_last_error_code(void) { return moq__err_set ? (MoqResultCode)moq__err_code : MOQ_OK; }
 
 MOQ_API void moq_free_str(const char* str) { free((void*)str); }
 

@@ -9,7 +9,7 @@
 #include <string.h>
 
 /* Per-thread last error (bridge.c). */
-void moq__set_last_error(const char* msg, size_t len);
+void moq__set_last_error(int code, const char* msg, size_t len);
 void moq__clear_last_error(void);
 
 /* moq_publish_data's Go side (exports.go), called with the last error

@@ -4,10 +4,10 @@ package main
 
 // Windows (MinGW-w64) build settings; Linux builds do not see this file.
 //
-// MOQ_FFI_EXPORTS: bridge.c defines moq_version, moq_last_error and
-// moq_free_str in C. Go's linker exports from a c-shared DLL only the
+// MOQ_FFI_EXPORTS: bridge.c defines moq_version, moq_last_error,
+// moq_last_error_code, moq_publish_data and moq_free_str in C. Go's linker exports from a c-shared DLL only the
 // //export'd Go functions (it hands the MinGW linker a generated .def file),
-// so these three must carry __declspec(dllexport), which include/moq_ffi.h
+// so these must carry __declspec(dllexport), which include/moq_ffi.h
 // gives MOQ_API when MOQ_FFI_EXPORTS is defined.
 //
 // -static-libgcc: the per-thread error buffer in bridge.c (_Thread_local) uses

@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"sync"
 
 	"github.com/moq-ffi/moq-ffi-go/moq"
@@ -113,15 +112,9 @@ func errDead() error { return errf(codeInvalid, "client handle is invalid or des
 
 // connect implements moq_connect.
 func (c *client) connect(rawURL string, cb, ud uintptr) error {
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return errf(codeInvalid, "Invalid URL format: %v", err)
-	}
-	if u.Scheme != "https" && u.Scheme != "moqt" {
-		return errf(codeInvalid, "URL must start with https:// (WebTransport) or moqt:// (raw QUIC): %q", rawURL)
-	}
-	if u.Host == "" || u.Hostname() == "" {
-		return errf(codeInvalid, "Invalid URL format: no host in %q", rawURL)
+	if _, err := moq.CheckURL(rawURL); err != nil {
+		// Scheme, host, port range, no user information, no fragment.
+		return errf(codeInvalid, "Invalid URL: %v", err)
 	}
 	c.mu.Lock()
 	st := c.settings

@@ -59,12 +59,13 @@ func codeOf(err error) int {
 	return codeInternal
 }
 
-// setLastError stores msg as the calling thread's moq_last_error.
-func setLastError(msg string) {
+// setLastError stores msg and code as the calling thread's moq_last_error
+// and moq_last_error_code.
+func setLastError(code int, msg string) {
 	if msg == "" {
 		msg = "unknown error"
 	}
-	C.moq__set_last_error((*C.char)(unsafe.Pointer(unsafe.StringData(msg))), C.size_t(len(msg)))
+	C.moq__set_last_error(C.int(code), (*C.char)(unsafe.Pointer(unsafe.StringData(msg))), C.size_t(len(msg)))
 }
 
 func clearLastError() { C.moq__clear_last_error() }
@@ -72,7 +73,7 @@ func clearLastError() { C.moq__clear_last_error() }
 // fail records err as the last error (for functions returning a handle or
 // bool).
 func fail(err error) {
-	setLastError(err.Error())
+	setLastError(codeOf(err), err.Error())
 }
 
 // toResult converts err into a MoqResult, setting or clearing the last
@@ -82,9 +83,9 @@ func toResult(err error) C.MoqResult {
 		clearLastError()
 		return C.MoqResult{code: codeOK}
 	}
-	msg := err.Error()
-	setLastError(msg)
-	return C.MoqResult{code: C.MoqResultCode(codeOf(err)), message: C.CString(msg)}
+	msg, code := err.Error(), codeOf(err)
+	setLastError(code, msg)
+	return C.MoqResult{code: C.MoqResultCode(code), message: C.CString(msg)}
 }
 
 // recoverResult turns a panic in an export into MOQ_ERROR_INTERNAL.

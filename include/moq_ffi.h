@@ -129,11 +129,12 @@
  * heap string describing it, which the caller must free with moq_free_str
  * (it is NULL when .code is MOQ_OK). Functions returning a handle or bool
  * report failure as NULL / false. In both cases moq_last_error() returns the
- * description on the calling thread.
+ * description on the calling thread, and moq_last_error_code() (0.6) the
+ * MoqResultCode.
  *
  * moq_last_error() is per thread. Every function except moq_last_error,
- * moq_free_str and moq_version sets it on failure and clears it (NULL) on
- * success. The returned pointer stays valid until the same thread's next call
+ * moq_last_error_code, moq_free_str and moq_version sets it on failure and
+ * clears it (NULL) on success. The returned pointer stays valid until the same thread's next call
  * into the library; do not free it. (Changed from 0.1, which never cleared it.)
  *
  * Every function catches internal faults (Go panics) and reports them as
@@ -565,6 +566,17 @@ MOQ_API const char* moq_version(void);
 MOQ_API const char* moq_last_error(void);
 
 /**
+ * (Added in 0.6) The result code of the last failure of a library call on
+ * the calling thread (the code that call returned in MoqResult.code, or would
+ * have, for functions returning a handle or bool: e.g.
+ * MOQ_ERROR_NOT_CONNECTED when moq_create_publisher_ex or moq_subscribe
+ * returned NULL because the session ended), or MOQ_OK exactly when
+ * moq_last_error() returns NULL. Per thread, like moq_last_error; does not
+ * change it.
+ */
+MOQ_API MoqResultCode moq_last_error_code(void);
+
+/**
  * Frees a MoqResult.message. NULL is a no-op. Passing any other pointer is
  * undefined behaviour. Does not touch moq_last_error.
  */
@@ -616,11 +628,18 @@ MOQ_API void moq_client_destroy(MoqClient* client);
  * Returns:
  *   MOQ_OK                       connected.
  *   MOQ_ERROR_INVALID_ARGUMENT   NULL/dead client or NULL url (no callback);
- *                                URL not https:// or moqt://, or malformed
- *                                (no callback); bad MOQ_FFI_* setting (no
- *                                callback); the client is already connected
- *                                or connecting (no callback; the existing
- *                                session is untouched; moq_disconnect first).
+ *                                URL not https:// or moqt://, or malformed,
+ *                                or with user information ("user@"), a
+ *                                fragment ("#...") or a port outside
+ *                                1..65535 (no callback; Changed in 0.6:
+ *                                these were accepted or failed later); bad
+ *                                MOQ_FFI_* setting (no callback); the client
+ *                                is already connected or connecting (no
+ *                                callback; the existing session is
+ *                                untouched; moq_disconnect first). With this
+ *                                code connection_callback and user_data are
+ *                                NOT stored: the client keeps the earlier
+ *                                ones. With every other code they are.
  *   MOQ_ERROR_TIMEOUT            the deadline passed (FAILED fired).
  *   MOQ_ERROR_CONNECTION_FAILED  any other failure, with the reason: DNS,
  *                                unreachable, TLS verification, WebTransport

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	neturl "net/url"
 	"sync"
 	"time"
 )
@@ -146,8 +145,12 @@ func (c *Client) changedLocked() {
 // returns when the session is set up, or with why not. It fails with
 // ErrConnecting or ErrConnected when an attempt is under way or a session
 // (or automatic reconnection) is live; Disconnect first. Disconnect and
-// Close cancel it.
+// Close cancel it. A URL that CheckURL rejects fails at once (wrapping
+// ErrInvalid), before any event.
 func (c *Client) Connect(ctx context.Context, url string) error {
+	if _, err := CheckURL(url); err != nil {
+		return err // before any event: nothing was attempted
+	}
 	c.mu.Lock()
 	switch {
 	case c.closed:
@@ -207,7 +210,7 @@ func (c *Client) dial(ctx context.Context, url string) (*Session, error) {
 		if user != nil {
 			user(uri)
 		}
-		if u, err := neturl.Parse(uri); uri != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "moqt") || u.Host == "") {
+		if _, err := CheckURL(uri); uri != "" && err != nil {
 			c.logger().Warn("GOAWAY names an unusable URI; reconnecting to the same one", "new_uri", uri)
 			uri = ""
 		}

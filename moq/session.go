@@ -225,15 +225,9 @@ func Dial(ctx context.Context, rawURL string, opts *Options) (*Session, error) {
 	if opts == nil {
 		opts = &Options{}
 	}
-	u, err := url.Parse(rawURL)
+	u, err := CheckURL(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("moq: bad URL %q: %w", rawURL, err)
-	}
-	if u.Scheme != "https" && u.Scheme != "moqt" {
-		return nil, fmt.Errorf("moq: bad URL %q: scheme must be https (WebTransport) or moqt (raw QUIC): %w", rawURL, ErrInvalid)
-	}
-	if u.Host == "" {
-		return nil, fmt.Errorf("moq: bad URL %q: no host: %w", rawURL, ErrInvalid)
+		return nil, err
 	}
 	drafts := opts.clientDrafts()
 	for _, d := range drafts {

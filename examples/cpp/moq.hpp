@@ -1,7 +1,8 @@
 // moq.hpp - a small C++17 RAII wrapper over moq_ffi.h (header-only example).
 //
 // Client, Publisher and Subscriber own their handles (move-only; the
-// destructor destroys). Errors throw moq::Error. Callbacks are
+// destructor destroys). Errors throw moq::Error (one subclass per
+// MoqResultCode: moq::NotConnected, moq::Timeout, ...). Callbacks are
 // std::function objects owned by the wrapper; they run on library threads
 // (see moq_ffi.h, CALLBACKS) and must not throw.
 #pragma once
@@ -18,6 +19,9 @@
 
 namespace moq {
 
+// Every failure throws a moq::Error carrying the library's MoqResultCode;
+// each code has its own subclass, so callers can catch what they handle
+// (catch (const moq::NotConnected&) { reconnect(); }).
 class Error : public std::runtime_error {
 public:
     Error(MoqResultCode code, const std::string& what) : std::runtime_error(what), code_(code) {}
@@ -27,17 +31,52 @@ private:
     MoqResultCode code_;
 };
 
+#define MOQ_HPP_ERROR(Name, Code)                                                   \
+    struct Name : Error {                                                           \
+        explicit Name(const std::string& what) : Error(Code, what) {}              \
+    };
+MOQ_HPP_ERROR(InvalidArgument, MOQ_ERROR_INVALID_ARGUMENT)
+MOQ_HPP_ERROR(ConnectionFailed, MOQ_ERROR_CONNECTION_FAILED)
+MOQ_HPP_ERROR(NotConnected, MOQ_ERROR_NOT_CONNECTED)
+MOQ_HPP_ERROR(Timeout, MOQ_ERROR_TIMEOUT)
+MOQ_HPP_ERROR(Internal, MOQ_ERROR_INTERNAL)
+MOQ_HPP_ERROR(Unsupported, MOQ_ERROR_UNSUPPORTED)
+MOQ_HPP_ERROR(BufferTooSmall, MOQ_ERROR_BUFFER_TOO_SMALL)
+#undef MOQ_HPP_ERROR
+
+// throw_error throws the subclass of Error for code (a code this header does
+// not know becomes a plain Error).
+[[noreturn]] inline void throw_error(MoqResultCode code, const std::string& what) {
+    switch (code) {
+    case MOQ_ERROR_INVALID_ARGUMENT: throw InvalidArgument(what);
+    case MOQ_ERROR_CONNECTION_FAILED: throw ConnectionFailed(what);
+    case MOQ_ERROR_NOT_CONNECTED: throw NotConnected(what);
+    case MOQ_ERROR_TIMEOUT: throw Timeout(what);
+    case MOQ_ERROR_INTERNAL: throw Internal(what);
+    case MOQ_ERROR_UNSUPPORTED: throw Unsupported(what);
+    case MOQ_ERROR_BUFFER_TOO_SMALL: throw BufferTooSmall(what);
+    default: throw Error(code, what);
+    }
+}
+
 // check throws for a failed MoqResult, freeing its message either way.
 inline void check(MoqResult r, const char* what) {
     if (r.code == MOQ_OK) return;
     std::string msg = std::string(what) + ": " + (r.message ? r.message : "unknown error");
     moq_free_str(r.message);
-    throw Error(r.code, msg);
+    throw_error(r.code, msg);
 }
 
 inline std::string last_error() {
     const char* e = moq_last_error();
     return e ? e : "unknown error";
+}
+
+// throw_last throws for a function that returned NULL or false, with the
+// calling thread's moq_last_error_code and moq_last_error.
+[[noreturn]] inline void throw_last(const char* what) {
+    MoqResultCode code = moq_last_error_code();
+    throw_error(code == MOQ_OK ? MOQ_ERROR_INTERNAL : code, std::string(what) + ": " + last_error());
 }
 
 struct Track {
@@ -121,7 +160,7 @@ private:
 class Client {
 public:
     Client() : h_(moq_client_create()) {
-        if (!h_) throw Error(MOQ_ERROR_INTERNAL, "moq_client_create: " + last_error());
+        if (!h_) throw_last("moq_client_create");
     }
     Client(const Client&) = delete;
     Client& operator=(const Client&) = delete;
@@ -129,9 +168,19 @@ public:
     // (destroy them first if they are still in scope).
     ~Client() { moq_client_destroy(h_); }
 
+    // Connects; on_state replaces the earlier state function, unless the
+    // call fails with InvalidArgument (bad URL, already connected: the
+    // library then keeps the earlier callback, so the wrapper keeps the
+    // earlier function alive for it).
     void connect(const std::string& url, StateFn on_state = nullptr) {
-        state_ = std::make_unique<StateFn>(std::move(on_state));
-        check(moq_connect(h_, url.c_str(), *state_ ? &Client::state_cb : nullptr, state_.get()), "moq_connect");
+        auto next = std::make_unique<StateFn>(std::move(on_state));
+        MoqResult r = moq_connect(h_, url.c_str(), *next ? &Client::state_cb : nullptr, next.get());
+        if (r.code != MOQ_ERROR_INVALID_ARGUMENT) {
+            // The library now calls next (also after a failed connect);
+            // the earlier function is no longer called.
+            state_ = std::move(next);
+        }
+        check(r, "moq_connect");
     }
     void disconnect() { check(moq_disconnect(h_), "moq_disconnect"); }
     bool connected() const { return moq_is_connected(h_); }
@@ -140,7 +189,7 @@ public:
     Publisher publisher(const std::string& ns, const std::string& track, MoqDeliveryMode mode = MOQ_DELIVERY_STREAM) {
         Publisher p;
         p.h_ = moq_create_publisher_ex(h_, ns.c_str(), track.c_str(), mode);
-        if (!p.h_) throw Error(MOQ_ERROR_INVALID_ARGUMENT, "moq_create_publisher_ex: " + last_error());
+        if (!p.h_) throw_last("moq_create_publisher_ex");
         p.mode_ = mode;
         return p;
     }
@@ -149,7 +198,7 @@ public:
         Subscriber s;
         s.data_ = std::make_unique<DataFn>(std::move(fn));
         s.h_ = moq_subscribe(h_, ns.c_str(), track.c_str(), &Client::data_cb, s.data_.get());
-        if (!s.h_) throw Error(MOQ_ERROR_INVALID_ARGUMENT, "moq_subscribe: " + last_error());
+        if (!s.h_) throw_last("moq_subscribe");
         return s;
     }
 
@@ -157,7 +206,7 @@ public:
         Subscriber s;
         s.catalog_ = std::make_unique<CatalogFn>(std::move(fn));
         s.h_ = moq_subscribe_catalog(h_, ns.c_str(), track.c_str(), &Client::catalog_cb, s.catalog_.get());
-        if (!s.h_) throw Error(MOQ_ERROR_INVALID_ARGUMENT, "moq_subscribe_catalog: " + last_error());
+        if (!s.h_) throw_last("moq_subscribe_catalog");
         return s;
     }
 

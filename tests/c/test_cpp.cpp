@@ -73,6 +73,94 @@ int main() {
         CHECK(threw);
     }
     {
+        // Issue 15, item 2: a connect refused as "already connected" keeps
+        // the earlier state function alive (the library still calls it);
+        // before the fix the wrapper freed it and disconnect() called freed
+        // memory (ASan: heap-use-after-free).
+        moq::Client c;
+        std::vector<MoqConnectionState> first, second;
+        std::mutex mu;
+        auto log_into = [&mu](std::vector<MoqConnectionState>& v) {
+            // A heap-owning capture, so that a freed function is noticed.
+            auto tag = std::make_shared<std::string>("state log");
+            return [&mu, &v, tag](MoqConnectionState st) {
+                std::lock_guard<std::mutex> lk(mu);
+                if (!tag->empty()) v.push_back(st);
+            };
+        };
+        c.connect(url, log_into(first));
+        bool refused = false;
+        try {
+            c.connect(url, log_into(second));
+        } catch (const moq::InvalidArgument& e) {
+            refused = e.code() == MOQ_ERROR_INVALID_ARGUMENT;
+        }
+        CHECK(refused);
+        try {
+            c.connect("moqt://user@127.0.0.1:1/", log_into(second));  // refused before anything: kept too
+        } catch (const moq::InvalidArgument&) {
+        }
+        c.disconnect();
+        {
+            std::lock_guard<std::mutex> lk(mu);
+            CHECK(first.size() == 3 && first.back() == MOQ_STATE_DISCONNECTED);
+            CHECK(second.empty());
+        }
+        // Reconnecting afterwards replaces the function (no leak: ASan's
+        // leak check runs at exit).
+        c.connect(url, log_into(second));
+        c.disconnect();
+        {
+            std::lock_guard<std::mutex> lk(mu);
+            CHECK(first.size() == 3 && second.size() == 3);
+        }
+        // Codes are mapped, not all reported as INVALID_ARGUMENT: without a
+        // session, making a publisher or a subscriber is NOT_CONNECTED.
+        int not_connected = 0;
+        try {
+            c.publisher(ns, "t");
+        } catch (const moq::NotConnected& e) {
+            not_connected += e.code() == MOQ_ERROR_NOT_CONNECTED;
+        } catch (const moq::Error& e) {
+            std::fprintf(stderr, "publisher: code %d: %s\n", e.code(), e.what());
+        }
+        try {
+            c.subscribe(ns, "t", [](const uint8_t*, size_t) {});
+        } catch (const moq::NotConnected& e) {
+            not_connected += e.code() == MOQ_ERROR_NOT_CONNECTED;
+        } catch (const moq::Error& e) {
+            std::fprintf(stderr, "subscribe: code %d: %s\n", e.code(), e.what());
+        }
+        CHECK(not_connected == 2);
+        CHECK(moq_last_error_code() == MOQ_ERROR_NOT_CONNECTED);
+        // Every code has its own type.
+        const MoqResultCode codes[] = {MOQ_ERROR_INVALID_ARGUMENT, MOQ_ERROR_CONNECTION_FAILED,
+                                       MOQ_ERROR_NOT_CONNECTED,    MOQ_ERROR_TIMEOUT,
+                                       MOQ_ERROR_INTERNAL,         MOQ_ERROR_UNSUPPORTED,
+                                       MOQ_ERROR_BUFFER_TOO_SMALL};
+        int typed = 0;
+        for (MoqResultCode code : codes) {
+            try {
+                moq::throw_error(code, "x");
+            } catch (const moq::InvalidArgument&) {
+                typed += code == MOQ_ERROR_INVALID_ARGUMENT;
+            } catch (const moq::ConnectionFailed&) {
+                typed += code == MOQ_ERROR_CONNECTION_FAILED;
+            } catch (const moq::NotConnected&) {
+                typed += code == MOQ_ERROR_NOT_CONNECTED;
+            } catch (const moq::Timeout&) {
+                typed += code == MOQ_ERROR_TIMEOUT;
+            } catch (const moq::Internal&) {
+                typed += code == MOQ_ERROR_INTERNAL;
+            } catch (const moq::Unsupported&) {
+                typed += code == MOQ_ERROR_UNSUPPORTED;
+            } catch (const moq::BufferTooSmall&) {
+                typed += code == MOQ_ERROR_BUFFER_TOO_SMALL;
+            }
+        }
+        CHECK(typed == 7);
+    }
+    {
         moq::Client pub, sub;
         std::atomic<int> states{0};
         pub.connect(url, [&](MoqConnectionState) { states++; });

@@ -140,6 +140,43 @@ TEST(bad_urls_fire_no_callback) {
     state_log_destroy(&log);
 }
 
+/* Issue 15, item 5: URLs with user information, a fragment or a port outside
+ * 1..65535 are refused at once with INVALID_ARGUMENT and a message naming the
+ * fault, before any callback (they used to be accepted silently, or to fail
+ * with CONNECTION_FAILED after CONNECTING/FAILED). */
+TEST(bad_url_parts_refused_at_once) {
+    state_log log;
+    state_log_init(&log);
+    MoqClient* c = moq_client_create();
+    struct {
+        const char* url;
+        const char* why;
+    } bad[] = {
+        {"moqt://user:secret@127.0.0.1:4443/", "user information"},
+        {"https://user@127.0.0.1:4443/moq", "user information"},
+        {"moqt://127.0.0.1:4443/#frag", "fragment"},
+        {"https://127.0.0.1:4443/moq#", "fragment"},
+        {"moqt://127.0.0.1:99999/", "outside 1..65535"},
+        {"https://127.0.0.1:0/", "outside 1..65535"},
+        {"moqt://127.0.0.1:65536/", "outside 1..65535"},
+        {"moqt://127.0.0.1:/", "empty port"},
+        {"ftp://127.0.0.1/", "scheme"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        MoqResult r = moq_connect(c, bad[i].url, on_state, &log);
+        CHECK_MSG(r.code == MOQ_ERROR_INVALID_ARGUMENT, "%s gave %d: %s", bad[i].url, (int)r.code,
+                  r.message ? r.message : "(none)");
+        CHECK_MSG(r.message && strstr(r.message, bad[i].why), "%s: message %s lacks \"%s\"", bad[i].url,
+                  r.message ? r.message : "(none)", bad[i].why);
+        CHECK(moq_last_error() && strstr(moq_last_error(), bad[i].why));
+        moq_free_str(r.message);
+    }
+    CHECK_MSG(log.n == 0, "%d connection callbacks fired", log.n);
+    CHECK(!moq_is_connected(c));
+    moq_client_destroy(c);
+    state_log_destroy(&log);
+}
+
 TEST(connect_timeout) {
     /* Nothing answers on this UDP port: the deadline passes. */
     state_log log;
@@ -265,6 +302,7 @@ int main(void) {
     RUN(destroyed_handles);
     RUN(wrong_handle_type);
     RUN(bad_urls_fire_no_callback);
+    RUN(bad_url_parts_refused_at_once);
     RUN(connect_timeout);
     RUN(connection_failed);
     RUN(not_connected_and_bad_names);
