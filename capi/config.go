@@ -75,7 +75,7 @@ func loadConfig(st *settings) (*config, error) {
 		return nil, err
 	}
 	o.RequestTimeout = cfg.requestTimeout
-	if o.IdleTimeout, err = envMillis("MOQ_FFI_IDLE_TIMEOUT_MS", 30*time.Second); err != nil {
+	if o.IdleTimeout, err = envMillis("MOQ_FFI_IDLE_TIMEOUT_MS", moq.DefaultClientIdleTimeout); err != nil {
 		return nil, err
 	}
 	if v := strings.TrimSpace(getenv("MOQ_FFI_DRAFT")); v != "" {

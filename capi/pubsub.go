@@ -159,6 +159,9 @@ func (p *publisher) usable() error {
 		return errf(codeInvalid, "the track was ended by moq_publisher_end_track")
 	}
 	if cur == nil || cur != mine || cur.Err() != nil {
+		if mine != nil && mine.Err() != nil {
+			return errf(codeNotConnected, "the publisher's session has ended: %v", mine.Err())
+		}
 		return errf(codeNotConnected, "the publisher's session has ended")
 	}
 	return nil

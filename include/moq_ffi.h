@@ -94,8 +94,10 @@
  *   MOQ_FFI_REQUEST_TIMEOUT_MS  deadline for the relay's answer to ANNOUNCE,
  *                               SUBSCRIBE and SUBSCRIBE_ANNOUNCES, default 10000.
  *   MOQ_FFI_IDLE_TIMEOUT_MS     a silent peer is declared dead after this
- *                               long (QUIC idle timeout), default 30000. The
- *                               library sends keep-alives at a third of it.
+ *                               long (QUIC idle timeout), default 5000
+ *                               (0.6; it was 30000). The library sends
+ *                               keep-alives at a third of it, so a live
+ *                               but quiet relay is never timed out.
  *   MOQ_FFI_ANNOUNCE_PREFIX     namespace prefix ('/'-separated) that
  *                               moq_subscribe_announces asks the relay for;
  *                               default: all namespaces (see that function).
@@ -365,7 +367,10 @@ typedef struct {
     /** Deadline for answers to requests (ANNOUNCE, SUBSCRIBE, FETCH).
      *  Default 10000. */
     uint32_t request_timeout_ms;
-    /** A silent peer is declared dead after this long. Default 30000. */
+    /** A silent peer is declared dead after this long: the session ends
+     *  (FAILED) with the reason "local idle timeout: no packets from
+     *  HOST:PORT for 5s" (moq_last_error after moq_is_connected, and the
+     *  message of later calls). Default 5000 (0.6; it was 30000). */
     uint32_t idle_timeout_ms;
     /** QUIC keep-alive period. Default idle_timeout_ms / 3. */
     uint32_t keepalive_ms;
@@ -619,6 +624,10 @@ MOQ_API void moq_client_destroy(MoqClient* client);
  * without moq_disconnect, DISCONNECTED (peer closed it normally, or sent
  * GOAWAY) or FAILED (transport error, protocol error, peer silent for the
  * idle timeout) on a library thread; moq_is_connected is false from then on.
+ * A relay that was killed or became unreachable is noticed by the idle
+ * timeout: 5 s by default (MoqClientConfig.idle_timeout_ms,
+ * MOQ_FFI_IDLE_TIMEOUT_MS); until then publishing still returns MOQ_OK. The
+ * reason then given starts "local idle timeout: no packets from".
  *
  * GOAWAY: when the relay sends GOAWAY the library closes the session
  * gracefully at once and reports DISCONNECTED; connect again (to the new URI

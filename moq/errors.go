@@ -3,6 +3,8 @@ package moq
 import (
 	"errors"
 	"fmt"
+
+	"github.com/moq-ffi/moq-ffi-go/internal/transport"
 )
 
 // Session termination codes (draft-14 names; draft-07 shares 0x0-0x3 and
@@ -89,6 +91,10 @@ var (
 	// a namespace subscription that overlaps one the session already has,
 	// with the draft's code (draft-16: PREFIX_OVERLAP 0x30; draft-14: 0x5).
 	ErrPrefixOverlap = errors.New("moq: namespace prefix overlaps an existing subscription")
+	// ErrIdleTimeout is wrapped by a session's error when this side ended
+	// it because nothing arrived from the peer for the idle timeout
+	// (Options.IdleTimeout): the peer is gone or unreachable.
+	ErrIdleTimeout = transport.ErrIdleTimeout
 )
 
 // RequestError is a request refused by the peer: SUBSCRIBE_ERROR,
@@ -117,6 +123,10 @@ type SessionError struct {
 }
 
 func (e *SessionError) Error() string {
+	if e.Local && errors.Is(e.Err, ErrIdleTimeout) {
+		// No code was sent or received: say what happened.
+		return "moq: session lost: " + e.Err.Error()
+	}
 	who := "peer"
 	if e.Local {
 		who = "local"

@@ -3,6 +3,7 @@ package moq
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -289,6 +290,13 @@ func TestIdleTimeout(t *testing.T) {
 				if !errors.As(s.Err(), &se) || !errors.Is(s.Err(), ErrClosed) {
 					t.Fatalf("Err() = %v, want a *SessionError wrapping ErrClosed", s.Err())
 				}
+				// Issue 15: the reason says this side timed out, not the peer.
+				if !errors.Is(s.Err(), ErrIdleTimeout) || !se.Local || !strings.Contains(s.Err().Error(), "local idle timeout") {
+					t.Fatalf("Err() = %v, want a local idle timeout", s.Err())
+				}
+			}
+			if msg := p.client.Err().Error(); !strings.Contains(msg, "for 300ms") {
+				t.Fatalf("client Err() = %v, want the idle timeout named", msg)
 			}
 			wg.Wait()
 			if !errors.Is(readErr, ErrClosed) {
@@ -402,4 +410,35 @@ func (h *heldHandler) Subscribe(_ *Session, req *SubscribeRequest) (*Track, erro
 		close(h.attached)
 	}
 	return h.track, nil
+}
+
+// TestQuietSessionKeptAlive: a client with a short idle timeout and the
+// default keep-alive (a third of it) stays connected to a server with the
+// default options while neither side has anything to send: keep-alives keep
+// both sides' idle timers from firing (the negotiated idle timeout is the
+// client's). The quiet period is the subject of the test.
+func TestQuietSessionKeptAlive(t *testing.T) {
+	const idle = 400 * time.Millisecond
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) {
+			t.Parallel()
+			p := newPair(t, v.scheme, v.draft, &Options{IdleTimeout: idle}, nil)
+			quiet := time.NewTimer(6 * idle)
+			defer quiet.Stop()
+			select {
+			case <-p.client.Done():
+				t.Fatalf("client session ended while quiet: %v", p.client.Err())
+			case <-p.server.Done():
+				t.Fatalf("server session ended while quiet: %v", p.server.Err())
+			case <-quiet.C:
+			}
+			ctx := ctxT(t)
+			if _, err := p.server.Publish(Namespace{"quiet"}, "t", TrackOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.client.Subscribe(ctx, Namespace{"quiet"}, "t", SubscribeOptions{}); err != nil {
+				t.Fatalf("subscribe after the quiet period: %v", err)
+			}
+		})
+	}
 }

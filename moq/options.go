@@ -10,6 +10,18 @@ import (
 	"github.com/moq-ffi/moq-ffi-go/internal/wire"
 )
 
+// Idle timeout defaults (Options.IdleTimeout).
+const (
+	// DefaultClientIdleTimeout is a client's idle timeout: a relay that
+	// went silent (killed, unreachable) is declared dead after this long.
+	// Keep-alives every third of it keep a quiet but live session open.
+	DefaultClientIdleTimeout = 5 * time.Second
+	// DefaultServerIdleTimeout is a server's (Listen) idle timeout: long
+	// enough for clients that send no keep-alives of their own; a client
+	// asking for less (as ours do) gets less.
+	DefaultServerIdleTimeout = 30 * time.Second
+)
+
 // Draft selects the MoQT wire format of a session.
 type Draft = wire.Draft
 
@@ -83,10 +95,17 @@ type Options struct {
 	// ANNOUNCE, FETCH, ...) when the caller's context has no earlier
 	// deadline. Default 10s.
 	RequestTimeout time.Duration
-	// IdleTimeout: a peer silent this long is declared dead. Default 30s.
+	// IdleTimeout: a peer silent this long is declared dead (the QUIC idle
+	// timeout; the shorter of both sides' applies). The session then ends
+	// with an error wrapping ErrIdleTimeout that says so ("local idle
+	// timeout: no packets from ... for 5s"). Default
+	// DefaultClientIdleTimeout (5s) for Dial and Client, so that a relay
+	// that died is noticed within seconds, and DefaultServerIdleTimeout
+	// (30s) for Listen.
 	IdleTimeout time.Duration
-	// KeepAlive is the QUIC keep-alive period. Default IdleTimeout/3;
-	// negative disables keep-alives.
+	// KeepAlive is the QUIC keep-alive period: a live but quiet peer is
+	// never timed out as long as keep-alives get through. Default
+	// IdleTimeout/3 (1.67s for clients); negative disables keep-alives.
 	KeepAlive time.Duration
 
 	// MaxObjectSize bounds an object payload, sent or received.
@@ -210,7 +229,16 @@ func (o *Options) limits() *wire.Limits {
 	return &wire.Limits{MaxObjectPayload: o.maxObjectSize()}
 }
 
-func (o *Options) transportOptions() transport.Options {
+// transportOptions maps o to transport options, for a client (Dial) or a
+// server (Listen).
+func (o *Options) transportOptions(client bool) transport.Options {
+	idle := o.IdleTimeout
+	if idle <= 0 {
+		idle = DefaultServerIdleTimeout
+		if client {
+			idle = DefaultClientIdleTimeout
+		}
+	}
 	return transport.Options{
 		TLS: transport.TLSOptions{
 			RootCAs:      o.TLS.RootCAs,
@@ -222,7 +250,7 @@ func (o *Options) transportOptions() transport.Options {
 			Certificates: o.TLS.Certificates,
 		},
 		HandshakeTimeout: o.connectTimeout(),
-		IdleTimeout:      o.IdleTimeout,
+		IdleTimeout:      idle,
 		KeepAlive:        o.KeepAlive,
 	}
 }

@@ -39,7 +39,7 @@ func Listen(addr string, opts *Options) (*Listener, error) {
 		return nil, fmt.Errorf("moq: listen %s: Options.Drafts %v holds no known draft: %w", addr, opts.Drafts, ErrInvalid)
 	}
 	tl, err := transport.Listen(addr, transport.ServerOptions{
-		Options:          opts.transportOptions(),
+		Options:          opts.transportOptions(false),
 		WebTransportPath: opts.WebTransportPath,
 		Protocols:        protos,
 	})

@@ -305,7 +305,7 @@ func protocolsFor(drafts []Draft) []string {
 
 // dialConn opens a connection offering protos.
 func dialConn(ctx context.Context, rawURL string, opts *Options, protos []string) (transport.Conn, error) {
-	topts := opts.transportOptions()
+	topts := opts.transportOptions(true)
 	topts.Protocols = protos
 	if strings.HasPrefix(strings.ToLower(rawURL), "https:") && !slices.Contains(protos, wire.Draft16.ALPN()) {
 		// WebTransport without draft-16: no WT-Available-Protocols at all,
@@ -472,7 +472,8 @@ func connSessionError(err error) *SessionError {
 	if errors.As(err, &ae) {
 		return &SessionError{Code: ae.Code, Reason: ae.Reason, Local: !ae.Remote, Err: err}
 	}
-	return &SessionError{Code: CodeInternalError, Err: err}
+	// An idle timeout is this side's decision; the peer closed nothing.
+	return &SessionError{Code: CodeInternalError, Err: err, Local: errors.Is(err, ErrIdleTimeout)}
 }
 
 // Bounds of Close's flush of published data.

@@ -48,6 +48,7 @@ type connFlags struct {
 	ca       string
 	insecure bool
 	timeout  time.Duration
+	idle     time.Duration
 	verbose  bool
 	authFile string
 }
@@ -61,6 +62,7 @@ func addConnFlags(cmd *cobra.Command, f *connFlags) {
 	fl.StringVar(&f.ca, "ca", "", "trust the CA certificates in this PEM file")
 	fl.BoolVar(&f.insecure, "insecure", false, "do not verify the server certificate (testing only)")
 	fl.DurationVar(&f.timeout, "timeout", 10*time.Second, "bound on connecting and on each request's answer")
+	fl.DurationVar(&f.idle, "idle-timeout", moq.DefaultClientIdleTimeout, "declare the relay dead after this long without packets from it (keep-alives every third of it keep a quiet session open)")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log the library's activity on stderr")
 	fl.StringVar(&f.authFile, "auth-token-file", "", "send this file's first line as the AUTHORIZATION TOKEN (e.g. a JWT for moq relay --jwt-key) in SETUP and each request; draft-07 sends it in requests only, so put it in the URL (?jwt=) for the session")
 }
@@ -91,7 +93,10 @@ func (f *connFlags) options(logTo io.Writer) (*moq.Options, error) {
 	if f.timeout <= 0 {
 		return nil, fmt.Errorf("--timeout %v: must be positive", f.timeout)
 	}
-	opts := &moq.Options{Drafts: ds, ConnectTimeout: f.timeout, RequestTimeout: f.timeout}
+	if f.idle <= 0 {
+		return nil, fmt.Errorf("--idle-timeout %v: must be positive", f.idle)
+	}
+	opts := &moq.Options{Drafts: ds, ConnectTimeout: f.timeout, RequestTimeout: f.timeout, IdleTimeout: f.idle}
 	for _, p := range strings.Split(f.pin, ",") {
 		if strings.TrimSpace(p) == "" {
 			continue

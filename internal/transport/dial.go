@@ -103,7 +103,7 @@ func Dial(ctx context.Context, rawURL string, opts Options) (Conn, error) {
 		return fail(err)
 	}
 	if u.Scheme == "moqt" {
-		return newQUICConn(qc, sock), nil
+		return newQUICConn(qc, sock, opts.IdleTimeout), nil
 	}
 
 	target := &url.URL{Scheme: "https", Host: net.JoinHostPort(host, port), Path: u.Path, RawPath: u.RawPath, RawQuery: u.RawQuery}
@@ -127,7 +127,7 @@ func Dial(ctx context.Context, rawURL string, opts Options) (Conn, error) {
 		}
 		return fail(err)
 	}
-	return newWTConn(sess, qc, requestPath(target), sock, wtTr), nil
+	return newWTConn(sess, qc, requestPath(target), sock, wtTr, opts.IdleTimeout), nil
 }
 
 // quicCryptoNoALPN is the QUIC error code of the TLS alert

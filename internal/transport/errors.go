@@ -5,13 +5,14 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"time"
 )
 
 // Sentinel errors. Match them with errors.Is.
 var (
 	// ErrIdleTimeout is wrapped by Conn.Err when the connection closed
 	// because the peer sent nothing for the QUIC idle timeout.
-	ErrIdleTimeout = errors.New("transport: idle timeout (no network activity from the peer)")
+	ErrIdleTimeout = errors.New("transport: local idle timeout (no packets from the peer)")
 	// ErrDatagramTooLarge is wrapped by the error SendDatagram returns when a
 	// datagram does not fit into one QUIC packet. See DatagramTooLargeError.
 	ErrDatagramTooLarge = errors.New("transport: datagram too large")
@@ -45,11 +46,18 @@ func wtCode(code uint64) uint32 { return uint32(min(code, MaxWebTransportErrorCo
 // the underlying quic-go error.
 type idleTimeoutError struct {
 	remote string
+	idle   time.Duration // the local setting; zero when unknown
 	err    error
 }
 
+// Error says that this side gave up (a local decision: the peer did not
+// close anything), and after how long.
 func (e *idleTimeoutError) Error() string {
-	return "transport: connection with " + e.remote + " closed by idle timeout: " + e.err.Error()
+	s := "transport: local idle timeout: no packets from " + e.remote
+	if e.idle > 0 {
+		s += " for " + e.idle.String()
+	}
+	return s + " (the peer is gone or unreachable)"
 }
 
 func (e *idleTimeoutError) Unwrap() []error { return []error{ErrIdleTimeout, e.err} }

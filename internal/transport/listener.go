@@ -221,7 +221,7 @@ func (l *Listener) handleQUIC(qc *quic.Conn) {
 		_ = qc.CloseWithError(closeCodeListenerClosed, "listener closed")
 		return
 	}
-	l.deliver(newQUICConn(qc, nil))
+	l.deliver(newQUICConn(qc, nil, 0)) // the idle timeout in force may be the client's shorter one
 }
 
 // serveWebTransport is the HTTP/3 handler: it checks path and origin and
@@ -250,7 +250,7 @@ func (l *Listener) serveWebTransport(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "WebTransport upgrade failed: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	l.deliver(newWTConn(sess, qc, requestPath(r.URL), nil, nil))
+	l.deliver(newWTConn(sess, qc, requestPath(r.URL), nil, nil, 0))
 }
 
 // preferProtocol narrows the client's WT-Available-Protocols to the one the

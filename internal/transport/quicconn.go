@@ -30,31 +30,32 @@ func (s *socket) close() {
 type quicConn struct {
 	conn *quic.Conn
 	sock *socket // owned by a dialed Conn; nil on the server side
+	idle time.Duration // the local idle timeout, for the error
 
 	done chan struct{}
 	err  error // written before done is closed
 }
 
-func newQUICConn(qc *quic.Conn, sock *socket) *quicConn {
-	c := &quicConn{conn: qc, sock: sock, done: make(chan struct{})}
+func newQUICConn(qc *quic.Conn, sock *socket, idle time.Duration) *quicConn {
+	c := &quicConn{conn: qc, sock: sock, idle: idle, done: make(chan struct{})}
 	context.AfterFunc(qc.Context(), c.finish)
 	return c
 }
 
 // finish runs once the QUIC connection is closed.
 func (c *quicConn) finish() {
-	c.err = quicCloseError(context.Cause(c.conn.Context()), c.conn.RemoteAddr())
+	c.err = quicCloseError(context.Cause(c.conn.Context()), c.conn.RemoteAddr(), c.idle)
 	c.sock.close()
 	close(c.done)
 }
 
 // quicCloseError maps the close cause of a QUIC connection.
-func quicCloseError(cause error, remote net.Addr) error {
+func quicCloseError(cause error, remote net.Addr, idle time.Duration) error {
 	if appErr, ok := errors.AsType[*quic.ApplicationError](cause); ok {
 		return &ApplicationError{Code: uint64(appErr.ErrorCode), Reason: appErr.ErrorMessage, Remote: appErr.Remote}
 	}
 	if _, ok := errors.AsType[*quic.IdleTimeoutError](cause); ok {
-		return &idleTimeoutError{remote: remote.String(), err: cause}
+		return &idleTimeoutError{remote: remote.String(), idle: idle, err: cause}
 	}
 	if cause == nil {
 		cause = errors.New("unknown cause")

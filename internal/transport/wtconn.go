@@ -38,6 +38,7 @@ type wtConn struct {
 	path  string
 	sock  *socket                 // owned by a dialed Conn; nil on the server side
 	wtTr  *webtransport.Transport // dialed Conn only
+	idle  time.Duration           // the local idle timeout, for the error
 
 	uni *uniOrderer // restores the peer's opening order of uni streams
 
@@ -46,8 +47,8 @@ type wtConn struct {
 	err        error // written before done is closed
 }
 
-func newWTConn(sess *webtransport.Session, qc *quic.Conn, path string, sock *socket, wtTr *webtransport.Transport) *wtConn {
-	c := &wtConn{sess: sess, qconn: qc, path: path, sock: sock, wtTr: wtTr, done: make(chan struct{})}
+func newWTConn(sess *webtransport.Session, qc *quic.Conn, path string, sock *socket, wtTr *webtransport.Transport, idle time.Duration) *wtConn {
+	c := &wtConn{sess: sess, qconn: qc, path: path, sock: sock, wtTr: wtTr, idle: idle, done: make(chan struct{})}
 	c.uni = newUniOrderer(sess.Context(), func(ctx context.Context) (ReceiveStream, uint64, error) {
 		s, err := sess.AcceptUniStream(ctx)
 		if err != nil {
@@ -119,7 +120,7 @@ func (c *wtConn) closeError() error {
 	}
 	qcause := context.Cause(c.qconn.Context())
 	if _, ok := errors.AsType[*quic.IdleTimeoutError](qcause); ok {
-		return &idleTimeoutError{remote: c.qconn.RemoteAddr().String(), err: qcause}
+		return &idleTimeoutError{remote: c.qconn.RemoteAddr().String(), idle: c.idle, err: qcause}
 	}
 	primary := qcause
 	if appErr, ok := errors.AsType[*quic.ApplicationError](qcause); ok && !appErr.Remote && sessErr != nil {

@@ -61,12 +61,61 @@ static void session_death(int sig, int want_state) {
     state_log_destroy(&slog);
 }
 
+/* Issue 15, item 3: a relay killed outright is noticed within the idle
+ * timeout, 5 s by default (it was 30 s), or what MoqClientConfig says; the
+ * reason says it was this side's idle timeout, not the peer closing. The
+ * wait below only bounds the test; the assertions are on the reason and the
+ * state. idle_ms 0: the defaults (no environment variable, no config). */
+static void idle_detection(uint32_t idle_ms, const char* want_for) {
+    relay r;
+    CHECK(relay_start(&r, "127.0.0.1:0", NULL));
+    if (!r.fp[0]) return;
+    setenv("MOQ_FFI_PIN_SHA256", r.fp, 1);
+    unsetenv("MOQ_FFI_IDLE_TIMEOUT_MS");
+    state_log log;
+    state_log_init(&log);
+    MoqClient* c = moq_client_create();
+    if (idle_ms) {
+        MoqClientConfig cfg;
+        moq_client_config_init(&cfg);
+        cfg.idle_timeout_ms = idle_ms;
+        CHECK_RESULT(moq_client_configure(c, &cfg), MOQ_OK);
+    }
+    CHECK_RESULT(moq_connect(c, r.url, on_state, &log), MOQ_OK);
+    char ns[64];
+    unique("idle", ns, sizeof ns);
+    CHECK_RESULT(moq_announce_namespace(c, ns), MOQ_OK);
+    MoqPublisher* p = moq_create_publisher(c, ns, "t");
+    CHECK(p != NULL);
+    relay_stop(&r, SIGKILL);
+    CHECK(poll_until(is_down, c, T(25)));
+    const char* why = moq_last_error();
+    CHECK_MSG(why && strstr(why, "local idle timeout") && strstr(why, want_for) && !strstr(why, "peer,"),
+              "reason: %s; want a local idle timeout %s", why ? why : "(null)", want_for);
+    CHECK(moq_last_error_code() == MOQ_ERROR_NOT_CONNECTED);
+    CHECK(waiter_wait(&log.w, 3, T(10)) == 3);
+    CHECK_MSG(last_state_is(&log, MOQ_STATE_FAILED), "last state %d", state_at(&log, 2));
+    MoqResult pr = moq_publish_data(p, (const uint8_t*)"x", 1, MOQ_DELIVERY_STREAM);
+    CHECK(pr.code == MOQ_ERROR_NOT_CONNECTED);
+    CHECK_MSG(pr.message && strstr(pr.message, "local idle timeout"), "publish: %s",
+              pr.message ? pr.message : "(null)");
+    moq_free_str(pr.message);
+    moq_publisher_destroy(p);
+    moq_client_destroy(c);
+    state_log_destroy(&log);
+}
+
+TEST(relay_killed_default_idle_timeout) { idle_detection(0, "for 5s"); }
+TEST(relay_killed_configured_idle_timeout) { idle_detection(2000, "for 2s"); }
+
 TEST(relay_killed_mid_stream) { session_death(SIGKILL, MOQ_STATE_FAILED); }
 TEST(relay_sends_goaway) { session_death(SIGTERM, MOQ_STATE_DISCONNECTED); }
 
 int main(void) {
     signal(SIGPIPE, SIG_IGN);
     RUN(relay_killed_mid_stream);
+    RUN(relay_killed_default_idle_timeout);
+    RUN(relay_killed_configured_idle_timeout);
     RUN(relay_sends_goaway);
     return t_summary("test_kill");
 }
