@@ -29,7 +29,7 @@ func (s *socket) close() {
 // quicConn adapts a raw QUIC connection (ALPN moq-00) to Conn.
 type quicConn struct {
 	conn *quic.Conn
-	sock *socket // owned by a dialed Conn; nil on the server side
+	sock *socket       // owned by a dialed Conn; nil on the server side
 	idle time.Duration // the local idle timeout, for the error
 
 	done chan struct{}
