@@ -105,6 +105,12 @@ void moq__call_fetch_done(uintptr_t cb, uintptr_t ud, int code, const char* msg)
     moq__cb_depth--;
 }
 
+void moq__call_subscribed(uintptr_t cb, uintptr_t ud, uintptr_t sub, int code, const char* msg) {
+    moq__cb_depth++;
+    ((MoqSubscribedCallback)cb)((void*)ud, (MoqSubscriber*)sub, (MoqResultCode)code, msg);
+    moq__cb_depth--;
+}
+
 static const uint8_t moq__empty_byte = 0;
 const uint8_t* moq__empty(void) { return &moq__empty_byte; }
 

@@ -29,6 +29,7 @@ void moq__call_object(uintptr_t cb, uintptr_t ud, uint64_t group, uint64_t subgr
                       const uint8_t* ext, size_t ext_len, uint64_t received_us);
 void moq__call_log(uintptr_t cb, uintptr_t ud, int level, const char* msg);
 void moq__call_fetch_done(uintptr_t cb, uintptr_t ud, int code, const char* msg);
+void moq__call_subscribed(uintptr_t cb, uintptr_t ud, uintptr_t sub, int code, const char* msg);
 
 /* A valid pointer for zero-length data. */
 const uint8_t* moq__empty(void);

@@ -185,15 +185,40 @@ func moq_object_timestamp(ext *C.uint8_t, n C.size_t, out *C.uint64_t) (ok C.boo
 	return C.bool(found)
 }
 
+// subOptsSize03 is the size of the 0.3 MoqSubscribeOptions layout: the
+// fields before on_subscribed (0.6).
+const subOptsSize03 = C.size_t(unsafe.Offsetof(C.MoqSubscribeOptions{}.on_subscribed))
+
+// moq_subscribe_options_init is the 0.3 symbol: programs built against
+// older headers call it with a 0.3 MoqSubscribeOptions, so it fills that
+// layout only. The current header maps the name to
+// moq_subscribe_options_init_sized.
+//
 //export moq_subscribe_options_init
 func moq_subscribe_options_init(o *C.MoqSubscribeOptions) {
 	defer recoverFail()
 	clearLastError()
+	initSubOpts(o, subOptsSize03)
+}
+
+//export moq_subscribe_options_init_sized
+func moq_subscribe_options_init_sized(o *C.MoqSubscribeOptions, size C.size_t) {
+	defer recoverFail()
+	clearLastError()
+	if size < subOptsSize03 {
+		fail(errf(codeInvalid, "options size %d is smaller than the 0.3 MoqSubscribeOptions (%d bytes)", uint64(size), uint64(subOptsSize03)))
+		return
+	}
+	initSubOpts(o, min(size, C.sizeof_MoqSubscribeOptions))
+}
+
+// initSubOpts zeroes the first n bytes of *o and sets the defaults.
+func initSubOpts(o *C.MoqSubscribeOptions, n C.size_t) {
 	if o == nil {
 		return
 	}
-	*o = C.MoqSubscribeOptions{}
-	o.struct_size = C.sizeof_MoqSubscribeOptions
+	clear(unsafe.Slice((*byte)(unsafe.Pointer(o)), int(n)))
+	o.struct_size = C.uint32_t(n)
 	o.filter = C.MOQ_FILTER_LATEST_GROUP
 	o.priority = 128
 	o.queue_objects = defaultQueueObjects
@@ -205,8 +230,11 @@ func parseSubscribeOptions(o *C.MoqSubscribeOptions) (subParams, error) {
 	if o == nil {
 		return p, nil
 	}
-	if o.struct_size < C.sizeof_MoqSubscribeOptions {
-		return p, errf(codeInvalid, "options struct_size %d is smaller than the 0.3 MoqSubscribeOptions (%d bytes); call moq_subscribe_options_init", uint32(o.struct_size), C.sizeof_MoqSubscribeOptions)
+	if C.size_t(o.struct_size) < subOptsSize03 {
+		return p, errf(codeInvalid, "options struct_size %d is smaller than the 0.3 MoqSubscribeOptions (%d bytes); call moq_subscribe_options_init", uint32(o.struct_size), uint64(subOptsSize03))
+	}
+	if C.size_t(o.struct_size) >= C.sizeof_MoqSubscribeOptions {
+		p.subscribedCB = uintptr(unsafe.Pointer(o.on_subscribed))
 	}
 	f := &p.opts.Filter
 	switch int(o.filter) {

@@ -38,6 +38,8 @@ type subParams struct {
 	start, end moq.Location
 	doneCB     uintptr
 	persistent bool
+	// subscribedCB is MoqSubscribeOptions.on_subscribed (0.6); 0: none.
+	subscribedCB uintptr
 }
 
 // queued is an object waiting for moq_subscriber_poll.
@@ -68,6 +70,7 @@ type subscriber struct {
 	ended   bool
 	endErr  error
 	stopped bool
+	told    bool // on_subscribed has been called
 	// Poll mode.
 	q      []queued
 	qBytes int
@@ -183,10 +186,18 @@ func (s *subscriber) run(cfg *config) {
 	// The moq.ClientSubscription subscribes again after a reconnect, and
 	// after refusals when persistent.
 	cs, err := s.mc.Subscribe(s.ctx, s.ns, s.name, moq.ClientSubscribeOptions{
-		SubscribeOptions: s.params.opts, Persistent: s.params.persistent})
+		SubscribeOptions: s.params.opts, Persistent: s.params.persistent, OnSubscribe: s.onSubscribe(cfg)})
 	if err != nil {
 		if s.ctx.Err() == nil {
-			s.end(s.requestErr(err, cfg))
+			err = s.requestErr(err, cfg)
+			s.end(err)
+			s.mu.Lock()
+			told := s.told
+			s.mu.Unlock()
+			if !told && s.params.subscribedCB != 0 {
+				// Refused before any SUBSCRIBE was sent (the session ended).
+				s.callSubscribed(codeOf(err), err.Error())
+			}
 		}
 		return
 	}
@@ -210,6 +221,53 @@ func (s *subscriber) run(cfg *config) {
 			return
 		}
 	}
+}
+
+// onSubscribe reports the answers to the subscription's SUBSCRIBEs to
+// on_subscribed, if the host gave one. The moq.ClientSubscription calls it
+// on the goroutine that then delivers the objects (run), so it is serial
+// with the object callbacks and comes before the objects it announces.
+func (s *subscriber) onSubscribe(cfg *config) func(moq.SubscribeEvent) {
+	if s.params.subscribedCB == 0 {
+		return nil
+	}
+	return func(ev moq.SubscribeEvent) {
+		s.mu.Lock()
+		if s.cs == nil {
+			s.cs = ev.Sub // moq_subscriber_stats from inside the callback sees it
+		}
+		s.told = true
+		s.mu.Unlock()
+		track := nsString(s.ns) + "/" + s.name
+		if ev.Err == nil {
+			msg := "subscribed to " + track
+			if ev.Resubscribe {
+				msg = fmt.Sprintf("subscribed again to %s (resubscription %d)", track, ev.Sub.Resubscribes())
+			}
+			s.callSubscribed(codeOK, msg)
+			return
+		}
+		err := s.requestErr(ev.Err, cfg)
+		msg := err.Error()
+		if ev.Retrying {
+			msg += "; retrying"
+		} else {
+			s.end(err) // moq_is_subscribed is false inside the callback
+		}
+		s.callSubscribed(codeOf(err), msg)
+	}
+}
+
+// callSubscribed calls on_subscribed, unless the handle was stopped.
+func (s *subscriber) callSubscribed(code int, msg string) {
+	_, ud, ok := s.g.enter()
+	if !ok {
+		return
+	}
+	cs := C.CString(msg)
+	C.moq__call_subscribed(C.uintptr_t(s.params.subscribedCB), C.uintptr_t(ud), C.uintptr_t(s.id), C.int(code), cs)
+	C.free(unsafe.Pointer(cs))
+	s.g.leave()
 }
 
 // runFetch runs a FETCH on the session the subscriber was made on and

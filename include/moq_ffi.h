@@ -464,6 +464,33 @@ typedef enum {
     MOQ_FILTER_ABSOLUTE_RANGE = 4
 } MoqFilterType;
 
+/**
+ * (Added in 0.6) The answer to a SUBSCRIBE of a subscription made with
+ * moq_subscribe_ex and MoqSubscribeOptions.on_subscribed. user_data is
+ * moq_subscribe_ex's; subscriber is the handle moq_subscribe_ex returned.
+ *   code MOQ_OK: the relay accepted the SUBSCRIBE (SUBSCRIBE_OK): from now
+ *     on objects the publisher sends reach this subscriber, so a publisher
+ *     may start (no need to publish probes until one arrives). Called once
+ *     for the first SUBSCRIBE and again for each resubscription (after a
+ *     reconnect; when persistent, each time the track comes back); message
+ *     says which ("subscribed to NS/TRACK", "subscribed again to NS/TRACK
+ *     (resubscription N)").
+ *   any other code: the SUBSCRIBE failed: MOQ_ERROR_CONNECTION_FAILED when
+ *     refused (e.g. no such track; message has the relay's code and
+ *     reason), MOQ_ERROR_TIMEOUT when unanswered within the request
+ *     timeout, MOQ_ERROR_NOT_CONNECTED when the session ended for good.
+ *     The message ends with "; retrying" when the subscription goes on
+ *     (persistent, or just after a reconnect: moq_is_subscribed stays
+ *     true); otherwise the subscription has ended (moq_is_subscribed false).
+ * Runs on a library thread, serially with the subscriber's object callbacks
+ * (before the objects of the SUBSCRIBE it reports), and never after
+ * moq_subscriber_destroy or moq_unsubscribe returns (see CALLBACKS). Ending
+ * the subscription yourself reports nothing. message is valid only during
+ * the call.
+ */
+typedef void (*MoqSubscribedCallback)(void* user_data, MoqSubscriber* subscriber, MoqResultCode code,
+                                      const char* message);
+
 /** Subscription options for moq_subscribe_ex. Initialise with
  *  moq_subscribe_options_init (struct_size as for MoqClientConfig). */
 typedef struct {
@@ -485,6 +512,11 @@ typedef struct {
     /** Poll mode only: objects queued at most (default 1024); past it the
      *  oldest whole groups are dropped and counted. */
     uint32_t queue_objects;
+    /* Added in 0.6: read only when struct_size covers it
+     * (moq_subscribe_options_init from this header sets it so). */
+    /** Told the answer to each SUBSCRIBE (see MoqSubscribedCallback), in
+     *  callback and poll mode alike. NULL: not told. */
+    MoqSubscribedCallback on_subscribed;
 } MoqSubscribeOptions;
 
 /** Client statistics (moq_client_stats). */
@@ -931,13 +963,26 @@ MOQ_API MoqResult moq_publisher_end_track(MoqPublisher* publisher);
  *  Returns false when absent or malformed. */
 MOQ_API bool moq_object_timestamp(const uint8_t* ext, size_t ext_len, uint64_t* out_timestamp_us);
 
-/** Fills *options with the defaults and sets struct_size. */
+/** Fills *options with the defaults and sets struct_size. The library's
+ *  moq_subscribe_options_init symbol fills the 0.3 layout only (what
+ *  programs built against older headers have); this header maps
+ *  moq_subscribe_options_init(options) to
+ *  moq_subscribe_options_init_sized(options, sizeof *options). */
 MOQ_API void moq_subscribe_options_init(MoqSubscribeOptions* options);
+
+/** (0.6) Fills the first `size` bytes of *options (at least the 0.3 layout;
+ *  at most sizeof(MoqSubscribeOptions)) with the defaults and sets
+ *  struct_size to what was filled. A size below the 0.3 layout leaves
+ *  *options untouched and sets moq_last_error. */
+MOQ_API void moq_subscribe_options_init_sized(MoqSubscribeOptions* options, size_t size);
+#define moq_subscribe_options_init(options) moq_subscribe_options_init_sized((options), sizeof *(options))
 
 /**
  * Subscribes with options (NULL: the defaults). With callback, each object
  * is delivered with its metadata, serially, on a library thread (see
- * CALLBACKS). With callback NULL the subscription is in poll mode: objects
+ * CALLBACKS). options->on_subscribed (0.6) is told when the relay accepts
+ * the SUBSCRIBE (and each resubscription) or refuses it: the moment a
+ * publisher may start. With callback NULL the subscription is in poll mode: objects
  * are queued (bounded by options->queue_objects) for moq_subscriber_poll.
  * Returns at once, like moq_subscribe; NULL (with moq_last_error) on a
  * NULL/dead client, bad names or options (struct_size too small, filter or

@@ -17,6 +17,30 @@ type ClientSubscribeOptions struct {
 	// subscription; a lost session is still survived when the client
 	// reconnects.
 	Persistent bool
+	// OnSubscribe, if set, is told the answer to each SUBSCRIBE: accepted
+	// (the first time, and again after each reconnect or, when persistent,
+	// each time the track comes back), refused or unanswered (and whether
+	// the subscription goes on trying), and the final failure when the
+	// client's session is gone for good. It is called on the goroutine
+	// running Subscribe or ReadObject, before that reads on, so it comes
+	// before the objects of the SUBSCRIBE it reports; it must not block
+	// long and must not call ReadObject.
+	OnSubscribe func(SubscribeEvent)
+}
+
+// SubscribeEvent is the answer to one SUBSCRIBE of a ClientSubscription
+// (ClientSubscribeOptions.OnSubscribe).
+type SubscribeEvent struct {
+	// Sub is the subscription.
+	Sub *ClientSubscription
+	// Err is nil when the SUBSCRIBE was accepted; otherwise why it failed
+	// (a *RequestError when refused, ErrTimeout when unanswered, ...).
+	Err error
+	// Resubscribe: an accepted SUBSCRIBE after the first one.
+	Resubscribe bool
+	// Retrying: after a failure, the subscription goes on and subscribes
+	// again; false after a failure means it ended with Err.
+	Retrying bool
 }
 
 // ClientSubscription is a subscription of a Client that survives
@@ -270,6 +294,14 @@ func (cs *ClientSubscription) filter() (o SubscribeOptions, done bool) {
 	return o, done
 }
 
+// report tells OnSubscribe, if set.
+func (cs *ClientSubscription) report(ev SubscribeEvent) {
+	if f := cs.opts.OnSubscribe; f != nil {
+		ev.Sub = cs
+		f(ev)
+	}
+}
+
 // establish subscribes on the client's live session, waiting for one
 // (after a lost session) and retrying refusals as the options allow.
 func (cs *ClientSubscription) establish(ctx context.Context) error {
@@ -293,7 +325,9 @@ func (cs *ClientSubscription) establish(ctx context.Context) error {
 			if ctx.Err() != nil {
 				return callerGone()
 			}
-			return cs.finish(fmt.Errorf("moq: subscribe %s/%s: %w", cs.ns, cs.name, err))
+			err = cs.finish(fmt.Errorf("moq: subscribe %s/%s: %w", cs.ns, cs.name, err))
+			cs.report(SubscribeEvent{Err: err})
+			return err
 		}
 		if prev != nil && sess != prev {
 			// A new session: the publisher may not be back yet.
@@ -333,9 +367,11 @@ func (cs *ClientSubscription) establish(ctx context.Context) error {
 			}
 			cs.sub = sub
 			cs.made++
+			again := cs.made > 1
 			cs.retryAt = time.Time{}
 			cs.delay = lo
 			cs.mu.Unlock()
+			cs.report(SubscribeEvent{Resubscribe: again})
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -355,8 +391,11 @@ func (cs *ClientSubscription) establish(ctx context.Context) error {
 		}
 		cs.mu.Unlock()
 		if !retry {
-			return cs.finish(err)
+			err = cs.finish(err)
+			cs.report(SubscribeEvent{Err: err})
+			return err
 		}
+		cs.report(SubscribeEvent{Err: err, Retrying: true})
 		cs.c.logger().Info("subscribing again", "namespace", cs.ns.String(), "track", cs.name, "reason", err)
 	}
 }

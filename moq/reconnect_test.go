@@ -264,15 +264,38 @@ func TestClientPersistentSubscription(t *testing.T) {
 		t.Fatal(err)
 	}
 	ns := moq.Namespace{"persistent"}
+	// OnSubscribe reports each answer (issue 15).
+	var evMu sync.Mutex
+	var evs []moq.SubscribeEvent
+	retried := make(chan struct{})
+	var retriedOnce sync.Once
+	onSub := func(ev moq.SubscribeEvent) {
+		evMu.Lock()
+		evs = append(evs, ev)
+		evMu.Unlock()
+		if ev.Retrying {
+			retriedOnce.Do(func() { close(retried) })
+		}
+	}
+	takeEvents := func() []moq.SubscribeEvent {
+		evMu.Lock()
+		defer evMu.Unlock()
+		out := evs
+		evs = nil
+		return out
+	}
 
 	// Without Persistent, a track nobody publishes is refused.
-	_, err := sc.Subscribe(ctx, ns, "t", moq.ClientSubscribeOptions{})
+	_, err := sc.Subscribe(ctx, ns, "t", moq.ClientSubscribeOptions{OnSubscribe: onSub})
 	var re *moq.RequestError
 	if !errors.As(err, &re) {
 		t.Fatalf("subscribe to a missing track: %v, want a *moq.RequestError", err)
 	}
+	if ev := takeEvents(); len(ev) != 1 || !errors.As(ev[0].Err, &re) || ev[0].Retrying {
+		t.Fatalf("OnSubscribe events for a refusal: %+v", ev)
+	}
 
-	cs, err := sc.Subscribe(ctx, ns, "t", moq.ClientSubscribeOptions{Persistent: true})
+	cs, err := sc.Subscribe(ctx, ns, "t", moq.ClientSubscribeOptions{Persistent: true, OnSubscribe: onSub})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,9 +327,25 @@ func TestClientPersistentSubscription(t *testing.T) {
 		ticker(track, stop, &wg)
 		return pc, stop, &wg
 	}
+	// The subscription has been refused at least once (and goes on).
+	select {
+	case <-retried:
+	case <-ctx.Done():
+		t.Fatal("no retrying OnSubscribe event for a missing track")
+	}
 	pc, stop, wg := publish()
 	if err := <-got; err != nil {
 		t.Fatal(err)
+	}
+	// Refusals while nobody published (retrying), then one acceptance.
+	ev := takeEvents()
+	if n := len(ev); n < 2 || ev[n-1].Err != nil || ev[n-1].Resubscribe || ev[n-1].Sub != cs {
+		t.Fatalf("OnSubscribe events before the first object: %+v", ev)
+	}
+	for _, e := range ev[:len(ev)-1] {
+		if !errors.As(e.Err, &re) || !e.Retrying {
+			t.Fatalf("OnSubscribe event before the track existed: %+v", e)
+		}
 	}
 
 	// The publisher goes away and another one comes: the subscription
@@ -324,6 +363,11 @@ func TestClientPersistentSubscription(t *testing.T) {
 	}
 	if err := cs.Err(); err != nil {
 		t.Fatal(err)
+	}
+	// The track came back: accepted again, as a resubscription.
+	ev = takeEvents()
+	if n := len(ev); n < 1 || ev[n-1].Err != nil || !ev[n-1].Resubscribe {
+		t.Fatalf("OnSubscribe events after the publisher came back: %+v", ev)
 	}
 	cs.Close()
 	if _, err := cs.ReadObject(ctx); !errors.Is(err, moq.ErrEnded) {

@@ -66,7 +66,13 @@ done
 
 CFLAGS=(-std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 -Iinclude -Itests/c)
 CXXFLAGS=(-std=c++17 -Wall -Wextra -Werror -g -O1 -Iinclude -Itests/c -Iexamples/cpp)
-C_TESTS=(test_errors test_pubsub test_callbacks test_kill test_compat test_v03 test_reconnect test_token test_crossdraft test_jwt)
+C_TESTS=(test_errors test_pubsub test_callbacks test_kill test_compat test_v03 test_reconnect test_token test_crossdraft test_jwt test_subscribed)
+
+# The README's "C in a few lines" program, exactly as written there: built
+# with the tests and run against a relay (argv[1] is its URL).
+awk '/^## C in a few lines/ { sec = 1 } sec && /^```c/ { inb = 1; next } inb && /^```/ { exit } inb { print }' \
+  README.md >"$WORK/readme.c"
+[ -s "$WORK/readme.c" ] || { echo "ctest: no C program under 'C in a few lines' in README.md" >&2; exit 1; }
 CXX_TESTS=(test_cpp)
 
 # build_tests LIBDIR OUTDIR [extra flags...]
@@ -82,6 +88,7 @@ build_tests() {
     g++ "${CXXFLAGS[@]}" "$@" "tests/c/$t.cpp" -o "$out/$t" -L"$lib" -lmoq_ffi -Wl,-rpath,"$ROOT/$lib" -pthread
   done
   gcc "${CFLAGS[@]}" "$@" tests/c/test_leak.c -o "$out/test_leak" -L"$lib" -lmoq_ffi -Wl,-rpath,"$ROOT/$lib" -pthread
+  gcc "${CFLAGS[@]}" "$@" "$WORK/readme.c" -o "$out/readme" -L"$lib" -lmoq_ffi -Wl,-rpath,"$ROOT/$lib" -pthread
 }
 
 # start_relay NAME [relay flags...]: sets RELAY_ADDR and RELAY_FP.
@@ -160,6 +167,17 @@ run() {
   fi
 }
 
+# expect_out TEXT COMMAND...: runs COMMAND; fails unless it succeeds and its
+# standard output contains TEXT (a program that exits 0 having printed
+# nothing has not shown it works).
+expect_out() {
+  local want=$1 out
+  shift
+  out=$("$@") || { echo "$out"; return 1; }
+  echo "$out"
+  grep -qF -- "$want" <<<"$out" || { echo "ctest: output lacks \"$want\""; return 1; }
+}
+
 # suite PREFIX DIR WRAPPER...: the test matrix.
 suite() {
   local prefix=$1 dir=$2
@@ -182,6 +200,11 @@ suite() {
     run "$prefix test_callbacks" "${w[@]}" "$dir/test_callbacks"
   MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=moqt://$ADDR_CF/ MOQ_FFI_DRAFT=07cf \
     run "$prefix test_callbacks draft 07cf" "${w[@]}" "$dir/test_callbacks"
+  MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=https://$ADDR_CF/ \
+    run "$prefix test_subscribed" "${w[@]}" "$dir/test_subscribed"
+  MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=moqt://$ADDR_CF/ MOQ_FFI_DRAFT=07cf \
+    run "$prefix test_subscribed draft 07cf" "${w[@]}" "$dir/test_subscribed"
+  MOQ_FFI_PIN_SHA256=$FP_CF run "$prefix README C program" expect_out "2 bytes: hi" "${w[@]}" "$dir/readme" "moqt://$ADDR_CF/"
   run "$prefix test_kill" "${w[@]}" "$dir/test_kill"
   run "$prefix test_reconnect" "${w[@]}" "$dir/test_reconnect"
   MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=https://$ADDR_CF/ \
@@ -221,6 +244,9 @@ valgrind_subset() {
     run "valgrind test_pubsub moqt draft 16" "${w[@]}" "$dir/test_pubsub"
   MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=https://$ADDR_CF/ \
     run "valgrind test_callbacks" "${w[@]}" "$dir/test_callbacks"
+  MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=https://$ADDR_CF/ \
+    run "valgrind test_subscribed" "${w[@]}" "$dir/test_subscribed"
+  MOQ_FFI_PIN_SHA256=$FP_CF run "valgrind README C program" expect_out "2 bytes: hi" "${w[@]}" "$dir/readme" "moqt://$ADDR_CF/"
   run "valgrind test_kill" "${w[@]}" "$dir/test_kill"
   MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=https://$ADDR_CF/ \
     run "valgrind test_cpp" "${w[@]}" "$dir/test_cpp"
