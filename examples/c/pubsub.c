@@ -22,13 +22,25 @@
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static int received;
+static int subscribed; /* 1: the relay accepted the subscription; -1: it failed */
 
 /* Runs on a library thread: print and count. */
-static void on_message(void* user_data, const uint8_t* data, size_t len) {
+static void on_message(void* user_data, const MoqObject* o) {
     (void)user_data;
-    printf("received %zu bytes: %.*s\n", len, (int)len, (const char*)data);
+    printf("received %zu bytes: %.*s\n", o->payload_len, (int)o->payload_len, (const char*)o->payload);
     pthread_mutex_lock(&mu);
     received++;
+    pthread_cond_broadcast(&cv);
+    pthread_mutex_unlock(&mu);
+}
+
+/* Runs on a library thread: the answer to the SUBSCRIBE. */
+static void on_subscribed(void* user_data, MoqSubscriber* s, MoqResultCode code, const char* message) {
+    (void)user_data;
+    (void)s;
+    fprintf(stderr, "[subscriber] %s\n", message);
+    pthread_mutex_lock(&mu);
+    subscribed = code == MOQ_OK ? 1 : -1;
     pthread_cond_broadcast(&cv);
     pthread_mutex_unlock(&mu);
 }
@@ -38,8 +50,8 @@ static void on_state(void* user_data, MoqConnectionState state) {
     fprintf(stderr, "[%s] %s\n", (const char*)user_data, names[state]);
 }
 
-/* Waits until at least n messages arrived or ms milliseconds passed. */
-static int wait_received(int n, int ms) {
+/* The deadline ms milliseconds from now (CLOCK_REALTIME, for the condvar). */
+static struct timespec deadline(int ms) {
     struct timespec dl;
     clock_gettime(CLOCK_REALTIME, &dl);
     dl.tv_sec += ms / 1000;
@@ -48,6 +60,24 @@ static int wait_received(int n, int ms) {
         dl.tv_sec++;
         dl.tv_nsec -= 1000000000L;
     }
+    return dl;
+}
+
+/* Waits until the subscription was answered or ms milliseconds passed;
+ * returns 1 when it is live. */
+static int wait_subscribed(int ms) {
+    struct timespec dl = deadline(ms);
+    pthread_mutex_lock(&mu);
+    while (subscribed == 0 && pthread_cond_timedwait(&cv, &mu, &dl) == 0) {
+    }
+    int live = subscribed == 1;
+    pthread_mutex_unlock(&mu);
+    return live;
+}
+
+/* Waits until at least n messages arrived or ms milliseconds passed. */
+static int wait_received(int n, int ms) {
+    struct timespec dl = deadline(ms);
     pthread_mutex_lock(&mu);
     while (received < n && pthread_cond_timedwait(&cv, &mu, &dl) == 0) {
     }
@@ -86,26 +116,19 @@ int main(int argc, char** argv) {
         fprintf(stderr, "create publisher: %s\n", moq_last_error());
         return 1;
     }
-    MoqSubscriber* s = moq_subscribe(sub, ns, "messages", on_message, NULL);
+    MoqSubscribeOptions opts;
+    moq_subscribe_options_init(&opts);
+    opts.on_subscribed = on_subscribed;
+    MoqSubscriber* s = moq_subscribe_ex(sub, ns, "messages", &opts, on_message, NULL);
     if (!s) {
         fprintf(stderr, "subscribe: %s\n", moq_last_error());
         return 1;
     }
 
-    /* The subscription starts at the live edge once the relay has set it up:
-     * publish a "hello" until the subscriber hears one. */
-    int ready = 0;
-    for (int i = 0; i < 200 && !ready; i++) {
-        r = moq_publish_data(p, (const uint8_t*)"hello", 5, MOQ_DELIVERY_STREAM);
-        if (r.code != MOQ_OK) return fail("publish", r);
-        ready = wait_received(1, 50) > 0;
-        if (!moq_is_subscribed(s)) {
-            fprintf(stderr, "subscription ended: %s\n", moq_last_error());
-            return 1;
-        }
-    }
-    if (!ready) {
-        fprintf(stderr, "no data after 10 s\n");
+    /* The subscription starts at the live edge once the relay has accepted
+     * it: publish after on_subscribed said so. */
+    if (!wait_subscribed(10000)) {
+        fprintf(stderr, "the subscription did not become live\n");
         return 1;
     }
     int base = wait_received(0, 0);

@@ -26,23 +26,24 @@ int main(int argc, char** argv) {
 
         std::mutex mu;
         std::condition_variable cv;
-        int got = 0;
-        moq::Subscriber s = sub.subscribe(ns, "messages", [&](const uint8_t* d, size_t n) {
-            std::printf("received: %.*s\n", static_cast<int>(n), reinterpret_cast<const char*>(d));
-            std::lock_guard<std::mutex> lk(mu);
-            got++;
-            cv.notify_all();
-        });
-        // The subscription becomes live in the background: publish until
-        // the first message arrives, then a few more.
+        int got = 0, live = 0;  // live: 1 accepted, -1 failed
+        moq::Subscriber s = sub.subscribe(
+            ns, "messages",
+            [&](const uint8_t* d, size_t n) {
+                std::printf("received: %.*s\n", static_cast<int>(n), reinterpret_cast<const char*>(d));
+                std::lock_guard<std::mutex> lk(mu);
+                got++;
+                cv.notify_all();
+            },
+            [&](MoqResultCode code, const std::string& msg) {
+                std::fprintf(stderr, "subscriber: %s\n", msg.c_str());
+                std::lock_guard<std::mutex> lk(mu);
+                live = code == MOQ_OK ? 1 : -1;
+                cv.notify_all();
+            });
+        // The subscription is live once the relay accepted it: publish then.
         std::unique_lock<std::mutex> lk(mu);
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-        for (int i = 0; got == 0 && std::chrono::steady_clock::now() < deadline; i++) {
-            lk.unlock();
-            p.publish("hello " + std::to_string(i));
-            lk.lock();
-            cv.wait_for(lk, std::chrono::milliseconds(50), [&] { return got > 0; });
-        }
+        if (!cv.wait_for(lk, std::chrono::seconds(10), [&] { return live != 0; }) || live != 1) return 1;
         int base = got;
         lk.unlock();
         for (int i = 0; i < 3; i++) p.publish("message " + std::to_string(i));

@@ -88,6 +88,9 @@ using DataFn = std::function<void(const uint8_t*, size_t)>;
 using CatalogFn = std::function<void(const std::vector<Track>&)>;
 using StateFn = std::function<void(MoqConnectionState)>;
 using AnnounceFn = std::function<void(const std::string&)>;
+// The answer to a SUBSCRIBE (see MoqSubscribedCallback): MOQ_OK when the
+// relay accepted it (publishing now reaches the subscriber), else the error.
+using SubscribedFn = std::function<void(MoqResultCode, const std::string&)>;
 
 class Subscriber {
 public:
@@ -99,6 +102,7 @@ public:
             h_ = std::exchange(o.h_, nullptr);
             data_ = std::move(o.data_);
             catalog_ = std::move(o.catalog_);
+            ex_ = std::move(o.ex_);
         }
         return *this;
     }
@@ -120,9 +124,14 @@ public:
 
 private:
     friend class Client;
+    struct Ex {  // moq_subscribe_ex's user_data
+        DataFn data;
+        SubscribedFn subscribed;
+    };
     MoqSubscriber* h_ = nullptr;
     std::unique_ptr<DataFn> data_;
     std::unique_ptr<CatalogFn> catalog_;
+    std::unique_ptr<Ex> ex_;
 };
 
 class Publisher {
@@ -202,6 +211,24 @@ public:
         return s;
     }
 
+    // Subscribes and tells on_subscribed the answer to each SUBSCRIBE: with
+    // MOQ_OK once the relay accepted it (and after each resubscription),
+    // so a publisher may start then instead of publishing probes.
+    // persistent: keep subscribing while the track is missing or after it
+    // ended (MoqSubscribeOptions.persistent).
+    Subscriber subscribe(const std::string& ns, const std::string& track, DataFn fn, SubscribedFn on_subscribed,
+                         bool persistent = false) {
+        Subscriber s;
+        s.ex_ = std::make_unique<Subscriber::Ex>(Subscriber::Ex{std::move(fn), std::move(on_subscribed)});
+        MoqSubscribeOptions o;
+        moq_subscribe_options_init(&o);
+        o.persistent = persistent;
+        o.on_subscribed = s.ex_->subscribed ? &Client::subscribed_cb : nullptr;
+        s.h_ = moq_subscribe_ex(h_, ns.c_str(), track.c_str(), &o, &Client::object_cb, s.ex_.get());
+        if (!s.h_) throw_last("moq_subscribe_ex");
+        return s;
+    }
+
     Subscriber subscribe_catalog(const std::string& ns, const std::string& track, CatalogFn fn) {
         Subscriber s;
         s.catalog_ = std::make_unique<CatalogFn>(std::move(fn));
@@ -222,6 +249,13 @@ private:
     static void data_cb(void* ud, const uint8_t* d, size_t n) {
         auto* fn = static_cast<DataFn*>(ud);
         if (*fn) (*fn)(d, n);
+    }
+    static void object_cb(void* ud, const MoqObject* o) {
+        auto* ex = static_cast<Subscriber::Ex*>(ud);
+        if (ex->data) ex->data(o->payload, o->payload_len);
+    }
+    static void subscribed_cb(void* ud, MoqSubscriber*, MoqResultCode code, const char* msg) {
+        static_cast<Subscriber::Ex*>(ud)->subscribed(code, msg ? msg : "");
     }
     static void catalog_cb(void* ud, const MoqTrackInfo* t, size_t n) {
         std::vector<Track> v;

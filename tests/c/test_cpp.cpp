@@ -189,6 +189,27 @@ int main() {
             size_t k = in.items.size() - 3;
             CHECK(in.items[k].empty() && in.items[k + 1] == "a" && in.items[k + 2] == "bc");
         }
+        // Issue 15, item 7: on_subscribed says when the subscription is
+        // live; one object published then arrives (no probes).
+        {
+            Inbox live, got;
+            moq::Subscriber s2 = sub.subscribe(
+                ns, "t", [&](const uint8_t* d, size_t n) { got.push(std::string(reinterpret_cast<const char*>(d), n)); },
+                [&](MoqResultCode code, const std::string& msg) {
+                    live.push(std::to_string(static_cast<int>(code)) + " " + msg);
+                });
+            CHECK(live.wait(1, 10 * slow));
+            {
+                std::lock_guard<std::mutex> lk(live.mu);
+                CHECK(!live.items.empty() && live.items[0].rfind("0 subscribed to ", 0) == 0);
+            }
+            p.publish("after-ok");
+            CHECK(got.wait(1, 10 * slow));
+            {
+                std::lock_guard<std::mutex> lk(got.mu);
+                CHECK(!got.items.empty() && got.items.back() == "after-ok");
+            }
+        }
         // Moving a subscriber keeps it working; reset stops it.
         moq::Subscriber moved = std::move(s);
         CHECK(moved.subscribed() && !s.subscribed());
