@@ -136,8 +136,9 @@
  *
  * moq_last_error() is per thread. Every function except moq_last_error,
  * moq_last_error_code, moq_free_str and moq_version sets it on failure and
- * clears it (NULL) on success. The returned pointer stays valid until the same thread's next call
- * into the library; do not free it. (Changed from 0.1, which never cleared it.)
+ * clears it (NULL) on success. The returned pointer stays valid until the
+ * same thread's next call into the library; do not free it. (Changed from
+ * 0.1, which never cleared it.)
  *
  * Every function catches internal faults (Go panics) and reports them as
  * MOQ_ERROR_INTERNAL (or NULL / false); the library never aborts the host.
