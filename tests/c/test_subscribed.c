@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 #include "test_net.h"
+#include "test_relay.h"
 
 #define MAX_EVENTS 64
 
@@ -235,6 +236,82 @@ TEST(persistent_resubscriptions) {
     status_destroy(&l);
 }
 
+/* Index of the first MOQ_OK event at or after from whose message contains
+ * text, or -1. */
+static int find_ok(status_log* l, int from, const char* text) {
+    pthread_mutex_lock(&l->mu);
+    int at = -1;
+    for (int i = from; i < l->n && at < 0; i++)
+        if (l->codes[i] == MOQ_OK && strstr(l->msgs[i], text)) at = i;
+    pthread_mutex_unlock(&l->mu);
+    return at;
+}
+
+static int wait_ok(status_log* l, int from, const char* text, double timeout_s) {
+    double end = t_now() + timeout_s;
+    int at;
+    while ((at = find_ok(l, from, text)) < 0 && t_now() < end) {
+        waiter_wait(&l->events, waiter_get(&l->events) + 1, 0.1);
+    }
+    return at;
+}
+
+/* After the relay restarts and the client reconnects, the subscription is
+ * made again and reported ("subscribed again"); one object published then
+ * arrives. */
+TEST(resubscribed_after_reconnect) {
+    relay r;
+    CHECK(relay_start(&r, "127.0.0.1:0", NULL));
+    if (!r.addr[0]) return;
+    char url[160];
+    snprintf(url, sizeof url, "moqt://%s/", r.addr);
+    MoqClient* cs[2];
+    for (int i = 0; i < 2; i++) {
+        cs[i] = moq_client_create();
+        MoqClientConfig cfg;
+        moq_client_config_init(&cfg);
+        cfg.insecure = true; /* the restarted relay has a new certificate */
+        cfg.idle_timeout_ms = 1500;
+        cfg.reconnect = true;
+        cfg.reconnect_min_ms = 50;
+        cfg.reconnect_max_ms = 400;
+        CHECK_RESULT(moq_client_configure(cs[i], &cfg), MOQ_OK);
+        CHECK_RESULT(moq_connect(cs[i], url, NULL, NULL), MOQ_OK);
+    }
+    char ns[64];
+    unique("subd-reconnect", ns, sizeof ns);
+    CHECK_RESULT(moq_announce_namespace(cs[0], ns), MOQ_OK);
+    MoqPublisher* p = moq_create_publisher(cs[0], ns, "t");
+    status_log l;
+    status_init(&l);
+    MoqSubscribeOptions o;
+    moq_subscribe_options_init(&o);
+    o.on_subscribed = on_subscribed;
+    MoqSubscriber* s = moq_subscribe_ex(cs[1], ns, "t", &o, on_object, &l);
+    CHECK(p && s);
+    int first = wait_ok(&l, 0, "subscribed to ", T(10));
+    CHECK(first >= 0);
+    relay_stop(&r, SIGKILL);
+    relay r2;
+    CHECK(relay_start(&r2, r.addr, NULL));
+    int again = wait_ok(&l, first + 1, "subscribed again to ", T(30));
+    CHECK_MSG(again > first, "no resubscription reported after the reconnect");
+    if (again > first) {
+        long before = waiter_get(&l.objects);
+        CHECK_RESULT(moq_publish_data(p, (const uint8_t*)"after", 5, MOQ_DELIVERY_STREAM), MOQ_OK);
+        CHECK(waiter_wait(&l.objects, before + 1, T(10)) > before);
+        pthread_mutex_lock(&l.mu);
+        CHECK(strcmp(l.last, "after") == 0);
+        pthread_mutex_unlock(&l.mu);
+    }
+    moq_subscriber_destroy(s);
+    moq_publisher_destroy(p);
+    moq_client_destroy(cs[1]);
+    moq_client_destroy(cs[0]);
+    relay_stop(&r2, SIGKILL);
+    status_destroy(&l);
+}
+
 static int not_subscribed(void* s) { return !moq_is_subscribed((MoqSubscriber*)s); }
 
 /* A program built against the 0.5 header has no on_subscribed: the 0.3
@@ -262,10 +339,12 @@ TEST(old_layout_is_not_read) {
 }
 
 int main(void) {
+    signal(SIGPIPE, SIG_IGN);
     RUN(subscribed_then_publish_callback);
     RUN(subscribed_then_publish_poll);
     RUN(refused_is_reported);
     RUN(persistent_resubscriptions);
+    RUN(resubscribed_after_reconnect);
     RUN(old_layout_is_not_read);
     return t_summary("test_subscribed");
 }
