@@ -26,7 +26,7 @@ import (
 const testClusterToken = "cluster-secret-for-tests"
 
 // freeLoopbackURL returns http://127.0.0.1:PORT with a port free just now.
-func freeLoopbackURL(t *testing.T) url.URL {
+func freeLoopbackURL(t testing.TB) url.URL {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -40,7 +40,7 @@ func freeLoopbackURL(t *testing.T) url.URL {
 // startEtcd runs an embedded single-member etcd on loopback (client and
 // peer URLs on free ports, data in a temporary directory), closed when the
 // test ends, and returns its client URL.
-func startEtcd(t *testing.T) string {
+func startEtcd(t testing.TB) string {
 	t.Helper()
 	cfg := embed.NewConfig()
 	cfg.Name = "test"
@@ -80,7 +80,7 @@ func startClusterRelay(t *testing.T, etcd, id string, cfg Config) *testRelay {
 
 // waitAnnounce subscribes to namespace prefix on s and waits until ns is
 // announced: the relay s is connected to knows where ns is served.
-func waitAnnounce(t *testing.T, ctx context.Context, s *moq.Session, prefix, ns moq.Namespace) *moq.NamespaceSubscription {
+func waitAnnounce(t testing.TB, ctx context.Context, s *moq.Session, prefix, ns moq.Namespace) *moq.NamespaceSubscription {
 	t.Helper()
 	nsub, err := s.SubscribeNamespace(ctx, prefix)
 	if err != nil {
