@@ -16,12 +16,12 @@ import (
 // "two-relays": the subscriber is on C (publisher -> A -> C -> subscriber,
 // C subscribing to A over MoQT). Same relays, same run:
 //
-//		go test -run '^$' -bench ClusterHop -benchtime 3000x ./relay/
+//	go test -run '^$' -bench ClusterHop -benchtime 2s ./relay/
 //
-//	  - latency: as BenchmarkRelayLatency (200 B at 1000 objects/s, p50/p99
-//	    of Write -> ReadObject), one op is one object;
-//	  - cpu: as BenchmarkRelayThroughput (1 KiB objects, 30 per group,
-//	    window 256), reporting the process CPU time per GB delivered.
+// The latency runs are BenchmarkRelayLatency's (200 B at 1000 objects/s,
+// p50/p99 of Write -> ReadObject; one op is one object); the cpu runs are
+// BenchmarkRelayThroughput's flow (1 KiB objects, 30 per group, window
+// 256), reporting the process CPU time per GB delivered.
 //
 // Prints the two-relays/one-relay ratios of p50, p99 and cpu-s/GB.
 func BenchmarkClusterHop(b *testing.B) {
