@@ -113,6 +113,7 @@ type cluster struct {
 	regMu  sync.Mutex // serializes registry writes
 
 	mu      sync.Mutex
+	leaving bool // leave was called: do not register again
 	lease   clientv3.LeaseID
 	members map[string]member
 	remote  map[string]map[string]nsEntry // namespace key -> relay ID -> entry
@@ -270,7 +271,10 @@ func (c *cluster) keepAlive() {
 			for range ch {
 			}
 		}
-		if c.ctx.Err() != nil {
+		c.mu.Lock()
+		leaving := c.leaving
+		c.mu.Unlock()
+		if c.ctx.Err() != nil || leaving {
 			return
 		}
 		c.r.log.Warn("cluster: etcd lease lost; registering again", "err", err)
@@ -300,8 +304,11 @@ func (c *cluster) reconcile(ns moq.Namespace) {
 	a := c.r.announces[ns.Key()]
 	c.r.mu.Unlock()
 	c.mu.Lock()
-	lease := c.lease
+	lease, leaving := c.lease, c.leaving
 	c.mu.Unlock()
+	if leaving {
+		return
+	}
 	ctx, cancel := context.WithTimeout(c.ctx, 5*time.Second)
 	defer cancel()
 	var err error
@@ -793,21 +800,32 @@ func (r *Relay) ClusterID() string {
 	return r.cl.cfg.ID
 }
 
-// close leaves the cluster: the lease is revoked (the relay's entries
-// vanish at once), peer links are closed.
-func (c *cluster) close() {
+// leave revokes the lease: the relay's entries vanish at once, so that the
+// other relays stop routing to it (Shutdown, before the drain).
+func (c *cluster) leave() {
+	c.regMu.Lock()
+	defer c.regMu.Unlock()
 	c.mu.Lock()
-	lease := c.lease
+	lease, leaving := c.lease, c.leaving
+	c.leaving = true
+	c.mu.Unlock()
+	if lease == 0 || leaving {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if _, err := c.cli.Revoke(ctx, lease); err != nil {
+		c.r.log.Debug("cluster: revoking the lease", "err", err)
+	}
+}
+
+// close leaves the cluster (if it has not yet) and closes the peer links.
+func (c *cluster) close() {
+	c.leave()
+	c.mu.Lock()
 	peers := c.peers
 	c.peers = map[string]*peerLink{}
 	c.mu.Unlock()
-	if lease != 0 {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		if _, err := c.cli.Revoke(ctx, lease); err != nil {
-			c.r.log.Debug("cluster: revoking the lease", "err", err)
-		}
-		cancel()
-	}
 	c.cancel()
 	for _, p := range peers {
 		<-p.ready

@@ -255,8 +255,8 @@ func TestClusterPeerAuthAndLoops(t *testing.T) {
 		t.Fatal(err)
 	}
 	sub.Close()
-	// And with relay-b already on it, A's forward to B is refused by B:
-	// A has no other route, and says why.
+	// With relay-b already on it, A does not route back to B, and there
+	// is no other relay serving the namespace: not found.
 	_, err = w.Subscribe(ctx, ns, "t2", moq.SubscribeOptions{AuthToken: "moq-cluster-1;relay-b;" + testClusterToken})
 	if !errors.Is(err, moq.ErrTrackNotFound) && !(errors.As(err, &re) && re.Code == 0x4) {
 		t.Fatalf("peer subscribe routed back to a relay on the hop path: %v, want track not found (no route)", err)
