@@ -574,7 +574,7 @@ func (r *Relay) track(ns moq.Namespace, name string, hops []string) (rt *relayTr
 	rt.up = up
 	r.m.trackChanged(1)
 	// The last downstream subscriber leaving ends the upstream subscription.
-	rt.track.OnIdle(func() { r.dropTrack(rt) })
+	rt.track.OnIdle(func() { r.dropIdle(rt) })
 	// The upstream ending (publisher gone, track ended) ends the downstream ones.
 	r.wg.Add(1)
 	go func() {
@@ -629,6 +629,20 @@ func (r *Relay) dropTrack(rt *relayTrack) {
 	}
 	rt.up.Close()
 	rt.track.Close()
+}
+
+// dropIdle drops a track whose last subscriber left, unless one has come
+// since (OnIdle runs on a goroutine of its own: a SUBSCRIBE may have been
+// attached to the track meanwhile, and would otherwise be ended at once; a
+// downstream relay's UNSUBSCRIBE and SUBSCRIBE of the same track arrive
+// that way).
+func (r *Relay) dropIdle(rt *relayTrack) {
+	r.mu.Lock()
+	idle := r.tracks[rt.key] == rt && rt.track.Subscribers() == 0
+	r.mu.Unlock()
+	if idle {
+		r.dropTrack(rt)
+	}
 }
 
 // activeTrackStats returns the counters of the active tracks.
