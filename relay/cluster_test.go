@@ -99,19 +99,41 @@ func waitAnnounce(t testing.TB, ctx context.Context, s *moq.Session, prefix, ns 
 
 // TestClusterPublishOnASubscribeOnC: a track published on relay A reaches
 // subscribers of every transport and draft on relay C through one upstream
-// subscription (C to A), with relays that require a user token (the peer
-// link is admitted by the cluster token).
+// subscription (C to A, over WebTransport: A advertises an https:// URL),
+// with relays that require a user token (the peer link is admitted by the
+// cluster token).
 func TestClusterPublishOnASubscribeOnC(t *testing.T) {
 	etcd := startEtcd(t)
 	auth := Config{Authorize: RequireToken("user-token")}
-	a := startClusterRelay(t, etcd, "relay-a", auth)
+	// A on a port chosen here, so that its advertised URL can name it.
+	udp, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrA := udp.LocalAddr().String()
+	udp.Close()
+	cert, fp, err := transport.GenerateSelfSigned(nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfgA := auth
+	cfgA.Addr = addrA
+	cfgA.Session.TLS.Certificates = []tls.Certificate{cert}
+	cfgA.Cluster = clusterCfg(etcd, "relay-a")
+	cfgA.Cluster.Advertise = "https://" + addrA + "/relay"
+	rA, err := New(cfgA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rA.Close() })
+	a := &testRelay{Relay: rA, fp: fp}
 	startClusterRelay(t, etcd, "relay-b", auth)
 	c := startClusterRelay(t, etcd, "relay-c", auth)
 	ctx := ctxT(t)
 	ns := moq.Namespace{"live", "cluster"}
 
 	urlOf := func(r *testRelay, scheme string) string { return r.url(scheme) + "?token=user-token" }
-	pubS, err := a.tryDialURL(wt07cf, urlOf(a, "https"), nil)
+	pubS, err := a.tryDialURL(wt07cf, urlOf(a, "moqt"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,6 +185,18 @@ func TestClusterPublishOnASubscribeOnC(t *testing.T) {
 	if len(ps) != 1 || ps[0].Relay != "relay-a" || ps[0].Tracks != 1 || ps[0].Connects != 1 || !ps[0].Up ||
 		ps[0].ObjectsIn != groups*perGroup {
 		t.Errorf("C's peer links %+v, want one to relay-a: up, 1 connect, 1 track, %d objects in", ps, groups*perGroup)
+	}
+	// The peer link is a WebTransport session of C's, draft-16, seen by A.
+	var peerSeen bool
+	a.mu.Lock()
+	for s := range a.sessions {
+		if s.Protocol() == "webtransport" && s.Draft() == moq.Draft16 && s.Path() == "/relay" {
+			peerSeen = true
+		}
+	}
+	a.mu.Unlock()
+	if !peerSeen {
+		t.Error("relay A has no draft-16 WebTransport session at /relay: the peer link did not use the advertised URL")
 	}
 }
 
