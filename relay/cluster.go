@@ -100,6 +100,7 @@ type peerLink struct {
 type peerStat struct {
 	connects uint64
 	failures uint64
+	reroutes uint64
 	ended    moq.TrackStats
 }
 
@@ -122,6 +123,7 @@ type cluster struct {
 	stats   map[string]*peerStat
 	hops    map[hopKey][]string // hop lists of admitted peer SUBSCRIBEs, taken by Subscribe
 	synced  chan struct{}       // closed after the first registry read
+	changed chan struct{}       // closed (and replaced) at each registry change
 }
 
 type hopKey struct {
@@ -174,7 +176,7 @@ func newCluster(r *Relay, cfg ClusterConfig) (*cluster, error) {
 	}
 	c := &cluster{r: r, cfg: cfg, cli: cli, members: map[string]member{}, remote: map[string]map[string]nsEntry{},
 		remNS: map[string]moq.Namespace{}, peers: map[string]*peerLink{}, stats: map[string]*peerStat{},
-		hops: map[hopKey][]string{}, synced: make(chan struct{})}
+		hops: map[hopKey][]string{}, synced: make(chan struct{}), changed: make(chan struct{})}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	return c, nil
 }
@@ -242,6 +244,11 @@ func (c *cluster) register(ctx context.Context) error {
 	g, err := c.cli.Grant(ctx, ttl)
 	if err != nil {
 		return err
+	}
+	if g.TTL != ttl {
+		// etcd raises a TTL below its minimum (1.5 x its election
+		// timeout, rounded up: 2 s by default).
+		c.r.log.Info("cluster: etcd granted another lease TTL", "asked", ttl, "granted", g.TTL)
 	}
 	v, _ := json.Marshal(member{URL: c.cfg.Advertise, FP: hex.EncodeToString(c.r.fp[:])})
 	if _, err := c.cli.Put(ctx, c.memberKey(c.cfg.ID), string(v), clientv3.WithLease(g.ID)); err != nil {
@@ -392,6 +399,7 @@ func (c *cluster) resync(resp *clientv3.GetResponse) {
 // that left (or no longer serves the namespace) are dropped so that their
 // subscribers subscribe again.
 func (c *cluster) apply(key string, value []byte, rev int64, deleted bool) {
+	defer c.signal()
 	rest, ok := strings.CutPrefix(key, c.cfg.Prefix)
 	if !ok {
 		return
@@ -420,7 +428,7 @@ func (c *cluster) apply(key string, value []byte, rev int64, deleted bool) {
 					}
 				}()
 			}
-			c.r.dropRoutes(id, "")
+			c.r.dropRoutes(id)
 			return
 		}
 		var m member
@@ -460,11 +468,116 @@ func (c *cluster) apply(key string, value []byte, rev int64, deleted bool) {
 		}
 		after := len(c.remote[k])
 		c.mu.Unlock()
-		if deleted {
-			c.r.dropRoutes(id, k)
-		}
+		// A namespace withdrawn from a live relay ends there: that relay
+		// ends the tracks (PUBLISH_DONE) and so do the relays routed to it.
 		if (before == 0) != (after == 0) {
 			c.r.remoteAnnounce(ns, after > 0)
+		}
+	}
+}
+
+// signal wakes those waiting for a registry change.
+func (c *cluster) signal() {
+	c.mu.Lock()
+	close(c.changed)
+	c.changed = make(chan struct{})
+	c.mu.Unlock()
+}
+
+// changes returns a channel closed at the next registry change.
+func (c *cluster) changes() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.changed
+}
+
+// rerouteWait bounds how long a relay keeps the subscriptions of a track
+// whose origin relay was lost while it looks for another: long enough for
+// the publisher to reach another relay and for the lost relay's lease to
+// expire.
+func (c *cluster) rerouteWait() time.Duration { return 2*c.cfg.TTL + 5*time.Second }
+
+// reroute moves the upstream of a track whose origin relay was lost (its
+// session ended, or it left the registry) to
+// the relay that serves the namespace now, or to a publisher that came to
+// this relay; the downstream subscriptions go on, with the objects of the
+// new upstream. It gives up (false: the track is dropped) when the upstream
+// ended otherwise (the publisher ended the track), when the track lost its
+// subscribers, or after rerouteWait.
+func (c *cluster) reroute(rt *relayTrack) bool {
+	r := c.r
+	r.mu.Lock()
+	ok := r.tracks[rt.key] == rt && rt.peer != "" && (rt.lost || rt.pub.Err() != nil)
+	if ok {
+		rt.rerouting = true
+	}
+	old := rt.peer
+	r.mu.Unlock()
+	if !ok {
+		return false
+	}
+	defer func() {
+		r.mu.Lock()
+		rt.rerouting = false
+		r.mu.Unlock()
+	}()
+	r.log.Info("cluster: origin relay lost; rerouting", "namespace", rt.ns.String(), "track", rt.name, "relay", old)
+	ctx, cancel := context.WithTimeout(c.ctx, c.rerouteWait())
+	defer cancel()
+	for {
+		changed := c.changes()
+		r.mu.Lock()
+		alive := r.tracks[rt.key] == rt
+		a := r.findPublisherLocked(rt.ns)
+		r.mu.Unlock()
+		if !alive || rt.track.Subscribers() == 0 {
+			return false
+		}
+		var (
+			sess        *moq.Session
+			id, key     string
+			err         error
+			token       string
+			filter      = moq.Filter{Type: moq.FilterLargestObject}
+			description = "local publisher"
+		)
+		if a != nil {
+			sess = a.sess
+			if sess.Draft().Is07() {
+				filter = moq.Filter{Type: moq.FilterLatestGroup}
+			}
+		} else {
+			sess, id, key, err = c.route(ctx, rt.ns, rt.hops)
+			token = c.token(append(append([]string(nil), rt.hops...), c.cfg.ID))
+			description = "relay " + id
+		}
+		if err == nil {
+			var up *moq.Subscription
+			up, err = sess.Subscribe(ctx, rt.ns, rt.name, moq.SubscribeOptions{Filter: filter, ForwardTo: rt.track, AuthToken: token})
+			if err == nil {
+				r.mu.Lock()
+				if r.tracks[rt.key] != rt {
+					r.mu.Unlock()
+					up.Close()
+					return false
+				}
+				rt.up, rt.pub, rt.peer, rt.route, rt.lost = up, sess, id, key, false
+				r.mu.Unlock()
+				if id != "" {
+					c.mu.Lock()
+					c.statLocked(id).reroutes++
+					c.mu.Unlock()
+				}
+				r.log.Info("cluster: rerouted", "namespace", rt.ns.String(), "track", rt.name, "to", description)
+				return true
+			}
+		}
+		r.log.Debug("cluster: rerouting", "namespace", rt.ns.String(), "track", rt.name, "err", err)
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			r.log.Info("cluster: no new origin; ending the track", "namespace", rt.ns.String(), "track", rt.name)
+			return false
 		}
 	}
 }
@@ -731,6 +844,7 @@ type PeerStats struct {
 	Up       bool   // a session to it is open
 	Connects uint64 // sessions opened to it
 	Failures uint64 // failed dials
+	Reroutes uint64 // tracks moved to it after their origin relay was lost
 	Tracks   int    // tracks routed through it now
 	moq.TrackStats
 }
@@ -769,7 +883,7 @@ func (r *Relay) PeerStats() []PeerStats {
 			ps = &PeerStats{Relay: id}
 			live[id] = ps
 		}
-		ps.Connects, ps.Failures = st.connects, st.failures
+		ps.Connects, ps.Failures, ps.Reroutes = st.connects, st.failures, st.reroutes
 		ps.ObjectsIn += st.ended.ObjectsIn
 		ps.BytesIn += st.ended.BytesIn
 		ps.ObjectsOut += st.ended.ObjectsOut
@@ -873,31 +987,28 @@ func (r *Relay) remoteAnnounce(ns moq.Namespace, present bool) {
 	}
 }
 
-// dropRoutes ends the tracks routed through relay id (for the namespace
-// key nsKey, or all of them when it is empty): their subscribers get
-// PUBLISH_DONE and, if persistent, subscribe again along a new route.
-func (r *Relay) dropRoutes(id, nsKey string) {
+// dropRoutes ends the upstreams of the tracks routed through relay id, which
+// left the cluster: each track's watcher then reroutes it (reroute) or,
+// failing that, drops it.
+func (r *Relay) dropRoutes(id string) {
 	r.mu.Lock()
 	var drop []*relayTrack
 	for _, rt := range r.tracks {
-		if rt.peer == id && (nsKey == "" || rt.route == nsKey) {
+		select {
+		case <-rt.ready:
+		default:
+			continue // still subscribing: peer and route are not set yet
+		}
+		if rt.err == nil && rt.peer == id {
+			rt.lost = true
 			drop = append(drop, rt)
 		}
 	}
 	r.mu.Unlock()
 	for _, rt := range drop {
-		select {
-		case <-rt.ready:
-			r.dropTrack(rt)
-		default:
-			// Still subscribing: drop it when that is over, without
-			// holding up the registry watch.
-			r.wg.Add(1)
-			go func() {
-				defer r.wg.Done()
-				<-rt.ready
-				r.dropTrack(rt)
-			}()
-		}
+		r.mu.Lock()
+		up := rt.up
+		r.mu.Unlock()
+		up.Close()
 	}
 }

@@ -359,9 +359,11 @@ func startChildRelay(t *testing.T, etcd, id string) (*exec.Cmd, *testRelay, stri
 }
 
 // TestClusterFailover: the publisher's relay A is killed (SIGKILL); the
-// publisher moves to relay B and announces again; the persistent
-// subscriber on relay C keeps receiving, with no object twice, once A's
-// lease has expired and C has subscribed again through B.
+// publisher moves to relay B and announces again; once A's lease has
+// expired, relay C moves its upstream to B, and its subscribers (a
+// persistent Client subscription and a plain draft-07 session
+// subscription) keep receiving on the same subscription, with no object
+// twice.
 func TestClusterFailover(t *testing.T) {
 	etcd := startEtcd(t)
 	cmdA, a, addrA := startChildRelay(t, etcd, "relay-a")
@@ -430,26 +432,34 @@ func TestClusterFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cs.Close()
+	plain := c.dial(t, wt07cf, nil)
+	ps, err := plain.Subscribe(ctx, ns, "video", moq.SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 
-	var last uint64
-	seen := 0
-	read := func() *moq.Object {
+	type reader interface {
+		ReadObject(context.Context) (*moq.Object, error)
+	}
+	var last [2]uint64
+	var seen [2]int
+	readFrom := func(i int, sub reader) {
 		t.Helper()
-		o, err := cs.ReadObject(ctx)
+		o, err := sub.ReadObject(ctx)
 		if err != nil {
-			t.Fatalf("subscriber on C after %d objects: %v", seen, err)
+			t.Fatalf("subscriber %d on C after %d objects: %v", i, seen[i], err)
 		}
-		if seen > 0 && o.Group <= last {
-			t.Fatalf("object (%d,%d) after group %d: a duplicate or out of order", o.Group, o.ID, last)
+		if seen[i] > 0 && o.Group <= last[i] {
+			t.Fatalf("subscriber %d: object (%d,%d) after group %d: a duplicate or out of order", i, o.Group, o.ID, last[i])
 		}
 		if string(o.Payload) != string(payloadOf(o.Group, o.ID)) {
-			t.Fatalf("object (%d,%d): payload %q", o.Group, o.ID, o.Payload)
+			t.Fatalf("subscriber %d: object (%d,%d): payload %q", i, o.Group, o.ID, o.Payload)
 		}
-		last = o.Group
-		seen++
-		return o
+		last[i] = o.Group
+		seen[i]++
 	}
-	for seen < 10 {
+	read := func() { readFrom(0, cs) }
+	for seen[0] < 10 {
 		read()
 	}
 
@@ -473,7 +483,7 @@ func TestClusterFailover(t *testing.T) {
 	republished := time.Since(killed)
 	// Groups from written on are written after the publisher moved to B.
 	written := tr.Stats().ObjectsIn
-	for last < written {
+	for last[0] < written {
 		read()
 	}
 	resumed := time.Since(killed)
@@ -481,19 +491,21 @@ func TestClusterFailover(t *testing.T) {
 	for range 10 {
 		read()
 	}
-	t.Logf("failover: publisher on B %v after SIGKILL of A; subscriber on C resumed %v after it (lease TTL 1s, publisher idle timeout 1s); resubscribes %d",
-		republished.Round(time.Millisecond), resumed.Round(time.Millisecond), cs.Resubscribes())
-	if cs.Resubscribes() < 1 {
-		t.Errorf("resubscribes = %d, want at least 1", cs.Resubscribes())
+	for last[1] < last[0] {
+		readFrom(1, ps)
 	}
-	ps := c.PeerStats()
+	t.Logf("failover: publisher on B %v after SIGKILL of A; subscribers on C resumed %v after it (lease TTL 1s asked, 2s granted: etcd's minimum; publisher idle timeout 1s)",
+		republished.Round(time.Millisecond), resumed.Round(time.Millisecond))
+	if n := cs.Resubscribes(); n != 0 {
+		t.Errorf("the persistent subscriber subscribed again %d times, want 0: relay C should have moved its upstream", n)
+	}
 	var toB bool
-	for _, p := range ps {
-		if p.Relay == "relay-b" && p.Up && p.Tracks == 1 {
+	for _, p := range c.PeerStats() {
+		if p.Relay == "relay-b" && p.Up && p.Tracks == 1 && p.Reroutes == 1 {
 			toB = true
 		}
 	}
 	if !toB {
-		t.Errorf("C's peer links %+v: want the track through relay-b", ps)
+		t.Errorf("C's peer links %+v: want the track rerouted through relay-b", c.PeerStats())
 	}
 }

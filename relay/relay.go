@@ -94,15 +94,24 @@ type fwdKey struct {
 }
 
 // relayTrack is one upstream subscription fanned out through a Track.
+// After ready, up, pub, peer, route, lost and rerouting change under r.mu
+// (a clustered relay moves the upstream to another relay when its origin
+// relay is lost).
 type relayTrack struct {
 	key   string
+	ns    moq.Namespace
+	name  string
 	track *moq.Track
 	ready chan struct{} // closed when the upstream answered
 	err   error         // the upstream's refusal, set before ready closes
 	up    *moq.Subscription
 	pub   *moq.Session
-	peer  string // the peer relay's ID when the upstream is one (cluster)
-	route string // then the key of the registered namespace it serves
+	peer  string   // the peer relay's ID when the upstream is one (cluster)
+	route string   // then the key of the registered namespace it serves
+	hops  []string // and the hop list of the request that made the track
+	// lost: the registry says the peer no longer serves the route;
+	// rerouting: a new upstream is being looked for.
+	lost, rerouting bool
 }
 
 // New starts a relay listening on cfg.Addr.
@@ -497,12 +506,16 @@ func (r *Relay) track(ns moq.Namespace, name string, hops []string) (rt *relayTr
 	if rt := r.tracks[k]; rt != nil {
 		select {
 		case <-rt.ready:
+			up, rerouting := rt.up, rt.rerouting
 			r.mu.Unlock()
 			if rt.err != nil {
 				return nil, nil, rt.err
 			}
+			if rerouting {
+				return rt, nil, nil // the subscriber waits with the others
+			}
 			select {
-			case <-rt.up.Done():
+			case <-up.Done():
 				// The upstream has ended (the publisher left) and the
 				// watcher has not dropped the track yet: drop it and start
 				// afresh.
@@ -545,7 +558,7 @@ func (r *Relay) track(ns moq.Namespace, name string, hops []string) (rt *relayTr
 		r.mu.Unlock()
 		return nil, nil, fmt.Errorf("relay: no publisher for namespace %s: %w", ns, moq.ErrTrackNotFound)
 	}
-	rt = &relayTrack{key: k, ready: make(chan struct{}), pub: a.sess, peer: peer, route: route,
+	rt = &relayTrack{key: k, ns: ns, name: name, ready: make(chan struct{}), pub: a.sess, peer: peer, route: route, hops: hops,
 		track: moq.NewTrack(ns, name, moq.TrackOptions{RetainGroups: r.cfg.CacheGroups, RetainBytes: r.cfg.CacheBytes, RetainAge: r.cfg.CacheAge,
 			MaxObjectSize: r.cfg.Session.MaxObjectSize})}
 	r.tracks[k] = rt
@@ -575,15 +588,27 @@ func (r *Relay) track(ns moq.Namespace, name string, hops []string) (rt *relayTr
 	r.m.trackChanged(1)
 	// The last downstream subscriber leaving ends the upstream subscription.
 	rt.track.OnIdle(func() { r.dropIdle(rt) })
-	// The upstream ending (publisher gone, track ended) ends the downstream ones.
+	// The upstream ending (publisher gone, track ended) ends the
+	// downstream ones, unless it came through a peer relay that was lost
+	// and another relay serves the track now.
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
-		select {
-		case <-up.Done():
-		case <-r.ctx.Done():
+		for {
+			r.mu.Lock()
+			up := rt.up
+			r.mu.Unlock()
+			select {
+			case <-up.Done():
+			case <-r.ctx.Done():
+				r.dropTrack(rt)
+				return
+			}
+			if r.cl == nil || !r.cl.reroute(rt) {
+				r.dropTrack(rt)
+				return
+			}
 		}
-		r.dropTrack(rt)
 	}()
 	close(rt.ready)
 	return rt, hold, nil
@@ -618,16 +643,17 @@ func (r *Relay) dropTrack(rt *relayTrack) {
 	if own {
 		delete(r.tracks, rt.key)
 	}
+	up, peer := rt.up, rt.peer
 	r.mu.Unlock()
 	if !own {
 		return
 	}
 	r.m.trackChanged(-1)
 	r.m.addTrackStats(rt.track.Stats())
-	if rt.peer != "" && r.cl != nil {
-		r.cl.addEnded(rt.peer, rt.track.Stats())
+	if peer != "" && r.cl != nil {
+		r.cl.addEnded(peer, rt.track.Stats())
 	}
-	rt.up.Close()
+	up.Close()
 	rt.track.Close()
 }
 
