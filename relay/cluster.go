@@ -313,8 +313,8 @@ func (c *cluster) reconcile(ns moq.Namespace) {
 	c.mu.Lock()
 	lease, leaving := c.lease, c.leaving
 	c.mu.Unlock()
-	if leaving {
-		return
+	if leaving || lease == 0 {
+		return // not registered yet: register puts every local namespace
 	}
 	ctx, cancel := context.WithTimeout(c.ctx, 5*time.Second)
 	defer cancel()
@@ -418,15 +418,7 @@ func (c *cluster) apply(key string, value []byte, rev int64, deleted bool) {
 			c.mu.Unlock()
 			c.r.log.Info("cluster: relay left", "relay", id)
 			if p != nil {
-				c.wg.Add(1)
-				go func() {
-					defer c.wg.Done()
-					<-p.ready
-					if p.sess != nil {
-						p.sess.CloseWithError(moq.CodeNoError, "peer relay left the cluster")
-						p.sess.Wait()
-					}
-				}()
+				c.closeLink(p)
 			}
 			c.r.dropRoutes(id)
 			return
@@ -437,8 +429,20 @@ func (c *cluster) apply(key string, value []byte, rev int64, deleted bool) {
 			c.r.log.Warn("cluster: bad registry entry", "key", key, "err", err)
 			return
 		}
+		prev, known := c.members[id]
 		c.members[id] = m
+		var stale *peerLink
+		if known && prev != m {
+			// The relay came back (a restart under the same ID, another
+			// address or certificate): the old link is dead.
+			stale = c.peers[id]
+			delete(c.peers, id)
+		}
 		c.mu.Unlock()
+		if stale != nil {
+			c.closeLink(stale)
+			c.r.dropRoutes(id)
+		}
 	case strings.HasPrefix(rest, "ns/"):
 		p, id, ok := cutLast(strings.TrimPrefix(rest, "ns/"), "|")
 		if !ok || id == c.cfg.ID {
@@ -580,6 +584,20 @@ func (c *cluster) reroute(rt *relayTrack) bool {
 			return false
 		}
 	}
+}
+
+// closeLink closes a peer link in the background (it may still be
+// dialing).
+func (c *cluster) closeLink(p *peerLink) {
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		<-p.ready
+		if p.sess != nil {
+			p.sess.CloseWithError(moq.CodeNoError, "peer relay left the cluster")
+			p.sess.Wait()
+		}
+	}()
 }
 
 func cutLast(s, sep string) (before, after string, ok bool) {

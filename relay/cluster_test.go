@@ -205,7 +205,7 @@ func TestClusterPublishOnASubscribeOnC(t *testing.T) {
 func TestClusterNamespaceDiscovery(t *testing.T) {
 	etcd := startEtcd(t)
 	a := startClusterRelay(t, etcd, "a", Config{})
-	b := startClusterRelay(t, etcd, "b", Config{})
+	b := startClusterRelay(t, etcd, "b", Config{Drain: time.Minute})
 	c := startClusterRelay(t, etcd, "c", Config{})
 	ctx := ctxT(t)
 	w := c.dial(t, quic14, nil)
@@ -230,9 +230,19 @@ func TestClusterNamespaceDiscovery(t *testing.T) {
 		t.Fatal(err)
 	}
 	expectNS(t, ctx, nsub, moq.Namespace{"live", "a"}, false)
-	// A relay that closes leaves the registry at once (lease revoked).
-	b.Close()
+	// A relay that shuts down leaves the registry (lease revoked) before
+	// it drains its sessions: B's publisher is still there (it ignores
+	// GOAWAY) when C's subscriber sees the withdrawal.
+	shut := make(chan error, 1)
+	go func() { shut <- b.Shutdown(ctx) }()
 	expectNS(t, ctx, nsub, moq.Namespace{"live", "b"}, false)
+	if pb.Err() != nil {
+		t.Fatalf("B's publisher session ended before the withdrawal was seen: %v", pb.Err())
+	}
+	pb.Close()
+	if err := <-shut; err != nil {
+		t.Fatalf("shutdown of B: %v", err)
+	}
 
 	// A late namespace subscriber gets the current remote announces.
 	pa2 := a.dial(t, quic16, nil)
