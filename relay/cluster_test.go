@@ -186,6 +186,16 @@ func TestClusterPublishOnASubscribeOnC(t *testing.T) {
 		ps[0].ObjectsIn != groups*perGroup {
 		t.Errorf("C's peer links %+v, want one to relay-a: up, 1 connect, 1 track, %d objects in", ps, groups*perGroup)
 	}
+	// An outside client with a forged cluster token (wrong secret) and no
+	// user token is not admitted as a peer.
+	forged, err := c.tryDialURL(quic16, c.url("moqt"), &moq.Options{AuthToken: "moq-cluster-1;;not-the-secret"})
+	if err == nil {
+		t.Cleanup(func() { forged.Close(); forged.Wait() })
+		_, err = forged.Subscribe(ctx, ns, "video", moq.SubscribeOptions{})
+	}
+	if err == nil {
+		t.Fatal("a client with a forged cluster token subscribed")
+	}
 	// The peer link is a WebTransport session of C's, draft-16, seen by A.
 	var peerSeen bool
 	a.mu.Lock()
