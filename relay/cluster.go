@@ -559,6 +559,17 @@ func (c *cluster) reroute(rt *relayTrack) bool {
 			var up *moq.Subscription
 			up, err = sess.Subscribe(ctx, rt.ns, rt.name, moq.SubscribeOptions{Filter: filter, ForwardTo: rt.track, AuthToken: token})
 			if err == nil {
+				if nl, ok := up.Largest(); ok {
+					if ol, ok := rt.track.Largest(); ok && nl.Less(ol) {
+						// The new origin's track is behind what was
+						// forwarded: not a continuation (a publisher that
+						// started again). End the track; subscribers
+						// subscribe again to the new one.
+						up.Close()
+						r.log.Info("cluster: the new origin's track starts over; ending the track", "namespace", rt.ns.String(), "track", rt.name)
+						return false
+					}
+				}
 				r.mu.Lock()
 				if r.tracks[rt.key] != rt {
 					r.mu.Unlock()

@@ -529,3 +529,94 @@ func TestClusterFailover(t *testing.T) {
 		t.Errorf("C's peer links %+v: want the track rerouted through relay-b", c.PeerStats())
 	}
 }
+
+// TestClusterOriginStartsOver: when the origin relay is lost (SIGKILL) and
+// the relay that serves the namespace then has a track that started over
+// (another publisher, from group 0; its SUBSCRIBE_OK says so), the relay
+// ends the track instead of forwarding groups its subscribers would drop as
+// late.
+func TestClusterOriginStartsOver(t *testing.T) {
+	etcd := startEtcd(t)
+	cmdA, a, addrA := startChildRelay(t, etcd, "a")
+	b := startClusterRelay(t, etcd, "b", Config{})
+	c := startClusterRelay(t, etcd, "c", Config{})
+	ctx := ctxT(t)
+	ns := moq.Namespace{"over"}
+	pub1, err := a.tryDialURL(quic14, "moqt://"+addrA+"/", &moq.Options{IdleTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pub1.Close(); pub1.Wait() })
+	tr1, err := pub1.Publish(ns, "t", moq.TrackOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pub1.Announce(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	w := c.dial(t, quic16, nil)
+	waitAnnounce(t, ctx, w, ns, ns)
+	sub, err := w.Subscribe(ctx, ns, "t", moq.SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first publisher is at group 1000000.
+	g := uint64(1000000)
+	gw, err := tr1.OpenGroup(&g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gw.WriteObject(payloadOf(g, 0), nil); err != nil {
+		t.Fatal(err)
+	}
+	gw.Close()
+	if err := expectGroups(ctx, sub, g, 1, 1); err != nil {
+		t.Fatal(err)
+	}
+	// A new publisher on B, whose track starts at group 0, with a
+	// subscriber there (so that B's SUBSCRIBE_OK to C tells where the
+	// track is); it goes on writing until the subscriber on C has its
+	// answer.
+	_, tr2 := b.publish(t, quic14, ns, "t")
+	onB, err := b.dial(t, quic14, nil).Subscribe(ctx, ns, "t", moq.SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeGroups(t, tr2, 1, 1)
+	if err := expectGroups(ctx, onB, 0, 1, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmdA.Process.Kill(); err != nil { // SIGKILL
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			gw, err := tr2.OpenGroup(nil)
+			if err != nil {
+				return
+			}
+			gw.WriteObject(payloadOf(gw.Group(), 0), nil)
+			gw.Close()
+		}
+	}()
+	o, err := sub.ReadObject(ctx)
+	close(stop)
+	wg.Wait()
+	if err == nil {
+		t.Fatalf("got object (%d,%d) of a track that started over, want the subscription ended", o.Group, o.ID)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		t.Fatal("the subscription neither ended nor got anything")
+	}
+}
