@@ -19,6 +19,7 @@ import (
 
 	"github.com/moq-ffi/moq-ffi-go/internal/transport"
 	"github.com/moq-ffi/moq-ffi-go/moq"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
 )
@@ -128,7 +129,10 @@ func TestClusterPublishOnASubscribeOnC(t *testing.T) {
 	t.Cleanup(func() { rA.Close() })
 	a := &testRelay{Relay: rA, fp: fp}
 	startClusterRelay(t, etcd, "relay-b", auth)
-	c := startClusterRelay(t, etcd, "relay-c", auth)
+	reg := prometheus.NewRegistry()
+	cfgC := auth
+	cfgC.Metrics = NewMetrics(reg)
+	c := startClusterRelay(t, etcd, "relay-c", cfgC)
 	ctx := ctxT(t)
 	ns := moq.Namespace{"live", "cluster"}
 
@@ -185,6 +189,24 @@ func TestClusterPublishOnASubscribeOnC(t *testing.T) {
 	if len(ps) != 1 || ps[0].Relay != "relay-a" || ps[0].Tracks != 1 || ps[0].Connects != 1 || !ps[0].Up ||
 		ps[0].ObjectsIn != groups*perGroup {
 		t.Errorf("C's peer links %+v, want one to relay-a: up, 1 connect, 1 track, %d objects in", ps, groups*perGroup)
+	}
+	// The same through Prometheus.
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			if len(m.GetLabel()) == 1 && m.GetLabel()[0].GetValue() == "relay-a" {
+				v := m.GetCounter().GetValue() + m.GetGauge().GetValue()
+				got[mf.GetName()] = v
+			}
+		}
+	}
+	if got["moq_relay_peer_up"] != 1 || got["moq_relay_peer_tracks"] != 1 || got["moq_relay_peer_connects_total"] != 1 ||
+		got["moq_relay_peer_objects_in_total"] != groups*perGroup {
+		t.Errorf("C's peer metrics for relay-a: %v", got)
 	}
 	// An outside client with a forged cluster token (wrong secret) and no
 	// user token is not admitted as a peer.

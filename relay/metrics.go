@@ -27,7 +27,7 @@ type Metrics struct {
 
 	objectsIn, bytesIn, objectsOut, bytesOut, drops *prometheus.Desc
 	// Per peer relay link (cluster).
-	peerUp, peerConnects, peerFailures, peerTracks, peerObjectsIn, peerBytesIn *prometheus.Desc
+	peerUp, peerConnects, peerFailures, peerReroutes, peerTracks, peerObjectsIn, peerBytesIn *prometheus.Desc
 }
 
 // NewMetrics creates the relay's metrics and registers them with reg. Pass
@@ -51,6 +51,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		peerUp:        prometheus.NewDesc("moq_relay_peer_up", "1 while a session to the peer relay is open (cluster).", []string{"peer"}, nil),
 		peerConnects:  prometheus.NewDesc("moq_relay_peer_connects_total", "Sessions opened to the peer relay.", []string{"peer"}, nil),
 		peerFailures:  prometheus.NewDesc("moq_relay_peer_dial_failures_total", "Failed dials to the peer relay.", []string{"peer"}, nil),
+		peerReroutes:  prometheus.NewDesc("moq_relay_peer_reroutes_total", "Tracks moved to the peer relay after their origin relay was lost.", []string{"peer"}, nil),
 		peerTracks:    prometheus.NewDesc("moq_relay_peer_tracks", "Tracks subscribed through the peer relay now.", []string{"peer"}, nil),
 		peerObjectsIn: prometheus.NewDesc("moq_relay_peer_objects_in_total", "Objects received from the peer relay.", []string{"peer"}, nil),
 		peerBytesIn:   prometheus.NewDesc("moq_relay_peer_bytes_in_total", "Payload bytes received from the peer relay.", []string{"peer"}, nil),
@@ -69,6 +70,7 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.peerUp
 	ch <- m.peerConnects
 	ch <- m.peerFailures
+	ch <- m.peerReroutes
 	ch <- m.peerTracks
 	ch <- m.peerObjectsIn
 	ch <- m.peerBytesIn
@@ -90,6 +92,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(m.peerUp, prometheus.GaugeValue, up, p.Relay)
 			ch <- prometheus.MustNewConstMetric(m.peerConnects, prometheus.CounterValue, float64(p.Connects), p.Relay)
 			ch <- prometheus.MustNewConstMetric(m.peerFailures, prometheus.CounterValue, float64(p.Failures), p.Relay)
+			ch <- prometheus.MustNewConstMetric(m.peerReroutes, prometheus.CounterValue, float64(p.Reroutes), p.Relay)
 			ch <- prometheus.MustNewConstMetric(m.peerTracks, prometheus.GaugeValue, float64(p.Tracks), p.Relay)
 			ch <- prometheus.MustNewConstMetric(m.peerObjectsIn, prometheus.CounterValue, float64(p.ObjectsIn), p.Relay)
 			ch <- prometheus.MustNewConstMetric(m.peerBytesIn, prometheus.CounterValue, float64(p.BytesIn), p.Relay)
