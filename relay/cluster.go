@@ -597,6 +597,18 @@ func (c *cluster) reroute(rt *relayTrack) bool {
 	}
 }
 
+// otherRelay returns the advertised URL of another relay of the cluster
+// (picked at random), or "" if there is none: the GOAWAY URI of a relay
+// that shuts down.
+func (c *cluster) otherRelay() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, m := range c.members { // map order: random enough
+		return m.URL
+	}
+	return ""
+}
+
 // closeLink closes a peer link in the background (it may still be
 // dialing).
 func (c *cluster) closeLink(p *peerLink) {

@@ -642,3 +642,102 @@ func TestClusterOriginStartsOver(t *testing.T) {
 		t.Fatal("the subscription neither ended nor got anything")
 	}
 }
+
+// TestClusterPlannedShutdown: a relay that shuts down sends GOAWAY with
+// the URL of another relay of the cluster; its publisher (a Client) moves
+// there and announces again, and a subscriber on a third relay keeps its
+// subscription, with no object twice.
+func TestClusterPlannedShutdown(t *testing.T) {
+	etcd := startEtcd(t)
+	a := startClusterRelay(t, etcd, "a", Config{Drain: time.Minute})
+	b := startClusterRelay(t, etcd, "b", Config{})
+	c := startClusterRelay(t, etcd, "c", Config{})
+	ctx := ctxT(t)
+	ns := moq.Namespace{"planned"}
+	moved := make(chan string, 1)
+	pub := moq.NewClient(&moq.ClientOptions{Options: moq.Options{TLS: moq.TLSConfig{PinSHA256: [][32]byte{a.fp, b.fp, c.fp}}},
+		Reconnect: true, ReconnectMin: 20 * time.Millisecond,
+		OnEvent: func(ev moq.ClientEvent) {
+			if ev.State == moq.ClientConnected && ev.Reconnecting {
+				select {
+				case moved <- ev.Session.RemoteAddr():
+				default:
+				}
+			}
+		}})
+	t.Cleanup(func() { pub.Close() })
+	if err := pub.Connect(ctx, a.url("moqt")); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := pub.Publish(ns, "t", moq.TrackOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Announce(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			gw, err := tr.OpenGroup(nil)
+			if err != nil {
+				return
+			}
+			gw.WriteObject(payloadOf(gw.Group(), 0), nil)
+			gw.Close()
+		}
+	}()
+	defer func() { close(stop); wg.Wait() }()
+
+	w := c.dial(t, wt14, nil)
+	waitAnnounce(t, ctx, w, ns, ns)
+	sub, err := w.Subscribe(ctx, ns, "t", moq.SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last uint64
+	seen := 0
+	read := func() {
+		t.Helper()
+		o, err := sub.ReadObject(ctx)
+		if err != nil {
+			t.Fatalf("subscriber on C after %d objects: %v", seen, err)
+		}
+		if seen > 0 && o.Group <= last {
+			t.Fatalf("object (%d,%d) after group %d: a duplicate or out of order", o.Group, o.ID, last)
+		}
+		last = o.Group
+		seen++
+	}
+	for seen < 5 {
+		read()
+	}
+	shut := make(chan error, 1)
+	go func() { shut <- a.Shutdown(ctx) }()
+	var to string
+	select {
+	case to = <-moved:
+	case <-ctx.Done():
+		t.Fatal("the publisher did not move to another relay")
+	}
+	if to != b.Addr().String() && to != c.Addr().String() {
+		t.Fatalf("the publisher moved to %s, want relay B (%s) or C (%s)", to, b.Addr(), c.Addr())
+	}
+	written := tr.Stats().ObjectsIn
+	for last < written {
+		read()
+	}
+	if err := <-shut; err != nil {
+		t.Fatalf("shutdown of A: %v", err)
+	}
+}

@@ -280,11 +280,13 @@ func (r *Relay) Shutdown(ctx context.Context) error {
 	r.closed = true
 	sessions := r.sessionList()
 	r.mu.Unlock()
+	uri := ""
 	if r.cl != nil {
-		r.cl.leave() // the other relays stop routing here
+		uri = r.cl.otherRelay() // clients move there
+		r.cl.leave()            // the other relays stop routing here
 	}
 	for _, s := range sessions {
-		if err := s.GoAway("", r.cfg.Drain); err != nil {
+		if err := s.GoAway(uri, r.cfg.Drain); err != nil {
 			r.log.Debug("goaway", "remote", s.RemoteAddr(), "err", err)
 		}
 	}

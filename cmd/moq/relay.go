@@ -90,7 +90,8 @@ shared secret that relays present to each other; peers are pinned by the
 certificate fingerprint they registered. See docs/relay.md, "Cluster".
 
 Ctrl-C (SIGINT) or SIGTERM sends GOAWAY to every session, waits up to --drain
-for them to leave, then stops.`,
+for them to leave, then stops. A clustered relay first leaves the registry and
+names another relay of the cluster in its GOAWAY.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := runRelay(cmd, f); err != nil {
