@@ -53,6 +53,13 @@ func (r *Relay) AuthorizeRequest(s *moq.Session, req *moq.AuthRequest) error {
 	if !ok {
 		return fmt.Errorf("relay: unknown request kind %q: %w", req.Kind, moq.ErrUnauthorized)
 	}
+	if r.cl != nil {
+		// A peer relay's request: the cluster token admits it (and its
+		// hop list is checked for loops).
+		if peer, err := r.cl.checkRequest(s, req); err != nil || peer {
+			return err
+		}
+	}
 	return r.authorize(s, AuthRequest{Op: op, Namespace: req.Namespace, Name: req.Name, Tokens: req.Tokens})
 }
 

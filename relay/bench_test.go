@@ -495,7 +495,6 @@ func BenchmarkRelayLatency(b *testing.B) {
 }
 
 func benchLatency(b *testing.B, relay bool) {
-	const size, interval = 200, time.Millisecond
 	ctx, cancel := context.WithTimeout(context.Background(), relayBenchTimeout)
 	defer cancel()
 	var s *benchSetup
@@ -505,6 +504,13 @@ func benchLatency(b *testing.B, relay bool) {
 		s = setupDirect(b, ctx)
 	}
 	defer s.closeAll()
+	latencyRun(b, ctx, cancel, s)
+}
+
+// latencyRun is benchLatency's measurement over the setup s (one
+// subscription).
+func latencyRun(b *testing.B, ctx context.Context, cancel context.CancelFunc, s *benchSetup) latencies {
+	const size, interval = 200, time.Millisecond
 	n := b.N
 	base := time.Now() // time.Since(base) reads the monotonic clock
 	lat := make([]time.Duration, 0, n)
@@ -546,11 +552,16 @@ func benchLatency(b *testing.B, relay bool) {
 	}
 	slices.Sort(lat)
 	us := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
-	b.ReportMetric(us(percentile(lat, 50)), "p50-µs")
-	b.ReportMetric(us(percentile(lat, 99)), "p99-µs")
+	l := latencies{p50: us(percentile(lat, 50)), p99: us(percentile(lat, 99))}
+	b.ReportMetric(l.p50, "p50-µs")
+	b.ReportMetric(l.p99, "p99-µs")
 	b.ReportMetric(us(lat[len(lat)-1]), "max-µs")
 	b.ReportMetric(float64(lost), "dropped")
+	return l
 }
+
+// latencies are a latency run's percentiles in µs.
+type latencies struct{ p50, p99 float64 }
 
 // percentile returns the p-th percentile (nearest rank) of sorted d.
 func percentile(d []time.Duration, p int) time.Duration {

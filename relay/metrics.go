@@ -23,8 +23,11 @@ type Metrics struct {
 	mu     sync.Mutex
 	ended  moq.TrackStats
 	active func() []moq.TrackStats
+	peers  func() []PeerStats
 
 	objectsIn, bytesIn, objectsOut, bytesOut, drops *prometheus.Desc
+	// Per peer relay link (cluster).
+	peerUp, peerConnects, peerFailures, peerReroutes, peerTracks, peerObjectsIn, peerBytesIn *prometheus.Desc
 }
 
 // NewMetrics creates the relay's metrics and registers them with reg. Pass
@@ -44,6 +47,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		objectsOut: prometheus.NewDesc("moq_relay_objects_out_total", "Objects queued to subscribers.", nil, nil),
 		bytesOut:   prometheus.NewDesc("moq_relay_bytes_out_total", "Payload bytes queued to subscribers.", nil, nil),
 		drops:      prometheus.NewDesc("moq_relay_dropped_objects_total", "Objects dropped because a subscriber fell behind.", nil, nil),
+
+		peerUp:        prometheus.NewDesc("moq_relay_peer_up", "1 while a session to the peer relay is open (cluster).", []string{"peer"}, nil),
+		peerConnects:  prometheus.NewDesc("moq_relay_peer_connects_total", "Sessions opened to the peer relay.", []string{"peer"}, nil),
+		peerFailures:  prometheus.NewDesc("moq_relay_peer_dial_failures_total", "Failed dials to the peer relay.", []string{"peer"}, nil),
+		peerReroutes:  prometheus.NewDesc("moq_relay_peer_reroutes_total", "Tracks moved to the peer relay after their origin relay was lost.", []string{"peer"}, nil),
+		peerTracks:    prometheus.NewDesc("moq_relay_peer_tracks", "Tracks subscribed through the peer relay now.", []string{"peer"}, nil),
+		peerObjectsIn: prometheus.NewDesc("moq_relay_peer_objects_in_total", "Objects received from the peer relay.", []string{"peer"}, nil),
+		peerBytesIn:   prometheus.NewDesc("moq_relay_peer_bytes_in_total", "Payload bytes received from the peer relay.", []string{"peer"}, nil),
 	}
 	reg.MustRegister(m.sessions, m.sessionsAll, m.tracks, m.announces, m)
 	return m
@@ -56,6 +67,13 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	ch <- m.objectsOut
 	ch <- m.bytesOut
 	ch <- m.drops
+	ch <- m.peerUp
+	ch <- m.peerConnects
+	ch <- m.peerFailures
+	ch <- m.peerReroutes
+	ch <- m.peerTracks
+	ch <- m.peerObjectsIn
+	ch <- m.peerBytesIn
 }
 
 // Collect implements prometheus.Collector.
@@ -63,7 +81,23 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	m.mu.Lock()
 	sum := m.ended
 	active := m.active
+	peers := m.peers
 	m.mu.Unlock()
+	if peers != nil {
+		for _, p := range peers() {
+			up := 0.0
+			if p.Up {
+				up = 1
+			}
+			ch <- prometheus.MustNewConstMetric(m.peerUp, prometheus.GaugeValue, up, p.Relay)
+			ch <- prometheus.MustNewConstMetric(m.peerConnects, prometheus.CounterValue, float64(p.Connects), p.Relay)
+			ch <- prometheus.MustNewConstMetric(m.peerFailures, prometheus.CounterValue, float64(p.Failures), p.Relay)
+			ch <- prometheus.MustNewConstMetric(m.peerReroutes, prometheus.CounterValue, float64(p.Reroutes), p.Relay)
+			ch <- prometheus.MustNewConstMetric(m.peerTracks, prometheus.GaugeValue, float64(p.Tracks), p.Relay)
+			ch <- prometheus.MustNewConstMetric(m.peerObjectsIn, prometheus.CounterValue, float64(p.ObjectsIn), p.Relay)
+			ch <- prometheus.MustNewConstMetric(m.peerBytesIn, prometheus.CounterValue, float64(p.BytesIn), p.Relay)
+		}
+	}
 	if active != nil {
 		for _, st := range active() {
 			sum.ObjectsIn += st.ObjectsIn
@@ -86,6 +120,15 @@ func (m *Metrics) bind(active func() []moq.TrackStats) {
 	}
 	m.mu.Lock()
 	m.active = active
+	m.mu.Unlock()
+}
+
+func (m *Metrics) bindPeers(peers func() []PeerStats) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	m.peers = peers
 	m.mu.Unlock()
 }
 

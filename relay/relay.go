@@ -52,6 +52,9 @@ type Config struct {
 	// chooses another). It runs on the sessions' goroutines; RequireToken
 	// is a ready one.
 	Authorize func(s *moq.Session, req AuthRequest) error
+	// Cluster, if set, joins the relay to a cluster of relays sharing a
+	// registry in etcd (see ClusterConfig and docs/relay.md, "Cluster").
+	Cluster *ClusterConfig
 }
 
 // Relay is a running relay.
@@ -76,6 +79,8 @@ type Relay struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	cl *cluster // nil unless Config.Cluster
 }
 
 type announce struct {
@@ -89,13 +94,24 @@ type fwdKey struct {
 }
 
 // relayTrack is one upstream subscription fanned out through a Track.
+// After ready, up, pub, peer, route, lost and rerouting change under r.mu
+// (a clustered relay moves the upstream to another relay when its origin
+// relay is lost).
 type relayTrack struct {
 	key   string
+	ns    moq.Namespace
+	name  string
 	track *moq.Track
 	ready chan struct{} // closed when the upstream answered
 	err   error         // the upstream's refusal, set before ready closes
 	up    *moq.Subscription
 	pub   *moq.Session
+	peer  string   // the peer relay's ID when the upstream is one (cluster)
+	route string   // then the key of the registered namespace it serves
+	hops  []string // and the hop list of the request that made the track
+	// lost: the registry says the peer no longer serves the route;
+	// rerouting: a new upstream is being looked for.
+	lost, rerouting bool
 }
 
 // New starts a relay listening on cfg.Addr.
@@ -160,14 +176,42 @@ func New(cfg Config) (*Relay, error) {
 	} else if len(c.Certificate) > 0 {
 		r.fp = sha256.Sum256(c.Certificate[0])
 	}
+	if cfg.Cluster != nil && cfg.Authorize != nil {
+		// Peer relays are admitted by the cluster token.
+		user := cfg.Authorize
+		r.cfg.Authorize = func(s *moq.Session, req AuthRequest) error {
+			if req.Op == OpSession && r.cl != nil && r.cl.isPeer(s.SetupTokens()) {
+				return nil
+			}
+			return user(s, req)
+		}
+	}
+	if cfg.Cluster != nil {
+		cl, err := newCluster(r, *cfg.Cluster)
+		if err != nil {
+			return nil, err
+		}
+		r.cl = cl // before any session can ask for it
+	}
 	opts.Handler = r
 	ln, err := moq.Listen(cfg.Addr, &opts)
 	if err != nil {
+		if r.cl != nil {
+			r.cl.close()
+		}
 		return nil, err
 	}
 	r.ln = ln
 	r.m.bind(r.activeTrackStats)
 	r.ctx, r.cancel = context.WithCancel(context.Background())
+	if r.cl != nil {
+		if err := r.cl.start(ln.Addr().String()); err != nil {
+			r.cancel()
+			ln.Close()
+			return nil, err
+		}
+		r.m.bindPeers(r.PeerStats)
+	}
 	r.wg.Add(1)
 	go r.acceptLoop()
 	return r, nil
@@ -215,6 +259,9 @@ func (r *Relay) Close() error {
 	sessions := r.sessionList()
 	r.mu.Unlock()
 	r.cancel()
+	if r.cl != nil {
+		r.cl.close() // the registry entries go at once
+	}
 	for _, s := range sessions {
 		s.CloseWithError(moq.CodeNoError, "relay closing")
 	}
@@ -233,8 +280,13 @@ func (r *Relay) Shutdown(ctx context.Context) error {
 	r.closed = true
 	sessions := r.sessionList()
 	r.mu.Unlock()
+	uri := ""
+	if r.cl != nil {
+		uri = r.cl.otherRelay() // clients move there
+		r.cl.leave()            // the other relays stop routing here
+	}
 	for _, s := range sessions {
-		if err := s.GoAway("", r.cfg.Drain); err != nil {
+		if err := s.GoAway(uri, r.cfg.Drain); err != nil {
 			r.log.Debug("goaway", "remote", s.RemoteAddr(), "err", err)
 		}
 	}
@@ -331,6 +383,9 @@ func (r *Relay) Announce(s *moq.Session, ns moq.Namespace) error {
 	if fresh {
 		r.m.announceChanged(1)
 	}
+	if r.cl != nil {
+		r.cl.reconcile(ns)
+	}
 	for _, f := range fwds {
 		f()
 	}
@@ -395,7 +450,12 @@ func (r *Relay) removeAnnounce(s *moq.Session, ns moq.Namespace) {
 	}
 	delete(r.announces, k)
 	var fwds []func()
+	// Namespace subscribers keep the namespace while another relay of the
+	// cluster serves it.
 	for sub, prefixes := range r.nsSubs {
+		if r.cl != nil && r.cl.hasRemote(ns) {
+			break
+		}
 		for _, p := range prefixes {
 			if ns.HasPrefix(p) {
 				fwds = append(fwds, r.forwardLocked(sub, ns, false))
@@ -405,6 +465,9 @@ func (r *Relay) removeAnnounce(s *moq.Session, ns moq.Namespace) {
 	}
 	r.mu.Unlock()
 	r.m.announceChanged(-1)
+	if r.cl != nil {
+		r.cl.reconcile(ns)
+	}
 	for _, f := range fwds {
 		f()
 	}
@@ -412,7 +475,11 @@ func (r *Relay) removeAnnounce(s *moq.Session, ns moq.Namespace) {
 
 // Subscribe implements moq.Handler: one upstream subscription per track.
 func (r *Relay) Subscribe(s *moq.Session, req *moq.SubscribeRequest) (*moq.Track, error) {
-	rt, hold, err := r.track(req.Namespace, req.Name)
+	var hops []string
+	if r.cl != nil {
+		hops = r.cl.takeHops(s, req.Namespace, req.Name)
+	}
+	rt, hold, err := r.track(req.Namespace, req.Name, hops)
 	if err != nil {
 		return nil, err
 	}
@@ -431,23 +498,31 @@ func (r *Relay) Subscribe(s *moq.Session, req *moq.SubscribeRequest) (*moq.Track
 // caller that asked before the upstream subscription was in place (it
 // created it, or waited for it) gets hold, a Track.Hold taken when it
 // asked, to release once it is attached.
-func (r *Relay) track(ns moq.Namespace, name string) (rt *relayTrack, hold func(), err error) {
+//
+// Without a local publisher, a clustered relay routes the subscription to
+// the origin relay found in the registry; hops are the relays the request
+// has been through already (a peer's request), this relay is added.
+func (r *Relay) track(ns moq.Namespace, name string, hops []string) (rt *relayTrack, hold func(), err error) {
 	k := trackKey(ns, name)
 	r.mu.Lock()
 	if rt := r.tracks[k]; rt != nil {
 		select {
 		case <-rt.ready:
+			up, rerouting := rt.up, rt.rerouting
 			r.mu.Unlock()
 			if rt.err != nil {
 				return nil, nil, rt.err
 			}
+			if rerouting {
+				return rt, nil, nil // the subscriber waits with the others
+			}
 			select {
-			case <-rt.up.Done():
+			case <-up.Done():
 				// The upstream has ended (the publisher left) and the
 				// watcher has not dropped the track yet: drop it and start
 				// afresh.
 				r.dropTrack(rt)
-				return r.track(ns, name)
+				return r.track(ns, name, hops)
 			default:
 			}
 			return rt, nil, nil
@@ -463,11 +538,29 @@ func (r *Relay) track(ns moq.Namespace, name string) (rt *relayTrack, hold func(
 		return rt, hold, nil
 	}
 	a := r.findPublisherLocked(ns)
+	var peer, route, token string
+	if a == nil && r.cl != nil {
+		r.mu.Unlock()
+		ctx, cancel := context.WithTimeout(r.ctx, 10*time.Second)
+		sess, id, key, err := r.cl.route(ctx, ns, hops)
+		cancel()
+		if err != nil {
+			return nil, nil, err
+		}
+		r.mu.Lock()
+		if r.tracks[k] != nil || r.findPublisherLocked(ns) != nil {
+			// Someone was quicker (or the publisher came here): start over.
+			r.mu.Unlock()
+			return r.track(ns, name, hops)
+		}
+		a = &announce{sess: sess, ns: ns}
+		peer, route, token = id, key, r.cl.token(append(append([]string(nil), hops...), r.cl.cfg.ID))
+	}
 	if a == nil {
 		r.mu.Unlock()
 		return nil, nil, fmt.Errorf("relay: no publisher for namespace %s: %w", ns, moq.ErrTrackNotFound)
 	}
-	rt = &relayTrack{key: k, ready: make(chan struct{}), pub: a.sess,
+	rt = &relayTrack{key: k, ns: ns, name: name, ready: make(chan struct{}), pub: a.sess, peer: peer, route: route, hops: hops,
 		track: moq.NewTrack(ns, name, moq.TrackOptions{RetainGroups: r.cfg.CacheGroups, RetainBytes: r.cfg.CacheBytes, RetainAge: r.cfg.CacheAge,
 			MaxObjectSize: r.cfg.Session.MaxObjectSize})}
 	r.tracks[k] = rt
@@ -480,7 +573,7 @@ func (r *Relay) track(ns moq.Namespace, name string) (rt *relayTrack, hold func(
 	if a.sess.Draft().Is07() {
 		filter = moq.Filter{Type: moq.FilterLatestGroup} // draft-07: from the current group
 	}
-	up, err := a.sess.Subscribe(ctx, ns, name, moq.SubscribeOptions{Filter: filter, ForwardTo: rt.track})
+	up, err := a.sess.Subscribe(ctx, ns, name, moq.SubscribeOptions{Filter: filter, ForwardTo: rt.track, AuthToken: token})
 	if err != nil {
 		r.mu.Lock()
 		if r.tracks[k] == rt {
@@ -496,16 +589,28 @@ func (r *Relay) track(ns moq.Namespace, name string) (rt *relayTrack, hold func(
 	rt.up = up
 	r.m.trackChanged(1)
 	// The last downstream subscriber leaving ends the upstream subscription.
-	rt.track.OnIdle(func() { r.dropTrack(rt) })
-	// The upstream ending (publisher gone, track ended) ends the downstream ones.
+	rt.track.OnIdle(func() { r.dropIdle(rt) })
+	// The upstream ending (publisher gone, track ended) ends the
+	// downstream ones, unless it came through a peer relay that was lost
+	// and another relay serves the track now.
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
-		select {
-		case <-up.Done():
-		case <-r.ctx.Done():
+		for {
+			r.mu.Lock()
+			up := rt.up
+			r.mu.Unlock()
+			select {
+			case <-up.Done():
+			case <-r.ctx.Done():
+				r.dropTrack(rt)
+				return
+			}
+			if r.cl == nil || !r.cl.reroute(rt) {
+				r.dropTrack(rt)
+				return
+			}
 		}
-		r.dropTrack(rt)
 	}()
 	close(rt.ready)
 	return rt, hold, nil
@@ -540,14 +645,32 @@ func (r *Relay) dropTrack(rt *relayTrack) {
 	if own {
 		delete(r.tracks, rt.key)
 	}
+	up, peer := rt.up, rt.peer
 	r.mu.Unlock()
 	if !own {
 		return
 	}
 	r.m.trackChanged(-1)
 	r.m.addTrackStats(rt.track.Stats())
-	rt.up.Close()
+	if peer != "" && r.cl != nil {
+		r.cl.addEnded(peer, rt.track.Stats())
+	}
+	up.Close()
 	rt.track.Close()
+}
+
+// dropIdle drops a track whose last subscriber left, unless one has come
+// since (OnIdle runs on a goroutine of its own: a SUBSCRIBE may have been
+// attached to the track meanwhile, and would otherwise be ended at once; a
+// downstream relay's UNSUBSCRIBE and SUBSCRIBE of the same track arrive
+// that way).
+func (r *Relay) dropIdle(rt *relayTrack) {
+	r.mu.Lock()
+	idle := r.tracks[rt.key] == rt && rt.track.Subscribers() == 0
+	r.mu.Unlock()
+	if idle {
+		r.dropTrack(rt)
+	}
 }
 
 // activeTrackStats returns the counters of the active tracks.
@@ -614,6 +737,14 @@ func (r *Relay) SubscribeNamespace(s *moq.Session, prefix moq.Namespace) error {
 			fwds = append(fwds, r.forwardLocked(s, a.ns, true))
 		}
 	}
+	if r.cl != nil {
+		// And those other relays of the cluster serve.
+		for _, ns := range r.cl.remoteNamespaces() {
+			if ns.HasPrefix(prefix) && r.announces[ns.Key()] == nil {
+				fwds = append(fwds, r.forwardLocked(s, ns, true))
+			}
+		}
+	}
 	r.mu.Unlock()
 	for _, f := range fwds {
 		f()
@@ -642,6 +773,9 @@ func (r *Relay) SessionClosed(s *moq.Session, err error) {
 	delete(r.sessions, s)
 	delete(r.nsSubs, s)
 	delete(r.admit, s)
+	if r.cl != nil {
+		r.cl.sessionClosed(s)
+	}
 	var mine []moq.Namespace
 	for _, a := range r.announces {
 		if a.sess == s {

@@ -38,6 +38,9 @@ type relayFlags struct {
 	jwtKey      string
 	jwtAlg      string
 	verbose     bool
+
+	etcd, advertise, relayID, clusterTokenFile, clusterPrefix string
+	clusterTTL                                                time.Duration
 }
 
 func addRelayCmd(root *cobra.Command) {
@@ -77,8 +80,18 @@ and --jwt-key, either credential is accepted.
 Without either, anyone who can reach the port may publish and subscribe: keep
 the default loopback address unless the network is yours.
 
+--etcd URL[,URL...] joins a cluster of relays that act as one: each relay
+registers itself (its --advertise URL, default moqt://LISTEN/) and the
+namespaces announced to it in etcd under a lease of --cluster-ttl; a
+subscriber on any relay gets a track published on any other (the relay
+subscribes to the origin relay, once per track), and namespace subscriptions
+see announcements cluster-wide. --cluster-token-file FILE (required) holds the
+shared secret that relays present to each other; peers are pinned by the
+certificate fingerprint they registered. See docs/relay.md, "Cluster".
+
 Ctrl-C (SIGINT) or SIGTERM sends GOAWAY to every session, waits up to --drain
-for them to leave, then stops.`,
+for them to leave, then stops. A clustered relay first leaves the registry and
+names another relay of the cluster in its GOAWAY.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := runRelay(cmd, f); err != nil {
@@ -104,6 +117,12 @@ for them to leave, then stops.`,
 	fl.StringVar(&f.jwtKey, "jwt-key", "", "admit sessions that present a JWT verified with this key file (HS256 secret or ES256 PEM public key); with --jwt-alg")
 	fl.StringVar(&f.jwtAlg, "jwt-alg", "", "algorithm of --jwt-key: HS256 or ES256 (tokens of any other algorithm are refused)")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log sessions and requests")
+	fl.StringVar(&f.etcd, "etcd", "", "join a relay cluster whose registry is this etcd (client URLs, comma-separated, e.g. http://127.0.0.1:2379)")
+	fl.StringVar(&f.advertise, "advertise", "", "with --etcd: the URL other relays reach this one at, moqt://HOST:PORT/ or https://HOST:PORT/PATH (default moqt://LISTEN-ADDRESS/)")
+	fl.StringVar(&f.relayID, "relay-id", "", "with --etcd: this relay's name in the cluster (letters, digits, . _ -; default random)")
+	fl.StringVar(&f.clusterTokenFile, "cluster-token-file", "", "with --etcd: file whose first line is the cluster's shared secret (required)")
+	fl.StringVar(&f.clusterPrefix, "cluster-prefix", "/moq-relay/", "with --etcd: etcd key prefix of the cluster")
+	fl.DurationVar(&f.clusterTTL, "cluster-ttl", 3*time.Second, "with --etcd: lease of this relay's registry entries; a crashed relay's entries vanish after it (whole seconds)")
 	root.AddCommand(cmd)
 }
 
@@ -201,6 +220,29 @@ func runRelay(cmd *cobra.Command, f relayFlags) error {
 			cfg.Authorize = v.Authorize
 		}
 	}
+	if f.etcd == "" && (f.advertise != "" || f.relayID != "" || f.clusterTokenFile != "") {
+		return errors.New("--advertise, --relay-id and --cluster-token-file need --etcd")
+	}
+	if f.etcd != "" {
+		if f.clusterTokenFile == "" {
+			return errors.New("--etcd needs --cluster-token-file (the secret relays present to each other)")
+		}
+		secret, err := readSecret(f.clusterTokenFile)
+		if err != nil {
+			return fmt.Errorf("--cluster-token-file: %w", err)
+		}
+		if f.clusterTTL < time.Second {
+			return fmt.Errorf("--cluster-ttl %v: at least 1s", f.clusterTTL)
+		}
+		var eps []string
+		for _, e := range strings.Split(f.etcd, ",") {
+			if e = strings.TrimSpace(e); e != "" {
+				eps = append(eps, e)
+			}
+		}
+		cfg.Cluster = &relay.ClusterConfig{Endpoints: eps, Advertise: f.advertise, ID: f.relayID, Token: secret,
+			Prefix: f.clusterPrefix, TTL: f.clusterTTL, PeerOptions: moq.Options{Logger: log}}
+	}
 	var servers []*http.Server
 	defer func() {
 		for _, s := range servers {
@@ -247,6 +289,9 @@ func runRelay(cmd *cobra.Command, f relayFlags) error {
 	if fpURL != "" {
 		fmt.Fprintf(out, "  fingerprint over HTTP: %s\n", fpURL)
 	}
+	if cfg.Cluster != nil {
+		fmt.Fprintf(out, "  cluster: relay %s in %s (etcd %s)\n", r.ClusterID(), f.clusterPrefix, f.etcd)
+	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	<-ctx.Done()
@@ -256,6 +301,21 @@ func runRelay(cmd *cobra.Command, f relayFlags) error {
 	err = r.Shutdown(sctx)
 	fmt.Fprintln(out, "stopped")
 	return err
+}
+
+// readSecret returns the first line of a file, trimmed; an empty one is an
+// error.
+func readSecret(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	line = strings.TrimSpace(line)
+	if line == "" {
+		return "", fmt.Errorf("%s: the first line is empty", path)
+	}
+	return line, nil
 }
 
 func orSlash(p string) string {
