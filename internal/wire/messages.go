@@ -56,7 +56,10 @@ type Subscribe struct {
 	Start              Location // AbsoluteStart, AbsoluteRange
 	EndGroup           uint64   // AbsoluteRange
 	EndObject          uint64   // AbsoluteRange, 07 only (as on the wire: +1, 0 = whole group)
-	Params             Params
+	// Location is the draft-20 LOCATION_FILTER (20 only, where FilterType,
+	// Start and EndGroup are not used; the zero value is no filter).
+	Location LocationFilter
+	Params   Params
 }
 
 // SubscribeOK is SUBSCRIBE_OK (0x04).
@@ -95,6 +98,9 @@ type SubscribeUpdate struct {
 	// when the message has none). Start and EndGroup (+1, 0 = open) hold
 	// its locations as in 14.
 	FilterType FilterType
+	// Location is the draft-20 LOCATION_FILTER (20 only; carried when
+	// Changed has UpdateFilter, and then Fields 0 removes the filter).
+	Location LocationFilter
 	// Changed says which fields a draft-16 REQUEST_UPDATE carries; the
 	// others are unchanged. Decoding 07 or 14 sets UpdateAll. Encoding 16
 	// writes exactly these fields (set it when building an update).
@@ -165,7 +171,11 @@ type Fetch struct {
 	// Joining (14 only):
 	JoiningRequestID uint64
 	JoiningStart     uint64
-	Params           Params
+	// Location is the draft-20 LOCATION_FILTER (20 only, where Start, End
+	// and JoiningStart are not on the wire; the zero value is no filter:
+	// the whole track for a standalone fetch).
+	Location LocationFilter
+	Params   Params
 }
 
 // FetchCancel is FETCH_CANCEL (0x17).

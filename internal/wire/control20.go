@@ -1,0 +1,127 @@
+package wire
+
+// Draft-20 control messages, as the working group's editor's copy of
+// 2026-08-21 (commit e1ae858 of moq-wg/moq-transport, 67 commits after -19)
+// lays them out, pending the published -20 (see Draft20). The table is
+// draft-18's (control18.go) with these changes, -19's and the editor's
+// copy's; every other layout is draft-18's walk, run with the draft-20
+// binds (binds20) and parameter rules (params20.go):
+//   - GOAWAY lost its Request ID (-19).
+//   - PUBLISH_BLOCKED is renamed PUBLISH_SKIPPED (0x0F, same fields; -19).
+//   - PUBLISH_STATE_NOTIFY (0x22) is new: parameters only.
+//   - FETCH: a Standalone Fetch is Track Namespace and Track Name only and
+//     a Joining Fetch the Joining Request ID only; the range (Start / End
+//     Location, Joining Start) moved into the LOCATION_FILTER parameter.
+//     The Fetch Type stays (1 standalone, 2 relative joining, 3 absolute
+//     joining).
+//   - FETCH_OK keeps its layout, but End Location is now the last object
+//     covered (inclusive), no longer the last plus one.
+//   - LOCATION_FILTER replaces the draft-18 SUBSCRIPTION_FILTER
+//     (LocationFilter); Range Filters, INCLUDE_PROPERTIES, new scopes.
+
+var table20 = deriveTable(table18,
+	renamed(table18, 0x0F, "PUBLISH_SKIPPED"),
+	msg(0x10, "GOAWAY", func(w walker, m *GoAway) {
+		w.str("new_session_uri", &m.NewSessionURI, MaxGoAwayURI)
+		w.varint("timeout", &m.Timeout)
+		if !w.reading() && m.HasRequestID {
+			w.invalid("request_id", "draft-20 GOAWAY has no Request ID")
+		}
+	}),
+	msg(0x16, "FETCH", func(w walker, m *Fetch) {
+		w.varint("request_id", &m.RequestID)
+		w.varint("fetch_type", &m.FetchType)
+		switch m.FetchType {
+		case FetchStandalone:
+			w.tuple("track_namespace", &m.Namespace, true)
+			w.trackName(m.Namespace, &m.Name)
+		case FetchRelativeJoining, FetchAbsoluteJoining:
+			w.varint("joining_request_id", &m.JoiningRequestID)
+		default:
+			w.invalid("fetch_type", "fetch_type %d is not a defined fetch type (1 standalone, 2 relative joining, 3 absolute joining)", m.FetchType)
+		}
+		if !w.reading() && (m.Start != Location{} || m.End != Location{} || m.JoiningStart != 0) {
+			w.invalid("location_filter", "draft-20 FETCH carries its range in Location (LOCATION_FILTER), not Start / End / JoiningStart")
+		}
+		w.params(ctxMessage, &m.Params, m, nil)
+	}),
+	msg(0x22, "PUBLISH_STATE_NOTIFY", func(w walker, m *PublishStateNotify) {
+		w.params(ctxMessage, &m.Params, m, nil)
+	}),
+)
+
+// deriveTable is base with ls added, each replacing base's layout of the
+// same type code.
+func deriveTable(base *table, ls ...layout) *table {
+	all := make([]layout, 0, len(base.byType)+len(ls))
+	for typ, l := range base.byType {
+		if !hasLayout(ls, typ) {
+			all = append(all, *l)
+		}
+	}
+	return newTable(append(all, ls...)...)
+}
+
+func hasLayout(ls []layout, typ uint64) bool {
+	for _, l := range ls {
+		if l.typ == typ {
+			return true
+		}
+	}
+	return false
+}
+
+// renamed is t's layout of type typ under another name.
+func renamed(t *table, typ uint64, name string) layout {
+	l := *t.byType[typ]
+	l.name = name
+	return l
+}
+
+// The draft-20 parameter and track-property binds, per message: draft-18's
+// where nothing changed, LOCATION_FILTER as Location where 18 had
+// SUBSCRIPTION_FILTER.
+var (
+	subscribeBinds20 = []pbind{
+		bindForward(func(m *Subscribe) *bool { return &m.Forward }),
+		bindPriority(func(m *Subscribe) *uint8 { return &m.SubscriberPriority }),
+		bindLocation20(func(m *Subscribe) (*LocationFilter, *FilterType) { return &m.Location, &m.FilterType }),
+		bindGroupOrder(GroupOrderPublisher, func(m *Subscribe) *uint8 { return &m.GroupOrder }),
+	}
+	trackStatusReqBinds20 = []pbind{
+		bindLocation20(func(m *TrackStatusRequest) (*LocationFilter, *FilterType) { return &m.Location, &m.FilterType }),
+	}
+	updateBinds20 = []pbind{
+		bindMask(UpdateForward, updateMask, bindForward(func(m *SubscribeUpdate) *bool { return &m.Forward })),
+		bindMask(UpdatePriority, updateMask, bindPriority(func(m *SubscribeUpdate) *uint8 { return &m.SubscriberPriority })),
+		bindMask(UpdateFilter, updateMask, bindLocation20(func(m *SubscribeUpdate) (*LocationFilter, *FilterType) {
+			return &m.Location, &m.FilterType
+		})),
+	}
+	fetchBinds20 = []pbind{
+		bindPriority(func(m *Fetch) *uint8 { return &m.SubscriberPriority }),
+		bindLocation20(func(m *Fetch) (*LocationFilter, *FilterType) { return &m.Location, nil }),
+		bindGroupOrder(GroupOrderAscending, func(m *Fetch) *uint8 { return &m.GroupOrder }),
+	}
+	publishStateNotifyBinds20 = []pbind{
+		bindLargest18(func(m *PublishStateNotify) (*bool, *Location) { return &m.ContentExists, &m.Largest }),
+	}
+)
+
+// binds20 returns the draft-20 parameter and track-property binds of m's
+// type (nil for messages without typed parameters).
+func binds20(m Message) (params, ext []pbind) {
+	switch m.(type) {
+	case *Subscribe:
+		return subscribeBinds20, nil
+	case *TrackStatusRequest:
+		return trackStatusReqBinds20, nil
+	case *SubscribeUpdate:
+		return updateBinds20, nil
+	case *Fetch:
+		return fetchBinds20, nil
+	case *PublishStateNotify:
+		return publishStateNotifyBinds20, nil
+	}
+	return binds18(m) // SUBSCRIBE_OK, PUBLISH, SUBSCRIBE_TRACKS: as in 18
+}
