@@ -65,25 +65,33 @@ func samples18() []Message {
 	}
 }
 
-func TestControl18RoundTrip(t *testing.T) {
+// roundTripSamples encodes each of d's samples, decodes it back to an
+// equal message and re-encodes it to the same bytes; it returns the types
+// seen.
+func roundTripSamples(t *testing.T, d Draft) map[reflect.Type]bool {
 	seen := map[reflect.Type]bool{}
-	for i, m := range samples18() {
+	for i, m := range samplesFor(d) {
 		seen[reflect.TypeOf(m)] = true
-		enc := mustAppend(t, Draft18, m)
-		got, n, err := ParseMessage(enc, Draft18, nil)
+		enc := mustAppend(t, d, m)
+		got, n, err := ParseMessage(enc, d, nil)
 		if err != nil {
-			t.Fatalf("#%d %s: ParseMessage(%x): %v", i, MessageName(Draft18, m), enc, err)
+			t.Fatalf("#%d %s: ParseMessage(%x): %v", i, MessageName(d, m), enc, err)
 		}
 		if n != len(enc) {
 			t.Fatalf("#%d: used %d of %d bytes", i, n, len(enc))
 		}
 		if !reflect.DeepEqual(got, m) {
-			t.Fatalf("#%d %s: round trip\n got %+v\nwant %+v", i, MessageName(Draft18, m), got, m)
+			t.Fatalf("#%d %s: round trip\n got %+v\nwant %+v", i, MessageName(d, m), got, m)
 		}
-		if again := mustAppend(t, Draft18, got); !bytes.Equal(again, enc) {
+		if again := mustAppend(t, d, got); !bytes.Equal(again, enc) {
 			t.Fatalf("#%d: re-encoded %x, first %x", i, again, enc)
 		}
 	}
+	return seen
+}
+
+func TestControl18RoundTrip(t *testing.T) {
+	seen := roundTripSamples(t, Draft18)
 	all := []Message{&Setup{}, &GoAway{}, &RequestOK{}, &RequestError{}, &Subscribe{}, &SubscribeOK{},
 		&SubscribeUpdate{}, &Publish{}, &PublishDone{}, &Fetch{}, &FetchOK{}, &TrackStatusRequest{},
 		&PublishNamespace{}, &NamespaceMsg{}, &NamespaceDone{}, &SubscribeNamespace{}, &SubscribeTracks{}, &PublishBlocked{}}
@@ -314,13 +322,15 @@ func TestControl18Errors(t *testing.T) {
 // Properties or Setup Options (up to the end of the payload) or GOAWAY's
 // optional Request ID may decode when cut at a field boundary; then they
 // must be shorter versions of the sample.
-func TestControl18TruncatedEverywhere(t *testing.T) {
-	for _, m := range samples18() {
-		enc := mustAppend(t, Draft18, m)
+func TestControl18TruncatedEverywhere(t *testing.T) { truncatedEverywhereVi64(t, Draft18) }
+
+func truncatedEverywhereVi64(t *testing.T, d Draft) {
+	for _, m := range samplesFor(d) {
+		enc := mustAppend(t, d, m)
 		typ, tn, _ := ParseVarint18(enc)
 		payload := enc[tn+2:]
 		for cut := 0; cut < len(payload); cut++ {
-			got, _, err := ParseMessage(frameFor(Draft18, typ, payload[:cut]), Draft18, nil)
+			got, _, err := ParseMessage(frameFor(d, typ, payload[:cut]), d, nil)
 			if err == nil {
 				switch g := got.(type) {
 				case *Setup, *SubscribeOK, *Publish, *FetchOK:
@@ -336,18 +346,18 @@ func TestControl18TruncatedEverywhere(t *testing.T) {
 						t.Fatalf("GOAWAY cut at %d/%d decoded with a Request ID: %+v", cut, len(payload), got)
 					}
 				default:
-					t.Fatalf("%s cut at %d/%d decoded as %+v", MessageName(Draft18, m), cut, len(payload), got)
+					t.Fatalf("%s cut at %d/%d decoded as %+v", MessageName(d, m), cut, len(payload), got)
 				}
 				continue
 			}
 			if _, ok := AsProtocolError(err); !ok {
-				t.Fatalf("%s cut at %d: %v is not a *ProtocolError", MessageName(Draft18, m), cut, err)
+				t.Fatalf("%s cut at %d: %v is not a *ProtocolError", MessageName(d, m), cut, err)
 			}
 		}
 		// And the whole frame cut anywhere is ErrNeedMore.
 		for cut := 0; cut < len(enc); cut++ {
-			if _, _, err := ParseMessage(enc[:cut], Draft18, nil); err != ErrNeedMore {
-				t.Fatalf("%s frame cut at %d: %v", MessageName(Draft18, m), cut, err)
+			if _, _, err := ParseMessage(enc[:cut], d, nil); err != ErrNeedMore {
+				t.Fatalf("%s frame cut at %d: %v", MessageName(d, m), cut, err)
 			}
 		}
 	}
@@ -355,13 +365,15 @@ func TestControl18TruncatedEverywhere(t *testing.T) {
 
 // TestControl18Reader: a control stream of draft-18 messages reads back in
 // order through ControlReader.
-func TestControl18Reader(t *testing.T) {
-	ms := samples18()
+func TestControl18Reader(t *testing.T) { readerVi64(t, Draft18) }
+
+func readerVi64(t *testing.T, d Draft) {
+	ms := samplesFor(d)
 	var stream []byte
 	for _, m := range ms {
-		stream = append(stream, mustAppend(t, Draft18, m)...)
+		stream = append(stream, mustAppend(t, d, m)...)
 	}
-	cr := NewControlReader(bytes.NewReader(stream), Draft18, nil)
+	cr := NewControlReader(bytes.NewReader(stream), d, nil)
 	for i, want := range ms {
 		got, err := cr.Read()
 		if err != nil {

@@ -136,8 +136,8 @@ func (e *FetchEncoder) AppendObjectFlags(b []byte, o *Object, flags uint64) ([]b
 // (16: any object was written; 18: an object other than End of Range).
 func (e *FetchEncoder) flagsFor(o *Object, prior bool) uint64 {
 	switch o.Status {
-	case StatusEndOfNonExistentRange, StatusEndOfUnknownRange:
-		return uint64(o.Status)
+	case StatusEndOfNonExistentRange, StatusEndOfUnknownRange, StatusEndOfTimedOutRange20:
+		return uint64(o.Status) // a draft that lacks the value refuses it
 	}
 	p := &e.prev
 	var f uint64
