@@ -134,11 +134,7 @@ func TestControl18RoundTrip(t *testing.T) {
 // the encoder. Each decodes to the message shown and the encoder gives the
 // same bytes.
 func TestControl18TextVectors(t *testing.T) {
-	for _, c := range []struct {
-		name string
-		hex  string
-		want Message
-	}{
+	runTextVectors(t, Draft18, []textVector{
 		// SETUP: type 0x2F00 is a 2-byte vi64 (10 101111 00000000 = af 00);
 		// Length 7; PATH (0x01, odd: length 2, "/a"), then
 		// MOQT_IMPLEMENTATION (0x07 = delta 6, length 1, "x").
@@ -173,19 +169,32 @@ func TestControl18TextVectors(t *testing.T) {
 		// SUBSCRIBE_NAMESPACE: type 0x50 fits one vi64 byte (QUIC would
 		// need two); Request ID 0, empty prefix, no parameters.
 		{"SUBSCRIBE_NAMESPACE", "50" + "0003" + "000000", &SubscribeNamespace{Prefix: Tuple{}}},
-	} {
+	})
+}
+
+// textVector is a message hand-encoded from a draft's text.
+type textVector struct {
+	name string
+	hex  string
+	want Message
+}
+
+// runTextVectors checks that each vector decodes in d to the message shown
+// and that the encoder gives the same bytes.
+func runTextVectors(t *testing.T, d Draft, vs []textVector) {
+	for _, c := range vs {
 		b, err := hex.DecodeString(c.hex)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, n, err := ParseMessage(b, Draft18, nil)
+		got, n, err := ParseMessage(b, d, nil)
 		if err != nil || n != len(b) {
 			t.Fatalf("%s: ParseMessage(%s) = %v, %d", c.name, c.hex, err, n)
 		}
 		if !reflect.DeepEqual(got, c.want) {
 			t.Fatalf("%s:\n got %+v\nwant %+v", c.name, got, c.want)
 		}
-		if enc := mustAppend(t, Draft18, c.want); !bytes.Equal(enc, b) {
+		if enc := mustAppend(t, d, c.want); !bytes.Equal(enc, b) {
 			t.Fatalf("%s: encoded %x, want %s", c.name, enc, c.hex)
 		}
 	}

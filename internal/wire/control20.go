@@ -29,17 +29,7 @@ var table20 = deriveTable(table18,
 		}
 	}),
 	msg(0x16, "FETCH", func(w walker, m *Fetch) {
-		w.varint("request_id", &m.RequestID)
-		w.varint("fetch_type", &m.FetchType)
-		switch m.FetchType {
-		case FetchStandalone:
-			w.tuple("track_namespace", &m.Namespace, true)
-			w.trackName(m.Namespace, &m.Name)
-		case FetchRelativeJoining, FetchAbsoluteJoining:
-			w.varint("joining_request_id", &m.JoiningRequestID)
-		default:
-			w.invalid("fetch_type", "fetch_type %d is not a defined fetch type (1 standalone, 2 relative joining, 3 absolute joining)", m.FetchType)
-		}
+		walkFetch18(w, m, false)
 		if !w.reading() && (m.Start != Location{} || m.End != Location{} || m.JoiningStart != 0) {
 			w.invalid("location_filter", "draft-20 FETCH carries its range in Location (LOCATION_FILTER), not Start / End / JoiningStart")
 		}

@@ -1,7 +1,6 @@
 package wire
 
 import (
-	"bytes"
 	"encoding/hex"
 	"reflect"
 	"strings"
@@ -119,11 +118,7 @@ func TestControl20RoundTrip(t *testing.T) {
 // editor's copy (GOAWAY, FETCH, PUBLISH_STATE_NOTIFY, the LOCATION_FILTER
 // structure and the Range Filter example), not produced by the encoder.
 func TestControl20TextVectors(t *testing.T) {
-	for _, c := range []struct {
-		name string
-		hex  string
-		want Message
-	}{
+	runTextVectors(t, Draft20, []textVector{
 		// GOAWAY: empty URI, Timeout 1000 (vi64 83e8), no Request ID.
 		{"GOAWAY", "10" + "0003" + "00" + "83e8", &GoAway{Timeout: 1000}},
 		// FETCH: Request ID 2, Standalone (1), namespace ("live"), name
@@ -151,22 +146,7 @@ func TestControl20TextVectors(t *testing.T) {
 			&Subscribe{RequestID: 0, Namespace: Tuple{"a"}, Name: "v", SubscriberPriority: 128, Forward: true,
 				Location: LocationFilter{Fields: 2}, Params: Params{BytesParam(Param20LocationFilter, []byte{0, 0}),
 					BytesParam(Param20ObjectIDFilter, []byte{0, 3, 2, 5, 5}), BytesParam(Param20ObjectIDFilter, []byte{1, 3, 2, 5, 5})}}},
-	} {
-		b, err := hex.DecodeString(c.hex)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, n, err := ParseMessage(b, Draft20, nil)
-		if err != nil || n != len(b) {
-			t.Fatalf("%s: ParseMessage(%s) = %v, %d", c.name, c.hex, err, n)
-		}
-		if !reflect.DeepEqual(got, c.want) {
-			t.Fatalf("%s:\n got %+v\nwant %+v", c.name, got, c.want)
-		}
-		if enc := mustAppend(t, Draft20, c.want); !bytes.Equal(enc, b) {
-			t.Fatalf("%s: encoded %x, want %s", c.name, enc, c.hex)
-		}
-	}
+	})
 	rf, err := ParseRangeFilter20(Param20ObjectIDFilter, []byte{0, 3, 2, 5, 5})
 	if err != nil || !reflect.DeepEqual(rf.Ranges, []Range{{3, 5}, {10, 15}}) || rf.OpenEnd {
 		t.Errorf("the text's range example: %+v %v", rf, err)
