@@ -362,3 +362,23 @@ func FuzzRangeFilter20(f *testing.F) {
 		}
 	})
 }
+
+// TestMoqtapVectors20: the moqtap draft-20 vectors follow the published
+// -20, which is later than the editor's copy of 2026-08-21 this codec
+// follows: its FETCH has no Fetch Type (no joining fetch; Track Namespace
+// and Name inline) and SUBSCRIBE / REQUEST_UPDATE carry FILL_PARAMETERS
+// (0x23, a nested parameter block asking for a fill fetch stream). Every
+// other vector passes.
+func TestMoqtapVectors20(t *testing.T) {
+	const fetch = "the published -20 FETCH has no Fetch Type; the editor's copy keeps it"
+	const fill = "FILL_PARAMETERS (0x23) is not in the editor's copy"
+	runMoqtapVectors(t, Draft20, "draft20", map[string]string{
+		"fetch.json/*": fetch,
+		"subscribe.json/with-fill-parameters-empty":                fill,
+		"subscribe.json/with-fill-parameters-location-filter":      fill,
+		"subscribe.json/with-fill-parameters-then-outer-param":     fill,
+		"subscribe.json/fill-parameters-invalid-nested-param":      fill,
+		"request-update.json/with-fill-parameters-empty":           fill,
+		"request-update.json/with-fill-parameters-location-filter": fill,
+	})
+}
