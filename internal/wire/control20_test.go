@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"encoding/hex"
 	"reflect"
 	"strings"
@@ -190,6 +191,18 @@ func TestControl20TypedFields(t *testing.T) {
 			t.Errorf("%+v: %x reads back as %+v %v", lf, b, back, err)
 		}
 	}
+	// A decoded non-canonical LOCATION_FILTER (StartGroup 10 as 800a) and
+	// LARGEST_OBJECT re-encode as they came.
+	for _, h := range []string{"0300130101046c69766505766964656f012103800a03", "22000501098005" + "03"} {
+		b, _ := hex.DecodeString(h)
+		m, _, err := ParseMessage(b, Draft20, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if enc := mustAppend(t, Draft20, m); !bytes.Equal(enc, b) {
+			t.Errorf("%s re-encoded as %x", h, enc)
+		}
+	}
 	if !(LocationFilter{Fields: 1}).Relative() || !(LocationFilter{Fields: 2}).NextObject() || (LocationFilter{Fields: 2, StartObject: 1}).NextObject() {
 		t.Error("Relative / NextObject")
 	}
@@ -323,6 +336,9 @@ func TestControl20Reader(t *testing.T) { readerVi64(t, Draft20) }
 func FuzzParseMessage20(f *testing.F) {
 	for _, m := range samples20() {
 		f.Add(mustAppend(f, Draft20, m))
+	}
+	for _, v := range loadMoqtapTSV(f, "draft20") {
+		f.Add(v.b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) { fuzzParseMessage(t, Draft20, data) })
 }

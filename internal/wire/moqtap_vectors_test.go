@@ -18,7 +18,7 @@ type moqtapMessageVector struct {
 	b                []byte
 }
 
-func loadMoqtapTSV(t *testing.T, draft string) []moqtapMessageVector {
+func loadMoqtapTSV(t testing.TB, draft string) []moqtapMessageVector {
 	t.Helper()
 	f, err := os.Open(filepath.Join("..", "..", "testdata", "moqtap", "transport", draft, "messages.tsv"))
 	if err != nil {

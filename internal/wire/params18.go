@@ -384,7 +384,12 @@ func bindLargest18[M any](f func(*M) (*bool, *Location)) pbind {
 			if !*exists {
 				return Param{}, emitNever, nil
 			}
-			return BytesParam(Param18LargestObject, Location18(*l)), emitAlways, nil
+			p := keepOwn(m, BytesParam(Param18LargestObject, Location18(*l)), func(v []byte) bool {
+				d := decoder{b: v, framed: true, v18: true}
+				own := d.location("largest_object")
+				return d.end("") == nil && own == *l
+			})
+			return p, emitAlways, nil
 		}}
 }
 

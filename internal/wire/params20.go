@@ -230,11 +230,27 @@ func bindLocation20[M any](f func(*M) (*LocationFilter, *FilterType)) pbind {
 				return Param{}, emitNever, fmt.Errorf("wire: draft-20 has no filter types (FilterType %d); set Location", uint64(*ft))
 			}
 			b, err := AppendLocationFilter(nil, *lf)
+			p := keepOwn(m, BytesParam(Param20LocationFilter, b), func(v []byte) bool {
+				own, err := ParseLocationFilter(v)
+				return err == nil && own == *lf
+			})
 			// Fields 0 is written only where Params hold an empty one
 			// (a decoded message) or, in REQUEST_UPDATE, when UpdateFilter
 			// is set (bindMask).
-			return BytesParam(Param20LocationFilter, b), pick(lf.Fields == 0, emitDefault, emitAlways), err
+			return p, pick(lf.Fields == 0, emitDefault, emitAlways), err
 		}}
+}
+
+// keepOwn returns m's own parameter of p's type when its value is
+// equivalent to p's (same reports it), else p: re-encoding a decoded
+// message then keeps a non-canonical (longer) varint as it came.
+func keepOwn(m Message, p Param, same func([]byte) bool) Param {
+	if pp := paramsOf(m); pp != nil {
+		if i := pp.index(p.Key); i >= 0 && !(*pp)[i].IsInt && same((*pp)[i].Bytes) {
+			return (*pp)[i]
+		}
+	}
+	return p
 }
 
 // ---- Range Filters ----
