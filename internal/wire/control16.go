@@ -276,7 +276,7 @@ func ApplyParams(d Draft, m Message) error {
 		ps, ext = binds20(m)
 	}
 	if u, ok := m.(*SubscribeUpdate); ok {
-		u.Changed, u.FilterType, u.Start, u.EndGroup = 0, 0, Location{}, 0
+		u.Changed, u.FilterType, u.Start, u.EndGroup, u.Location = 0, 0, Location{}, 0, LocationFilter{}
 	}
 	if pp := paramsOf(m); pp != nil && ps != nil {
 		if err := applyBinds(*pp, m, ps); err != nil {

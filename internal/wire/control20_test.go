@@ -177,6 +177,10 @@ func TestControl20TypedFields(t *testing.T) {
 		f.SubscriberPriority != 128 || f.GroupOrder != GroupOrderAscending {
 		t.Errorf("ApplyParams FETCH: %+v %v", f, err)
 	}
+	su := &SubscribeUpdate{Location: LocationFilter{Fields: 2, StartGroup: 9}, Params: Params{IntParam(Param18Forward, 0)}}
+	if err := ApplyParams(Draft20, su); err != nil || su.Changed != UpdateForward || su.Location != (LocationFilter{}) {
+		t.Errorf("ApplyParams REQUEST_UPDATE: %+v %v", su, err)
+	}
 	psn := &PublishStateNotify{Params: Params{BytesParam(Param18LargestObject, Location18(Location{4, 2}))}}
 	if err := ApplyParams(Draft20, psn); err != nil || !psn.ContentExists || psn.Largest != (Location{4, 2}) {
 		t.Errorf("ApplyParams PUBLISH_STATE_NOTIFY: %+v %v", psn, err)
