@@ -79,7 +79,7 @@ var table18 = newTable(
 		w.reason(&m.Reason)
 	}),
 	msg(0x16, "FETCH", func(w walker, m *Fetch) {
-		walkFetch18(w, m, true)
+		walkFetch18(w, m)
 		w.params(ctxMessage, &m.Params, m, fetchBinds16)
 	}),
 	msg(0x18, "FETCH_OK", func(w walker, m *FetchOK) {
@@ -122,26 +122,20 @@ var table18 = newTable(
 )
 
 // walkFetch18 walks FETCH up to its parameters: Request ID, Fetch Type,
-// then a Standalone Fetch (track; with ranges, Start and End Location) or
-// a Joining Fetch (Joining Request ID; with ranges, Joining Start). Draft
-// 20 moved the ranges into LOCATION_FILTER (ranges false).
-func walkFetch18(w walker, m *Fetch, ranges bool) {
+// then a Standalone Fetch (the track, allowing an empty namespace, then
+// Start and End Location) or a Joining Fetch (Joining Request ID, Joining
+// Start). Draft 20 has its own (control20.go).
+func walkFetch18(w walker, m *Fetch) {
 	w.varint("request_id", &m.RequestID)
 	w.varint("fetch_type", &m.FetchType)
-	joining := m.FetchType == FetchRelativeJoining || m.FetchType == FetchAbsoluteJoining
-	switch {
-	case m.FetchType == FetchStandalone:
+	if m.FetchType == FetchStandalone {
 		w.tuple("track_namespace", &m.Namespace, true)
 		w.trackName(m.Namespace, &m.Name)
-		if ranges {
-			w.loc("start_location", &m.Start)
-			w.loc("end_location", &m.End)
-		}
-	case joining && !ranges:
-		w.varint("joining_request_id", &m.JoiningRequestID)
-	default:
-		walkFetchBody14(w, m) // the joining part with its Joining Start, or the error
+		w.loc("start_location", &m.Start)
+		w.loc("end_location", &m.End)
+		return
 	}
+	walkFetchBody14(w, m) // the joining part with its Joining Start, or the error
 }
 
 // walkRedirect18 walks REQUEST_ERROR's Redirect, present exactly when the

@@ -29,7 +29,14 @@ var table20 = deriveTable(table18,
 		}
 	}),
 	msg(0x16, "FETCH", func(w walker, m *Fetch) {
-		walkFetch18(w, m, false)
+		w.varint("request_id", &m.RequestID)
+		if w.reading() {
+			m.FetchType = FetchStandalone
+		} else if (m.FetchType != 0 && m.FetchType != FetchStandalone) || m.JoiningRequestID != 0 {
+			w.invalid("fetch_type", "draft-20 FETCH has no Fetch Type and no joining fetch (Fetch Type %d, Joining Request ID %d)", m.FetchType, m.JoiningRequestID)
+		}
+		w.tuple("track_namespace", &m.Namespace, true)
+		w.trackName(m.Namespace, &m.Name)
 		if !w.reading() && (m.Start != Location{} || m.End != Location{} || m.JoiningStart != 0) {
 			w.invalid("location_filter", "draft-20 FETCH carries its range in Location (LOCATION_FILTER), not Start / End / JoiningStart")
 		}
@@ -77,6 +84,7 @@ var (
 		bindPriority(func(m *Subscribe) *uint8 { return &m.SubscriberPriority }),
 		bindLocation20(func(m *Subscribe) (*LocationFilter, *FilterType) { return &m.Location, &m.FilterType }),
 		bindGroupOrder(GroupOrderPublisher, func(m *Subscribe) *uint8 { return &m.GroupOrder }),
+		bindFill20(func(m *Subscribe) **FillParameters { return &m.Fill }),
 	}
 	trackStatusReqBinds20 = []pbind{
 		bindLocation20(func(m *TrackStatusRequest) (*LocationFilter, *FilterType) { return &m.Location, &m.FilterType }),
@@ -87,6 +95,7 @@ var (
 		bindMask(UpdateFilter, updateMask, bindLocation20(func(m *SubscribeUpdate) (*LocationFilter, *FilterType) {
 			return &m.Location, &m.FilterType
 		})),
+		bindFill20(func(m *SubscribeUpdate) **FillParameters { return &m.Fill }),
 	}
 	fetchBinds20 = []pbind{
 		bindPriority(func(m *Fetch) *uint8 { return &m.SubscriberPriority }),

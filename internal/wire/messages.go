@@ -59,7 +59,10 @@ type Subscribe struct {
 	// Location is the draft-20 LOCATION_FILTER (20 only, where FilterType,
 	// Start and EndGroup are not used; the zero value is no filter).
 	Location LocationFilter
-	Params   Params
+	// Fill is the draft-20 FILL_PARAMETERS (20 only; nil: no fill fetch
+	// stream asked for).
+	Fill   *FillParameters
+	Params Params
 }
 
 // SubscribeOK is SUBSCRIBE_OK (0x04).
@@ -101,6 +104,10 @@ type SubscribeUpdate struct {
 	// Location is the draft-20 LOCATION_FILTER (20 only; carried when
 	// Changed has UpdateFilter, and then Fields 0 removes the filter).
 	Location LocationFilter
+	// Fill is the draft-20 FILL_PARAMETERS (20 only; nil: none): it asks
+	// for one more fill fetch stream, keyed by this update's Request ID.
+	// Carried whenever set; not part of Changed (it is not sticky).
+	Fill *FillParameters
 	// Changed says which fields a draft-16 REQUEST_UPDATE carries; the
 	// others are unchanged. Decoding 07 or 14 sets UpdateAll. Encoding 16
 	// writes exactly these fields (set it when building an update).
@@ -162,7 +169,7 @@ type Fetch struct {
 	RequestID          uint64
 	SubscriberPriority uint8
 	GroupOrder         uint8
-	FetchType          uint64 // 14 only; draft-07 FETCH is always standalone
+	FetchType          uint64 // 14-18; draft-07 and draft-20 FETCH are always standalone
 	// Standalone:
 	Namespace Tuple
 	Name      string
@@ -172,8 +179,8 @@ type Fetch struct {
 	JoiningRequestID uint64
 	JoiningStart     uint64
 	// Location is the draft-20 LOCATION_FILTER (20 only, where Start, End
-	// and JoiningStart are not on the wire; the zero value is no filter:
-	// the whole track for a standalone fetch).
+	// and the joining fields are not on the wire; the zero value is no
+	// filter: {0,0} through the Largest Object).
 	Location LocationFilter
 	Params   Params
 }

@@ -115,6 +115,12 @@ func checkScope(d Draft, m Message, ps Params) error {
 	if d == Draft20 {
 		scope = paramScope20(m)
 	}
+	return checkKeys(scope, ps, "this message")
+}
+
+// checkKeys reports the first parameter of ps whose type scope does not
+// hold (where names the block in the error).
+func checkKeys(scope []uint64, ps Params, where string) error {
 next:
 	for _, p := range ps {
 		for _, k := range scope {
@@ -122,7 +128,7 @@ next:
 				continue next
 			}
 		}
-		return errf(KindInvalidValue, "parameters", "parameter 0x%x may not appear in this message", p.Key)
+		return errf(KindInvalidValue, "parameters", "parameter 0x%x may not appear in %s", p.Key, where)
 	}
 	return nil
 }
@@ -187,29 +193,55 @@ func checkParamValue(d Draft, p Param) error {
 // params18 reads a draft-18 parameter list and sets m's typed fields from
 // it (binds).
 func (p *ctlDecoder) params18(v *Params, m Message, binds []pbind) {
-	n := p.varint("parameters")
+	ps := p.readParams18(nil)
 	if p.err != nil {
 		return
 	}
+	*v = ps
+	if !p.lim.allowUnknownParams() {
+		if err := checkScope(p.d, m, ps); err != nil {
+			p.fail(err)
+			return
+		}
+	}
+	p.fail(applyBinds(ps, m, binds))
+}
+
+// readParams18 reads a draft-18 (or 20) parameter list: its count, then
+// each parameter's Type Delta and value, checking the values. Which
+// message may carry them is the caller's to check, except that with a
+// non-nil only every type must be in it (checked before its value is
+// read: a nested block, FILL_PARAMETERS).
+func (p *ctlDecoder) readParams18(only []uint64) Params {
+	n := p.varint("parameters")
+	if p.err != nil {
+		return nil
+	}
 	if n > uint64(p.lim.params()) {
 		p.fail(errf(KindLimit, "parameters", "%d parameters, limit %d", n, p.lim.params()))
-		return
+		return nil
 	}
 	var ps Params
 	var key uint64
 	for i := uint64(0); i < n; i++ {
 		delta := p.varint2("parameter", " type")
 		if p.err != nil {
-			return
+			return nil
 		}
 		if key+delta < key {
 			p.fail(errf(KindInvalidValue, "parameter", "type delta %d after type 0x%x passes 2^64-1", delta, key))
-			return
+			return nil
 		}
 		key += delta
 		if i > 0 && delta == 0 && !repeatable(p.d, key) {
 			p.fail(errf(KindInvalidValue, "parameter", "parameter 0x%x repeated", key))
-			return
+			return nil
+		}
+		if only != nil {
+			if err := checkKeys(only, Params{{Key: key}}, "FILL_PARAMETERS"); err != nil {
+				p.fail(err)
+				return nil
+			}
 		}
 		q := Param{Key: key}
 		switch paramFormOf(p.d, key) {
@@ -229,28 +261,21 @@ func (p *ctlDecoder) params18(v *Params, m Message, binds []pbind) {
 			q.Bytes = p.b[at:p.off:p.off]
 		default:
 			p.fail(errf(KindInvalidValue, "parameter", "unknown message parameter 0x%x (draft-%s parameters cannot be skipped)", key, p.d))
-			return
+			return nil
 		}
 		if p.err != nil {
-			return
+			return nil
 		}
 		if err := checkParamValue(p.d, q); err != nil {
 			p.fail(err)
-			return
+			return nil
 		}
 		if ps == nil {
 			ps = make(Params, 0, 4)
 		}
 		ps = append(ps, q)
 	}
-	*v = ps
-	if !p.lim.allowUnknownParams() {
-		if err := checkScope(p.d, m, ps); err != nil {
-			p.fail(err)
-			return
-		}
-	}
-	p.fail(applyBinds(ps, m, binds))
+	return ps
 }
 
 // params18 writes a draft-18 parameter list, merging m's typed fields

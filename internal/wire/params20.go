@@ -1,6 +1,10 @@
 package wire
 
-import "fmt"
+import (
+	"bytes"
+	"fmt"
+	"slices"
+)
 
 // Draft-20 message parameters, Setup Options and codes, as the editor's
 // copy of 2026-08-21 writes them (see Draft20). The parameter block is
@@ -27,6 +31,7 @@ import "fmt"
 // Param18*).
 const (
 	Param20LocationFilter       uint64 = 0x21
+	Param20FillParameters       uint64 = 0x23
 	Param20SubgroupFilter       uint64 = 0x25
 	Param20ObjectIDFilter       uint64 = 0x26
 	Param20PriorityFilter       uint64 = 0x27
@@ -65,16 +70,20 @@ func param20FormOf(key uint64) param18Form {
 	switch {
 	case key == Param20IncludeProperties:
 		return p18Uint8
-	case isRangeFilter20(key):
+	case isRangeFilter20(key), key == Param20FillParameters:
 		return p18Bytes
 	}
 	return p18Unknown
 }
 
 // checkParam20Value checks what 20 makes a session error whatever the
-// message: INCLUDE_PROPERTIES 0/1 and a well-formed LOCATION_FILTER.
+// message: INCLUDE_PROPERTIES 0/1, a well-formed LOCATION_FILTER and
+// FILL_PARAMETERS.
 func checkParam20Value(p Param) error {
 	switch p.Key {
+	case Param20FillParameters:
+		_, err := ParseFillParameters(p.Bytes)
+		return err
 	case Param20IncludeProperties:
 		if p.Int > 1 {
 			return errf(KindInvalidValue, "include_properties", "include_properties %d is not 0 or 1", p.Int)
@@ -100,7 +109,7 @@ func paramScope20(m Message) []uint64 {
 		Param20ObjectPropertyFilter, Param18NewGroupRequest, Param20IncludeProperties}
 	switch m.(type) {
 	case *Subscribe:
-		return subscribe
+		return append(subscribe, Param20FillParameters)
 	case *SubscribeTracks:
 		return append(subscribe, Param20TrackPropertyFilter)
 	case *SubscribeOK, *RequestOK:
@@ -109,7 +118,7 @@ func paramScope20(m Message) []uint64 {
 		return []uint64{Param18ObjectDeliveryTimeout, Param18AuthorizationToken, Param18SubgroupDeliveryTimeout,
 			Param18Forward, Param18SubscriberPriority, Param20LocationFilter, Param20SubgroupFilter,
 			Param20ObjectIDFilter, Param20PriorityFilter, Param20ObjectPropertyFilter, Param20TrackPropertyFilter,
-			Param18NewGroupRequest, Param18TrackNamespacePrefix}
+			Param18NewGroupRequest, Param18TrackNamespacePrefix, Param20FillParameters}
 	case *Publish:
 		return []uint64{Param18ObjectDeliveryTimeout, Param18AuthorizationToken, Param18SubgroupDeliveryTimeout,
 			Param18Expires, Param18LargestObject, Param18Forward, Param18SubscriberPriority, Param20LocationFilter,
@@ -378,4 +387,127 @@ func CheckRangeFilters20(ps Params, maxRanges uint64) error {
 		return fmt.Errorf("wire: %d filter ranges, MAX_FILTER_RANGES is %d", n, maxRanges)
 	}
 	return nil
+}
+
+// ---- FILL_PARAMETERS ----
+
+// fillScope20 is what a FILL_PARAMETERS value may hold (the published
+// -20's Table 6, as moqtap's vectors and codec give it: eight types;
+// TRACK_PROPERTY_FILTER, AUTHORIZATION_TOKEN, INCLUDE_PROPERTIES and
+// FILL_PARAMETERS itself are not among them).
+var fillScope20 = []uint64{Param18FillTimeout, Param18SubscriberPriority, Param20LocationFilter, Param18GroupOrder,
+	Param20SubgroupFilter, Param20ObjectIDFilter, Param20PriorityFilter, Param20ObjectPropertyFilter}
+
+// FillParameters is a draft-20 FILL_PARAMETERS (0x23) value, carried by a
+// SUBSCRIBE or by a REQUEST_UPDATE of a subscription: its presence asks the
+// publisher for a fill fetch stream (keyed by that message's Request ID)
+// with the Objects before the subscription's start; it holds only the
+// settings that differ from the subscription's, evaluated with fetch rules.
+// It applies to the message carrying it only (not sticky).
+//
+// On the wire the value is a whole parameter block, Number of Parameters
+// first (an empty one is the single byte 0x00), its Type Delta chain
+// starting again from 0 (the enclosing message's chain goes on from
+// 0x23). Only FILL_TIMEOUT, SUBSCRIBER_PRIORITY, LOCATION_FILTER,
+// GROUP_ORDER and the SUBGROUP / OBJECTID / PRIORITY / OBJECT_PROPERTY
+// Range Filters may appear in it; anything else, or bytes left after the
+// block, is a protocol violation.
+type FillParameters struct {
+	// Location is the fill's LOCATION_FILTER (Fields 0: none, the fetch
+	// default of {0,0} through the Largest Object).
+	Location LocationFilter
+	// Params are the nested parameters in wire order (LOCATION_FILTER
+	// among them when decoded); absent ones are inherited from the
+	// subscription. Encoding merges Location in, as for a message.
+	Params Params
+}
+
+// ParseFillParameters decodes a FILL_PARAMETERS value. A malformed one is a
+// *ProtocolError.
+func ParseFillParameters(b []byte) (FillParameters, error) {
+	p := ctlDecoder{decoder: decoder{b: b, framed: true, v18: true}, d: Draft20}
+	ps := p.readParams18(fillScope20)
+	if p.err == nil && p.off != len(b) {
+		p.fail(errf(KindLengthMismatch, "fill_parameters", "%d bytes left after the FILL_PARAMETERS block", len(b)-p.off))
+	}
+	if p.err != nil {
+		return FillParameters{}, p.err
+	}
+	f := FillParameters{Params: ps}
+	if i := ps.index(Param20LocationFilter); i >= 0 {
+		lf, err := ParseLocationFilter(ps[i].Bytes)
+		if err != nil {
+			return FillParameters{}, err
+		}
+		f.Location = lf
+	}
+	return f, nil
+}
+
+// AppendFillParameters appends f's value (without the parameter's type and
+// length): its Params with Location merged in, sorted by type.
+func AppendFillParameters(b []byte, f FillParameters) ([]byte, error) {
+	list := slices.Clone(f.Params)
+	if i := list.index(Param20LocationFilter); i >= 0 || f.Location.Fields != 0 {
+		v, err := AppendLocationFilter(nil, f.Location)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case i < 0:
+			list = append(list, BytesParam(Param20LocationFilter, v))
+		case !locationHolds(list[i], f.Location): // else keep its own (possibly non-canonical) bytes
+			list[i] = BytesParam(Param20LocationFilter, v)
+		}
+	}
+	slices.SortStableFunc(list, cmpKey)
+	if err := checkKeys(fillScope20, list, "FILL_PARAMETERS"); err != nil {
+		return nil, err
+	}
+	return appendParams18(b, Draft20, list)
+}
+
+// locationHolds reports whether p is a LOCATION_FILTER holding lf.
+func locationHolds(p Param, lf LocationFilter) bool {
+	own, err := ParseLocationFilter(p.Bytes)
+	return !p.IsInt && err == nil && own == lf
+}
+
+// bindFill20: FILL_PARAMETERS (0x23) as a typed *FillParameters (nil:
+// absent, no fill). Written whenever set, REQUEST_UPDATE included (it is
+// not one of the sticky settings Changed tracks).
+func bindFill20[M any](f func(*M) **FillParameters) pbind {
+	return pbind{key: Param20FillParameters,
+		set: func(m Message, p *Param) error {
+			fp := f(any(m).(*M))
+			*fp = nil
+			if p == nil {
+				return nil
+			}
+			v, err := ParseFillParameters(p.Bytes)
+			if err != nil {
+				return err
+			}
+			*fp = &v
+			return nil
+		},
+		get: func(m Message) (Param, emit, error) {
+			fp := *f(any(m).(*M))
+			if fp == nil {
+				return Param{}, emitNever, nil
+			}
+			b, err := AppendFillParameters(nil, *fp)
+			if err != nil {
+				return Param{}, emitNever, fmt.Errorf("wire: FILL_PARAMETERS: %w", err)
+			}
+			p := keepOwn(m, BytesParam(Param20FillParameters, b), func(v []byte) bool {
+				own, err := ParseFillParameters(v)
+				if err != nil {
+					return false
+				}
+				ob, err := AppendFillParameters(nil, own)
+				return err == nil && bytes.Equal(ob, b)
+			})
+			return p, emitAlways, nil
+		}}
 }
