@@ -1,23 +1,27 @@
 package wire
 
-// Draft-20 control messages, as the working group's editor's copy of
-// 2026-08-21 (commit e1ae858 of moq-wg/moq-transport, 67 commits after -19)
-// lays them out, pending the published -20 (see Draft20). The table is
-// draft-18's (control18.go) with these changes, -19's and the editor's
-// copy's; every other layout is draft-18's walk, run with the draft-20
-// binds (binds20) and parameter rules (params20.go):
+// Draft-20 control messages. The basis is the published -20 where
+// moqtap's draft-20 vectors and codec show it (FETCH, FILL_PARAMETERS;
+// docs/protocol.md lists each point and its evidence), else the working
+// group's editor's copy of 2026-08-21 (commit e1ae858 of
+// moq-wg/moq-transport, 67 commits after -19; see Draft20). The table is
+// draft-18's (control18.go) with these changes, -19's and 20's; every
+// other layout is draft-18's walk, run with the draft-20 binds (binds20)
+// and parameter rules (params20.go):
 //   - GOAWAY lost its Request ID (-19).
 //   - PUBLISH_BLOCKED is renamed PUBLISH_SKIPPED (0x0F, same fields; -19).
 //   - PUBLISH_STATE_NOTIFY (0x22) is new: parameters only.
-//   - FETCH: a Standalone Fetch is Track Namespace and Track Name only and
-//     a Joining Fetch the Joining Request ID only; the range (Start / End
-//     Location, Joining Start) moved into the LOCATION_FILTER parameter.
-//     The Fetch Type stays (1 standalone, 2 relative joining, 3 absolute
-//     joining).
+//   - FETCH (published -20) has no Fetch Type and no joining fetch: Request
+//     ID, Track Namespace, Track Name, parameters; the range is the
+//     LOCATION_FILTER parameter (absent: {0,0} through the Largest
+//     Object). A subscription asks for the objects before its start with
+//     FILL_PARAMETERS instead (params20.go). The editor's copy kept the
+//     Fetch Type and a joining fetch.
 //   - FETCH_OK keeps its layout, but End Location is now the last object
 //     covered (inclusive), no longer the last plus one.
 //   - LOCATION_FILTER replaces the draft-18 SUBSCRIPTION_FILTER
-//     (LocationFilter); Range Filters, INCLUDE_PROPERTIES, new scopes.
+//     (LocationFilter); Range Filters, INCLUDE_PROPERTIES,
+//     FILL_PARAMETERS, new scopes.
 
 var table20 = deriveTable(table18,
 	renamed(table18, 0x0F, "PUBLISH_SKIPPED"),

@@ -125,8 +125,10 @@ func TestControl20RoundTrip(t *testing.T) {
 }
 
 // TestControl20TextVectors: messages hand-encoded from the layouts of the
-// editor's copy (GOAWAY, FETCH, PUBLISH_STATE_NOTIFY, the LOCATION_FILTER
-// structure and the Range Filter example), not produced by the encoder.
+// editor's copy (GOAWAY, PUBLISH_STATE_NOTIFY, the LOCATION_FILTER
+// structure and the Range Filter example) and of the published -20 as
+// moqtap's vectors show it (FETCH, FILL_PARAMETERS), not produced by the
+// encoder.
 func TestControl20TextVectors(t *testing.T) {
 	runTextVectors(t, Draft20, []textVector{
 		// GOAWAY: empty URI, Timeout 1000 (vi64 83e8), no Request ID.

@@ -6,8 +6,9 @@ import (
 	"slices"
 )
 
-// Draft-20 message parameters, Setup Options and codes, as the editor's
-// copy of 2026-08-21 writes them (see Draft20). The parameter block is
+// Draft-20 message parameters, Setup Options and codes: the published -20
+// where moqtap's vectors show it (FILL_PARAMETERS), else the editor's copy
+// of 2026-08-21 (see Draft20, control20.go). The parameter block is
 // draft-18's (params18.go: Type Delta, a value in each parameter's own
 // encoding, a count, no skipping of unknown types); what 20 changes:
 //   - LOCATION_FILTER (0x21, -19's rename of SUBSCRIPTION_FILTER) lost its
@@ -22,6 +23,10 @@ import (
 //     error, so the codec keeps them as bytes and leaves their checks to
 //     ParseRangeFilter20 / CheckRangeFilters20.
 //   - INCLUDE_PROPERTIES (0x35), a uint8 0 or 1.
+//   - FILL_PARAMETERS (0x23, published -20), in SUBSCRIBE and
+//     REQUEST_UPDATE: a nested parameter block asking for a fill fetch
+//     stream (FillParameters); FILL_TIMEOUT may appear in it as well as
+//     in FETCH.
 //   - Scopes (paramScope20): PUBLISH_OK (a REQUEST_OK answering PUBLISH)
 //     lost FORWARD, SUBSCRIBER_PRIORITY, the filter, GROUP_ORDER,
 //     NEW_GROUP_REQUEST and the delivery timeouts; PUBLISH gained them
@@ -96,12 +101,16 @@ func checkParam20Value(p Param) error {
 }
 
 // paramScope20 returns the parameter types each parameter's definition in
-// the editor's copy lets m carry. SUBSCRIBE_TRACKS takes every
-// subscription parameter ("Parameters on SUBSCRIBE_TRACKS") and
-// TRACK_PROPERTY_FILTER; TRACK_STATUS, "identical to SUBSCRIBE" without the
-// delivery parameters, takes AUTHORIZATION_TOKEN, INCLUDE_PROPERTIES and
-// (as in the 18 codec) the Location filter. A REQUEST_OK may answer any
-// request: EXPIRES and LARGEST_OBJECT.
+// the editor's copy lets m carry, plus FILL_PARAMETERS in SUBSCRIBE and
+// REQUEST_UPDATE (published -20; not SUBSCRIBE_TRACKS, not FETCH).
+// SUBSCRIBE_TRACKS takes every other subscription parameter ("Parameters
+// on SUBSCRIBE_TRACKS") and TRACK_PROPERTY_FILTER; TRACK_STATUS,
+// "identical to SUBSCRIBE" without the delivery parameters, takes
+// AUTHORIZATION_TOKEN, INCLUDE_PROPERTIES and (as in the 18 codec) the
+// Location filter. A REQUEST_OK may answer any request: EXPIRES and
+// LARGEST_OBJECT. The codec cannot tell a REQUEST_UPDATE of a
+// subscription (which alone may carry FILL_PARAMETERS) from one of
+// another request: that is the engine's to check.
 func paramScope20(m Message) []uint64 {
 	subscribe := []uint64{Param18ObjectDeliveryTimeout, Param18AuthorizationToken, Param18RendezvousTimeout,
 		Param18SubgroupDeliveryTimeout, Param18Forward, Param18SubscriberPriority, Param20LocationFilter,

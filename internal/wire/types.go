@@ -26,11 +26,13 @@ const (
 	// codec only; the engine does not speak it yet). Its version is
 	// negotiated by ALPN ("moqt-18").
 	Draft18
-	// Draft20 is draft-ietf-moq-transport-20 as the working group's
-	// editor's copy of 2026-08-21 (commit e1ae858 of moq-wg/moq-transport,
-	// 67 commits after -19) writes it, pending the published -20: the
-	// draft-18 wire generation with -19's and the editor's copy's changes
-	// (control20.go, params20.go). The codec only; negotiated by ALPN
+	// Draft20 is draft-ietf-moq-transport-20: the published -20 where
+	// moqtap's draft-20 vectors and codec show it (FETCH without a Fetch
+	// Type, FILL_PARAMETERS), else the working group's editor's copy of
+	// 2026-08-21 (commit e1ae858 of moq-wg/moq-transport, 67 commits after
+	// -19), the published text not being available here: the draft-18
+	// wire generation with -19's and 20's changes (control20.go,
+	// params20.go; docs/protocol.md). The codec only; negotiated by ALPN
 	// ("moqt-20").
 	Draft20
 )
