@@ -100,6 +100,19 @@ func checkParam20Value(p Param) error {
 	return nil
 }
 
+// The SUBSCRIBE and SUBSCRIBE_TRACKS scopes (package variables: a scope
+// check allocates nothing).
+var (
+	subscribeScope20 = []uint64{Param18ObjectDeliveryTimeout, Param18AuthorizationToken, Param18RendezvousTimeout,
+		Param18SubgroupDeliveryTimeout, Param18Forward, Param18SubscriberPriority, Param20LocationFilter,
+		Param18GroupOrder, Param20FillParameters, Param20SubgroupFilter, Param20ObjectIDFilter, Param20PriorityFilter,
+		Param20ObjectPropertyFilter, Param18NewGroupRequest, Param20IncludeProperties}
+	subscribeTracksScope20 = []uint64{Param18ObjectDeliveryTimeout, Param18AuthorizationToken, Param18RendezvousTimeout,
+		Param18SubgroupDeliveryTimeout, Param18Forward, Param18SubscriberPriority, Param20LocationFilter,
+		Param18GroupOrder, Param20SubgroupFilter, Param20ObjectIDFilter, Param20PriorityFilter,
+		Param20ObjectPropertyFilter, Param20TrackPropertyFilter, Param18NewGroupRequest, Param20IncludeProperties}
+)
+
 // paramScope20 returns the parameter types each parameter's definition in
 // the editor's copy lets m carry, plus FILL_PARAMETERS in SUBSCRIBE and
 // REQUEST_UPDATE (published -20; not SUBSCRIBE_TRACKS, not FETCH).
@@ -112,15 +125,11 @@ func checkParam20Value(p Param) error {
 // subscription (which alone may carry FILL_PARAMETERS) from one of
 // another request: that is the engine's to check.
 func paramScope20(m Message) []uint64 {
-	subscribe := []uint64{Param18ObjectDeliveryTimeout, Param18AuthorizationToken, Param18RendezvousTimeout,
-		Param18SubgroupDeliveryTimeout, Param18Forward, Param18SubscriberPriority, Param20LocationFilter,
-		Param18GroupOrder, Param20SubgroupFilter, Param20ObjectIDFilter, Param20PriorityFilter,
-		Param20ObjectPropertyFilter, Param18NewGroupRequest, Param20IncludeProperties}
 	switch m.(type) {
 	case *Subscribe:
-		return append(subscribe, Param20FillParameters)
+		return subscribeScope20
 	case *SubscribeTracks:
-		return append(subscribe, Param20TrackPropertyFilter)
+		return subscribeTracksScope20
 	case *SubscribeOK, *RequestOK:
 		return []uint64{Param18Expires, Param18LargestObject}
 	case *SubscribeUpdate:
