@@ -224,6 +224,13 @@ func TestControl20TypedFields(t *testing.T) {
 			t.Errorf("%s re-encoded as %x", h, enc)
 		}
 	}
+	// FETCH has no Fetch Type: 0 and FetchStandalone encode alike (the
+	// zero SubscriberPriority is written: the default is 128).
+	if a, b := mustAppend(t, Draft20, &Fetch{RequestID: 2, Namespace: Tuple{"a"}, Name: "v"}),
+		mustAppend(t, Draft20, &Fetch{RequestID: 2, FetchType: FetchStandalone, Namespace: Tuple{"a"}, Name: "v"}); !bytes.Equal(a, b) ||
+		hex.EncodeToString(a) != "160009020101610176"+"012000" {
+		t.Errorf("FETCH with Fetch Type 0 = %x, standalone %x", a, b)
+	}
 	// FILL_PARAMETERS: a decoded one holding a non-canonical LOCATION_FILTER
 	// (StartGroup 100 as 8064) re-encodes as it came; changed, it is
 	// written anew; ApplyParams fills Fill from Params.
