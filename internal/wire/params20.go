@@ -418,10 +418,11 @@ var fillScope20 = []uint64{Param18FillTimeout, Param18SubscriberPriority, Param2
 
 // FillParameters is a draft-20 FILL_PARAMETERS (0x23) value, carried by a
 // SUBSCRIBE or by a REQUEST_UPDATE of a subscription: its presence asks the
-// publisher for a fill fetch stream (keyed by that message's Request ID)
-// with the Objects before the subscription's start; it holds only the
-// settings that differ from the subscription's, evaluated with fetch rules.
-// It applies to the message carrying it only (not sticky).
+// publisher for a fill fetch stream, Objects of the subscription's track on
+// a fetch stream keyed by that message's Request ID (what a joining fetch
+// did before -20). It holds only the fill's settings that differ from the
+// subscription's, its LOCATION_FILTER evaluated with fetch rules. It
+// applies to the message carrying it only (not sticky).
 //
 // On the wire the value is a whole parameter block, Number of Parameters
 // first (an empty one is the single byte 0x00), its Type Delta chain
