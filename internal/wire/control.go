@@ -22,6 +22,8 @@ func tableFor(d Draft) *table {
 		return table16
 	case Draft18:
 		return table18
+	case Draft20:
+		return table20
 	}
 	return nil
 }
@@ -133,7 +135,7 @@ func AppendMessage(b []byte, d Draft, m Message) ([]byte, error) {
 		return b, fmt.Errorf("wire: %s does not exist in draft-%v", name, d)
 	}
 	start := len(b)
-	out := appendVarintFor(d == Draft18, b, l.typ)
+	out := appendVarintFor(d.vi64(), b, l.typ)
 	lenAt := len(out)
 	if d.Is07() {
 		out = append(out, 0) // a one-byte length; widened below if needed
@@ -195,7 +197,7 @@ func ParseMessage(b []byte, d Draft, lim *Limits) (Message, int, error) {
 	if len(b) < total {
 		return nil, 0, ErrNeedMore
 	}
-	typ, _, _ := parseVarintFor(d == Draft18, b)
+	typ, _, _ := parseVarintFor(d.vi64(), b)
 	l := tb.byType[typ]
 	if l == nil {
 		return nil, total, &ProtocolError{Kind: KindUnknownMessage, Field: "type",
@@ -232,7 +234,7 @@ func encodeWalk(l *layout, d Draft, b []byte, m Message) ([]byte, error) {
 // was used.
 func decodeWalk(l *layout, d Draft, payload []byte, lim *Limits, m Message) error {
 	p := decoderPool.Get().(*ctlDecoder)
-	*p = ctlDecoder{decoder: decoder{b: payload, framed: true, lim: lim, v18: d == Draft18}, d: d}
+	*p = ctlDecoder{decoder: decoder{b: payload, framed: true, lim: lim, v18: d.vi64()}, d: d}
 	l.walk(reader{p}, m)
 	err := p.end(l.name)
 	*p = ctlDecoder{}
@@ -244,7 +246,7 @@ func decodeWalk(l *layout, d Draft, payload []byte, lim *Limits, m Message) erro
 // and checks the length against the limit. It returns the header size and
 // the payload length, or ErrNeedMore.
 func frameHeader(b []byte, d Draft, lim *Limits) (hdr, length int, err error) {
-	typ, tn, err := parseVarintFor(d == Draft18, b)
+	typ, tn, err := parseVarintFor(d.vi64(), b)
 	if err != nil {
 		return 0, 0, ErrNeedMore
 	}
@@ -303,6 +305,8 @@ func paramsOf(m Message) *Params {
 	case *Setup:
 		return &v.Params
 	case *SubscribeTracks:
+		return &v.Params
+	case *PublishStateNotify:
 		return &v.Params
 	}
 	return nil
@@ -444,7 +448,7 @@ func (e *ctlEncoder) varint(field string, v uint64) {
 	if e.err != nil {
 		return
 	}
-	if e.d == Draft18 { // every uint64 is a draft-18 varint
+	if e.d.vi64() { // every uint64 is a draft-18 varint
 		e.b = AppendVarint18(e.b, v)
 		return
 	}
@@ -483,7 +487,7 @@ func (e *ctlEncoder) str(field, s string, limit int) {
 		e.failf("%s is %d bytes, limit %d", field, len(s), limit)
 	}
 	if e.err == nil {
-		e.b = appendVarintFor(e.d == Draft18, e.b, uint64(len(s))) // a Go length is below 2^62
+		e.b = appendVarintFor(e.d.vi64(), e.b, uint64(len(s))) // a Go length is below 2^62
 		e.b = append(e.b, s...)
 	}
 }
@@ -499,7 +503,7 @@ func (e *ctlEncoder) tuple(field string, t Tuple, allowEmpty bool) {
 	}
 	e.varint(field, uint64(len(t)))
 	for i, f := range t {
-		if e.d == Draft18 && f == "" {
+		if e.d.vi64() && f == "" {
 			e.failf("%s field %d is empty", field, i)
 		}
 		e.str(field, f, MaxFullTrackName)
@@ -516,7 +520,7 @@ func (e *ctlEncoder) location(field string, l Location) {
 	// Field names are built only on error: concatenating them up front
 	// would allocate on every call.
 	switch {
-	case e.d == Draft18:
+	case e.d.vi64():
 		e.varint(field, l.Group)
 		e.varint(field, l.Object)
 	case l.Group > MaxVarint:

@@ -265,15 +265,18 @@ func binds16(m Message) (params, ext []pbind) {
 // are. Other drafts: nothing to do. A malformed parameter value is a
 // *ProtocolError.
 func ApplyParams(d Draft, m Message) error {
-	if (d != Draft16 && d != Draft18) || isNil(m) {
+	if (d != Draft16 && !d.vi64()) || isNil(m) {
 		return nil
 	}
 	ps, ext := binds16(m)
-	if d == Draft18 {
+	switch d {
+	case Draft18:
 		ps, ext = binds18(m)
+	case Draft20:
+		ps, ext = binds20(m)
 	}
 	if u, ok := m.(*SubscribeUpdate); ok {
-		u.Changed, u.FilterType, u.Start, u.EndGroup = 0, 0, Location{}, 0
+		u.Changed, u.FilterType, u.Start, u.EndGroup, u.Location = 0, 0, Location{}, 0, LocationFilter{}
 	}
 	if pp := paramsOf(m); pp != nil && ps != nil {
 		if err := applyBinds(*pp, m, ps); err != nil {

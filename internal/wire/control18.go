@@ -79,17 +79,7 @@ var table18 = newTable(
 		w.reason(&m.Reason)
 	}),
 	msg(0x16, "FETCH", func(w walker, m *Fetch) {
-		w.varint("request_id", &m.RequestID)
-		w.varint("fetch_type", &m.FetchType)
-		switch m.FetchType {
-		case FetchStandalone:
-			w.tuple("track_namespace", &m.Namespace, true)
-			w.trackName(m.Namespace, &m.Name)
-			w.loc("start_location", &m.Start)
-			w.loc("end_location", &m.End)
-		default:
-			walkFetchBody14(w, m)
-		}
+		walkFetch18(w, m)
 		w.params(ctxMessage, &m.Params, m, fetchBinds16)
 	}),
 	msg(0x18, "FETCH_OK", func(w walker, m *FetchOK) {
@@ -130,6 +120,23 @@ var table18 = newTable(
 		w.trackName(m.Suffix, &m.Name)
 	}),
 )
+
+// walkFetch18 walks FETCH up to its parameters: Request ID, Fetch Type,
+// then a Standalone Fetch (the track, allowing an empty namespace, then
+// Start and End Location) or a Joining Fetch (Joining Request ID, Joining
+// Start). Draft 20 has its own (control20.go).
+func walkFetch18(w walker, m *Fetch) {
+	w.varint("request_id", &m.RequestID)
+	w.varint("fetch_type", &m.FetchType)
+	if m.FetchType == FetchStandalone {
+		w.tuple("track_namespace", &m.Namespace, true)
+		w.trackName(m.Namespace, &m.Name)
+		w.loc("start_location", &m.Start)
+		w.loc("end_location", &m.End)
+		return
+	}
+	walkFetchBody14(w, m) // the joining part with its Joining Start, or the error
+}
 
 // walkRedirect18 walks REQUEST_ERROR's Redirect, present exactly when the
 // error code is REDIRECT.

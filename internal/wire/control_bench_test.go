@@ -11,9 +11,12 @@ func benchSubscribe(d Draft) *Subscribe {
 	} else if d == Draft16 {
 		m.Forward = true
 		m.Params = Params{IntParam(Param16DeliveryTimeout, 5000)}
-	} else if d == Draft18 {
+	} else if d.vi64() {
 		m.Forward = true
 		m.Params = Params{IntParam(Param18ObjectDeliveryTimeout, 5000)}
+		if d == Draft20 { // the same filter as a LOCATION_FILTER
+			m.FilterType, m.Start, m.Location = 0, Location{}, LocationFilter{Fields: 2, StartGroup: 100}
+		}
 	} else {
 		m.Forward = true
 		m.Params = Params{IntParam(Param14DeliveryTimeout, 5000)}
@@ -22,7 +25,7 @@ func benchSubscribe(d Draft) *Subscribe {
 }
 
 func BenchmarkSubscribeEncode(b *testing.B) {
-	for _, d := range []Draft{Draft07, Draft14, Draft16, Draft18} {
+	for _, d := range []Draft{Draft07, Draft14, Draft16, Draft18, Draft20} {
 		b.Run(d.String(), func(b *testing.B) {
 			m := benchSubscribe(d)
 			buf := make([]byte, 0, 256)
@@ -39,7 +42,7 @@ func BenchmarkSubscribeEncode(b *testing.B) {
 }
 
 func BenchmarkSubscribeDecode(b *testing.B) {
-	for _, d := range []Draft{Draft07, Draft14, Draft16, Draft18} {
+	for _, d := range []Draft{Draft07, Draft14, Draft16, Draft18, Draft20} {
 		b.Run(d.String(), func(b *testing.B) {
 			enc, err := AppendMessage(nil, d, benchSubscribe(d))
 			if err != nil {

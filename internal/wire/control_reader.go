@@ -135,7 +135,7 @@ func (c *ControlReader) Read() (Message, error) {
 		return nil, c.streamEnd(err)
 	}
 	hdrLen := 1 << (c.buf[c.start] >> 6)
-	if c.d == Draft18 {
+	if c.d.vi64() {
 		hdrLen = varint18Len(c.buf[c.start])
 	}
 	if !c.d.Is07() {

@@ -171,6 +171,8 @@ func samplesFor(d Draft) []Message {
 		return samples16()
 	case Draft18:
 		return samples18()
+	case Draft20:
+		return samples20()
 	}
 	return samples14()
 }
@@ -612,7 +614,7 @@ func frame14(typ uint64, payload []byte) []byte {
 }
 
 func frameFor(d Draft, typ uint64, payload []byte) []byte {
-	if d == Draft18 {
+	if d.vi64() {
 		b := AppendVarint18(nil, typ)
 		b = append(b, byte(len(payload)>>8), byte(len(payload)))
 		return append(b, payload...)

@@ -47,16 +47,20 @@ func TestData16Vectors(t *testing.T) {
 }
 
 // recode16 decodes a whole draft-16 data unit and encodes it again.
-func recode16(kind string, in []byte) ([]byte, error) {
+func recode16(kind string, in []byte) ([]byte, error) { return recodeData(Draft16, kind, in) }
+
+// recodeData decodes a whole data unit of d (a datagram, or a subgroup or
+// fetch stream by its file name) and encodes it again.
+func recodeData(d Draft, kind string, in []byte) ([]byte, error) {
 	switch kind {
 	case "datagram.json":
-		dg, err := ParseDatagram(in, Draft16, nil)
+		dg, err := ParseDatagram(in, d, nil)
 		if err != nil {
 			return nil, err
 		}
-		return AppendDatagram(nil, Draft16, &dg)
+		return AppendDatagram(nil, d, &dg)
 	case "subgroup.json":
-		sr := NewStreamReader(bytes.NewReader(in), Draft16, nil)
+		sr := NewStreamReader(bytes.NewReader(in), d, nil)
 		var objs []Object
 		for {
 			var o Object
@@ -70,11 +74,11 @@ func recode16(kind string, in []byte) ([]byte, error) {
 			objs = append(objs, o)
 		}
 		h := sr.SubgroupHeader()
-		out, err := AppendSubgroupHeader(nil, Draft16, &h)
+		out, err := AppendSubgroupHeader(nil, d, &h)
 		if err != nil {
 			return nil, err
 		}
-		enc := SubgroupEncoder{Draft: Draft16, Header: h}
+		enc := SubgroupEncoder{Draft: d, Header: h}
 		for i := range objs {
 			if out, err = enc.AppendObject(out, &objs[i]); err != nil {
 				return nil, err
@@ -82,13 +86,13 @@ func recode16(kind string, in []byte) ([]byte, error) {
 		}
 		return out, nil
 	default:
-		h, n, err := ParseFetchHeader(in, Draft16)
+		h, n, err := ParseFetchHeader(in, d)
 		if err != nil {
 			return nil, err
 		}
-		dec := FetchDecoder{Draft: Draft16}
-		out := AppendFetchHeader(nil, Draft16, h)
-		enc := FetchEncoder{Draft: Draft16}
+		dec := FetchDecoder{Draft: d}
+		out := AppendFetchHeader(nil, d, h)
+		enc := FetchEncoder{Draft: d}
 		for rest := in[n:]; len(rest) > 0; {
 			var o Object
 			k, err := dec.ParseObject(rest, &o)

@@ -236,8 +236,8 @@ func (e *FetchEncoder) appendObjectHeader18(b []byte, o *Object, payloadLen int,
 	p := &e.prev
 	desc := e.GroupOrder == GroupOrderDescending
 	if f >= 128 {
-		if f != FetchEndOfNonExistent && f != FetchEndOfUnknownRange {
-			return nil, fmt.Errorf("wire: 0x%x is not a draft-18 fetch serialization flags value", f)
+		if !isEndOfRange18(e.Draft, f) {
+			return nil, fmt.Errorf("wire: 0x%x is not a draft-%s fetch serialization flags value", f, e.Draft)
 		}
 		if payloadLen != 0 || len(o.Extensions) > 0 || o.Status != ObjectStatus(f) {
 			return nil, fmt.Errorf("wire: an End of Range object (flags 0x%x) has status 0x%x, no payload and no properties", f, f)
@@ -336,7 +336,7 @@ func (dec *FetchDecoder) parseHead18(b []byte, ob *Object) (int, int, error) {
 		return have
 	}
 	switch {
-	case f == FetchEndOfNonExistent || f == FetchEndOfUnknownRange:
+	case isEndOfRange18(dec.Draft, f):
 		ob.Status = ObjectStatus(f)
 		ob.Group = r.varint("group_id")
 		ob.ID = r.varint("object_id")
@@ -409,6 +409,13 @@ func (dec *FetchDecoder) parseHead18(b []byte, ob *Object) (int, int, error) {
 		return 0, 0, withMessage(r.err, "fetch object")
 	}
 	return r.off, pl, nil
+}
+
+// isEndOfRange18 reports whether f is an End of Range value of the fetch
+// stream of d: 0x8C and 0x10C, and in 20 also 0x20C (End of Timed-Out
+// Range).
+func isEndOfRange18(d Draft, f uint64) bool {
+	return f == FetchEndOfNonExistent || f == FetchEndOfUnknownRange || (d == Draft20 && f == FetchEndOfTimedOutRange20)
 }
 
 // ---- datagrams ----

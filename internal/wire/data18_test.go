@@ -526,11 +526,13 @@ func fuzzSubgroup18(t *testing.T, data []byte) {
 // fuzzFetch18: fetch objects (the whole input, both group orders) decode
 // without a panic, re-encode with the flags read, and decode again to the
 // same objects.
-func fuzzFetch18(t *testing.T, data []byte) {
+func fuzzFetch18(t *testing.T, data []byte) { fuzzFetchVi64(t, Draft18, data) }
+
+func fuzzFetchVi64(t *testing.T, d Draft, data []byte) {
 	isProto := func(err error) { isProto18(t, err) }
 	for _, order := range []uint8{GroupOrderAscending, GroupOrderDescending} {
-		dec := FetchDecoder{Draft: Draft18, GroupOrder: order}
-		enc := FetchEncoder{Draft: Draft18, GroupOrder: order}
+		dec := FetchDecoder{Draft: d, GroupOrder: order}
+		enc := FetchEncoder{Draft: d, GroupOrder: order}
 		var first, again []byte
 		rest := data
 		for len(rest) > 0 {
@@ -547,8 +549,8 @@ func fuzzFetch18(t *testing.T, data []byte) {
 			rest = rest[m:]
 		}
 		// Re-encoding writes the shortest varints, so compare by decoding.
-		dec2 := FetchDecoder{Draft: Draft18, GroupOrder: order}
-		dec3 := FetchDecoder{Draft: Draft18, GroupOrder: order}
+		dec2 := FetchDecoder{Draft: d, GroupOrder: order}
+		dec3 := FetchDecoder{Draft: d, GroupOrder: order}
 		for len(first) > 0 {
 			var a, b Object
 			m, err1 := dec2.ParseObject(first, &a)

@@ -73,7 +73,7 @@ func datagramType14(dg *Datagram) uint64 {
 // draft-07 datagrams no EndOfGroup flag. A non-Normal status requires an
 // empty payload.
 func AppendDatagram(b []byte, d Draft, dg *Datagram) ([]byte, error) {
-	if d == Draft18 {
+	if d.vi64() {
 		return appendDatagram18(b, dg)
 	}
 	o := &dg.Object
@@ -171,7 +171,7 @@ func checkDatagramType(d Draft, t uint64, dg *Datagram) error {
 // Type is the wire type (0x01 for Draft07, 0 for Draft07CF); EndOfGroup
 // reflects the draft-14 type bit.
 func ParseDatagram(b []byte, d Draft, lim *Limits) (Datagram, error) {
-	if d == Draft18 {
+	if d.vi64() {
 		return parseDatagram18(b, lim)
 	}
 	r := decoder{b: b, framed: true, lim: lim}

@@ -24,6 +24,10 @@ const (
 	FetchFlagDatagram      uint64 = 0x40
 	FetchEndOfNonExistent  uint64 = 0x8C
 	FetchEndOfUnknownRange uint64 = 0x10C
+	// FetchEndOfTimedOutRange20 is draft-20's End of Timed-Out Range: the
+	// objects up to it (inclusive) were not available within the FETCH's
+	// FILL_TIMEOUT.
+	FetchEndOfTimedOutRange20 uint64 = 0x20C
 )
 
 // Draft-16 fetch stream End of Range markers, as Object.Status: the object
@@ -32,6 +36,8 @@ const (
 const (
 	StatusEndOfNonExistentRange ObjectStatus = ObjectStatus(FetchEndOfNonExistent)
 	StatusEndOfUnknownRange     ObjectStatus = ObjectStatus(FetchEndOfUnknownRange)
+	// StatusEndOfTimedOutRange20 is draft-20 only.
+	StatusEndOfTimedOutRange20 ObjectStatus = ObjectStatus(FetchEndOfTimedOutRange20)
 )
 
 // FetchEncoder writes the objects of one fetch stream of Draft in order.
@@ -60,7 +66,7 @@ func (e *FetchEncoder) AppendObjectHeader(b []byte, o *Object, payloadLen int) (
 // against o and the prior object (to re-encode what FetchDecoder.Flags
 // reported); 0 lets the encoder choose. Other drafts ignore flags.
 func (e *FetchEncoder) AppendObjectHeaderFlags(b []byte, o *Object, payloadLen int, flags uint64) ([]byte, error) {
-	if e.Draft == Draft18 {
+	if e.Draft.vi64() {
 		return e.appendObjectHeader18(b, o, payloadLen, flags)
 	}
 	if e.Draft != Draft16 {
@@ -130,8 +136,8 @@ func (e *FetchEncoder) AppendObjectFlags(b []byte, o *Object, flags uint64) ([]b
 // (16: any object was written; 18: an object other than End of Range).
 func (e *FetchEncoder) flagsFor(o *Object, prior bool) uint64 {
 	switch o.Status {
-	case StatusEndOfNonExistentRange, StatusEndOfUnknownRange:
-		return uint64(o.Status)
+	case StatusEndOfNonExistentRange, StatusEndOfUnknownRange, StatusEndOfTimedOutRange20:
+		return uint64(o.Status) // a draft that lacks the value refuses it
 	}
 	p := &e.prev
 	var f uint64
@@ -256,7 +262,7 @@ func (dec *FetchDecoder) commit(ob *Object) {
 // parseHead parses the fields of the next object before its payload; it
 // does not change the state (see commit).
 func (dec *FetchDecoder) parseHead(b []byte, ob *Object) (int, int, error) {
-	if dec.Draft == Draft18 {
+	if dec.Draft.vi64() {
 		return dec.parseHead18(b, ob)
 	}
 	if dec.Draft != Draft16 {

@@ -40,6 +40,8 @@ type walker interface {
 	optParams(v *Params)
 	// trackExt walks draft-16 Track Extensions: key-value pairs up to the
 	// end of the payload.
+	// Draft 20 reuses draft-18 walks: params and trackExt then take the
+	// binds of binds20, not those the walk names.
 	trackExt(v *Params, m Message, binds []pbind)
 	// optVarint walks a varint that may be missing at the end of the
 	// payload (draft-18 GOAWAY's Request ID): present says whether it is
@@ -138,7 +140,10 @@ func (r reader) setupOptions(v *Params) {
 	}
 }
 func (r reader) params(ctx paramCtx, v *Params, m Message, binds []pbind) {
-	if r.p.d == Draft18 {
+	if r.p.d.vi64() {
+		if r.p.d == Draft20 {
+			binds, _ = binds20(m)
+		}
 		r.p.params18(v, m, binds)
 		return
 	}
@@ -154,7 +159,12 @@ func (r reader) params(ctx paramCtx, v *Params, m Message, binds []pbind) {
 	}
 	*v = r.p.decoder.params(r.p.d, ctx)
 }
-func (r reader) trackExt(v *Params, m Message, binds []pbind) { r.p.trackExt16(v, m, binds) }
+func (r reader) trackExt(v *Params, m Message, binds []pbind) {
+	if r.p.d == Draft20 {
+		_, binds = binds20(m)
+	}
+	r.p.trackExt16(v, m, binds)
+}
 func (r reader) invalid(f, format string, args ...any) {
 	r.p.fieldErr(KindInvalidValue, f, format, args...)
 }
@@ -185,7 +195,10 @@ func (w writer) optVarint(f string, v *uint64, present *bool) {
 }
 func (w writer) setupOptions(v *Params) { w.e.params16(*v, nil, nil, false) }
 func (w writer) params(_ paramCtx, v *Params, m Message, binds []pbind) {
-	if w.e.d == Draft18 {
+	if w.e.d.vi64() {
+		if w.e.d == Draft20 {
+			binds, _ = binds20(m)
+		}
 		w.e.params18(*v, m, binds)
 		return
 	}
@@ -195,7 +208,12 @@ func (w writer) params(_ paramCtx, v *Params, m Message, binds []pbind) {
 	}
 	w.e.params(*v)
 }
-func (w writer) trackExt(v *Params, m Message, binds []pbind) { w.e.params16(*v, m, binds, false) }
+func (w writer) trackExt(v *Params, m Message, binds []pbind) {
+	if w.e.d == Draft20 {
+		_, binds = binds20(m)
+	}
+	w.e.params16(*v, m, binds, false)
+}
 func (w writer) invalid(f, format string, args ...any) {
 	w.e.failf(format, args...)
 }

@@ -56,7 +56,13 @@ type Subscribe struct {
 	Start              Location // AbsoluteStart, AbsoluteRange
 	EndGroup           uint64   // AbsoluteRange
 	EndObject          uint64   // AbsoluteRange, 07 only (as on the wire: +1, 0 = whole group)
-	Params             Params
+	// Location is the draft-20 LOCATION_FILTER (20 only, where FilterType,
+	// Start and EndGroup are not used; the zero value is no filter).
+	Location LocationFilter
+	// Fill is the draft-20 FILL_PARAMETERS (20 only; nil: no fill fetch
+	// stream asked for).
+	Fill   *FillParameters
+	Params Params
 }
 
 // SubscribeOK is SUBSCRIBE_OK (0x04).
@@ -95,6 +101,13 @@ type SubscribeUpdate struct {
 	// when the message has none). Start and EndGroup (+1, 0 = open) hold
 	// its locations as in 14.
 	FilterType FilterType
+	// Location is the draft-20 LOCATION_FILTER (20 only; carried when
+	// Changed has UpdateFilter, and then Fields 0 removes the filter).
+	Location LocationFilter
+	// Fill is the draft-20 FILL_PARAMETERS (20 only; nil: none): it asks
+	// for one more fill fetch stream, keyed by this update's Request ID.
+	// Carried whenever set; not part of Changed (it is not sticky).
+	Fill *FillParameters
 	// Changed says which fields a draft-16 REQUEST_UPDATE carries; the
 	// others are unchanged. Decoding 07 or 14 sets UpdateAll. Encoding 16
 	// writes exactly these fields (set it when building an update).
@@ -156,7 +169,7 @@ type Fetch struct {
 	RequestID          uint64
 	SubscriberPriority uint8
 	GroupOrder         uint8
-	FetchType          uint64 // 14 only; draft-07 FETCH is always standalone
+	FetchType          uint64 // 14-18; draft-07 and draft-20 FETCH are always standalone
 	// Standalone:
 	Namespace Tuple
 	Name      string
@@ -165,7 +178,11 @@ type Fetch struct {
 	// Joining (14 only):
 	JoiningRequestID uint64
 	JoiningStart     uint64
-	Params           Params
+	// Location is the draft-20 LOCATION_FILTER (20 only, where Start, End
+	// and the joining fields are not on the wire; the zero value is no
+	// filter: {0,0} through the Largest Object).
+	Location LocationFilter
+	Params   Params
 }
 
 // FetchCancel is FETCH_CANCEL (0x17).

@@ -448,7 +448,7 @@ func (e *ctlEncoder) params16(ps Params, m Message, binds []pbind, withCount boo
 		e.err = err
 		return
 	}
-	b, err := appendKVPs(e.b, list, withCount, e.d == Draft18)
+	b, err := appendKVPs(e.b, list, withCount, e.d.vi64())
 	if err != nil {
 		e.err = fmt.Errorf("parameters: %w", err)
 		return

@@ -108,9 +108,19 @@ func paramScope18(m Message) []uint64 {
 	return nil
 }
 
-// checkScope18 reports the first parameter of ps that m may not carry.
-func checkScope18(m Message, ps Params) error {
+// checkScope reports the first parameter of ps that m may not carry in d
+// (18 or 20).
+func checkScope(d Draft, m Message, ps Params) error {
 	scope := paramScope18(m)
+	if d == Draft20 {
+		scope = paramScope20(m)
+	}
+	return checkKeys(scope, ps, "this message")
+}
+
+// checkKeys reports the first parameter of ps whose type scope does not
+// hold (where names the block in the error).
+func checkKeys(scope []uint64, ps Params, where string) error {
 next:
 	for _, p := range ps {
 		for _, k := range scope {
@@ -118,7 +128,7 @@ next:
 				continue next
 			}
 		}
-		return errf(KindInvalidValue, "parameters", "parameter 0x%x may not appear in this message", p.Key)
+		return errf(KindInvalidValue, "parameters", "parameter 0x%x may not appear in %s", p.Key, where)
 	}
 	return nil
 }
@@ -135,7 +145,14 @@ const (
 	p18Namespace
 )
 
-func param18FormOf(key uint64) param18Form {
+// paramFormOf returns the value encoding of parameter key in d (18 or
+// 20).
+func paramFormOf(d Draft, key uint64) param18Form {
+	if d == Draft20 {
+		if f := param20FormOf(key); f != p18Unknown {
+			return f
+		}
+	}
 	switch key {
 	case Param18Forward, Param18SubscriberPriority, Param18GroupOrder:
 		return p18Uint8
@@ -152,9 +169,14 @@ func param18FormOf(key uint64) param18Form {
 	return p18Unknown
 }
 
-// checkParam18Value checks the values the text restricts whatever the
-// message (FORWARD 0/1, GROUP_ORDER 1/2).
-func checkParam18Value(p Param) error {
+// checkParamValue checks the values the text of d (18 or 20) restricts
+// whatever the message (FORWARD 0/1, GROUP_ORDER 1/2; 20: params20.go).
+func checkParamValue(d Draft, p Param) error {
+	if d == Draft20 {
+		if err := checkParam20Value(p); err != nil {
+			return err
+		}
+	}
 	switch p.Key {
 	case Param18Forward:
 		if p.Int > 1 {
@@ -171,32 +193,58 @@ func checkParam18Value(p Param) error {
 // params18 reads a draft-18 parameter list and sets m's typed fields from
 // it (binds).
 func (p *ctlDecoder) params18(v *Params, m Message, binds []pbind) {
-	n := p.varint("parameters")
+	ps := p.readParams18(nil)
 	if p.err != nil {
 		return
 	}
+	*v = ps
+	if !p.lim.allowUnknownParams() {
+		if err := checkScope(p.d, m, ps); err != nil {
+			p.fail(err)
+			return
+		}
+	}
+	p.fail(applyBinds(ps, m, binds))
+}
+
+// readParams18 reads a draft-18 (or 20) parameter list: its count, then
+// each parameter's Type Delta and value, checking the values. Which
+// message may carry them is the caller's to check, except that with a
+// non-nil only every type must be in it (checked before its value is
+// read: a nested block, FILL_PARAMETERS).
+func (p *ctlDecoder) readParams18(only []uint64) Params {
+	n := p.varint("parameters")
+	if p.err != nil {
+		return nil
+	}
 	if n > uint64(p.lim.params()) {
 		p.fail(errf(KindLimit, "parameters", "%d parameters, limit %d", n, p.lim.params()))
-		return
+		return nil
 	}
 	var ps Params
 	var key uint64
 	for i := uint64(0); i < n; i++ {
 		delta := p.varint2("parameter", " type")
 		if p.err != nil {
-			return
+			return nil
 		}
 		if key+delta < key {
 			p.fail(errf(KindInvalidValue, "parameter", "type delta %d after type 0x%x passes 2^64-1", delta, key))
-			return
+			return nil
 		}
 		key += delta
-		if i > 0 && delta == 0 && key != Param18AuthorizationToken {
+		if i > 0 && delta == 0 && !repeatable(p.d, key) {
 			p.fail(errf(KindInvalidValue, "parameter", "parameter 0x%x repeated", key))
-			return
+			return nil
+		}
+		if only != nil {
+			if err := checkKeys(only, Params{{Key: key}}, "FILL_PARAMETERS"); err != nil {
+				p.fail(err)
+				return nil
+			}
 		}
 		q := Param{Key: key}
-		switch param18FormOf(key) {
+		switch paramFormOf(p.d, key) {
 		case p18Uint8:
 			q.IsInt, q.Int = true, uint64(p.byte8("parameter value"))
 		case p18Varint:
@@ -212,29 +260,22 @@ func (p *ctlDecoder) params18(v *Params, m Message, binds []pbind) {
 			p.tuple("track_namespace_prefix", true)
 			q.Bytes = p.b[at:p.off:p.off]
 		default:
-			p.fail(errf(KindInvalidValue, "parameter", "unknown message parameter 0x%x (draft-18 parameters cannot be skipped)", key))
-			return
+			p.fail(errf(KindInvalidValue, "parameter", "unknown message parameter 0x%x (draft-%s parameters cannot be skipped)", key, p.d))
+			return nil
 		}
 		if p.err != nil {
-			return
+			return nil
 		}
-		if err := checkParam18Value(q); err != nil {
+		if err := checkParamValue(p.d, q); err != nil {
 			p.fail(err)
-			return
+			return nil
 		}
 		if ps == nil {
 			ps = make(Params, 0, 4)
 		}
 		ps = append(ps, q)
 	}
-	*v = ps
-	if !p.lim.allowUnknownParams() {
-		if err := checkScope18(m, ps); err != nil {
-			p.fail(err)
-			return
-		}
-	}
-	p.fail(applyBinds(ps, m, binds))
+	return ps
 }
 
 // params18 writes a draft-18 parameter list, merging m's typed fields
@@ -248,11 +289,11 @@ func (e *ctlEncoder) params18(ps Params, m Message, binds []pbind) {
 		e.err = err
 		return
 	}
-	if err := checkScope18(m, list); err != nil {
+	if err := checkScope(e.d, m, list); err != nil {
 		e.err = err
 		return
 	}
-	b, err := appendParams18(e.b, list)
+	b, err := appendParams18(e.b, e.d, list)
 	if err != nil {
 		e.err = fmt.Errorf("parameters: %w", err)
 		return
@@ -260,22 +301,23 @@ func (e *ctlEncoder) params18(ps Params, m Message, binds []pbind) {
 	e.b = b
 }
 
-// appendParams18 appends a sorted draft-18 parameter list with its count.
-func appendParams18(b []byte, ps Params) ([]byte, error) {
+// appendParams18 appends a sorted parameter list of d (18 or 20) with its
+// count.
+func appendParams18(b []byte, d Draft, ps Params) ([]byte, error) {
 	b = AppendVarint18(b, uint64(len(ps)))
 	var prev uint64
 	for i, p := range ps {
-		if i > 0 && p.Key == prev && p.Key != Param18AuthorizationToken {
+		if i > 0 && p.Key == prev && !repeatable(d, p.Key) {
 			return nil, fmt.Errorf("parameter 0x%x repeated", p.Key)
 		}
-		form := param18FormOf(p.Key)
+		form := paramFormOf(d, p.Key)
 		if form == p18Unknown {
-			return nil, fmt.Errorf("parameter 0x%x is not a draft-18 message parameter", p.Key)
+			return nil, fmt.Errorf("parameter 0x%x is not a draft-%s message parameter", p.Key, d)
 		}
 		if p.IsInt != (form == p18Uint8 || form == p18Varint) {
 			return nil, fmt.Errorf("parameter 0x%x has the wrong form (integer %v)", p.Key, p.IsInt)
 		}
-		if err := checkParam18Value(p); err != nil {
+		if err := checkParamValue(d, p); err != nil {
 			return nil, err
 		}
 		b = AppendVarint18(b, p.Key-prev)
@@ -311,6 +353,13 @@ func appendParams18(b []byte, ps Params) ([]byte, error) {
 		}
 	}
 	return b, nil
+}
+
+// repeatable reports whether parameter key may appear more than once in a
+// message of d: AUTHORIZATION_TOKEN (as in 14 and 16), and in 20 the Range
+// Filters.
+func repeatable(d Draft, key uint64) bool {
+	return key == Param18AuthorizationToken || (d == Draft20 && isRangeFilter20(key))
 }
 
 // Location18 encodes l as a draft-18 LARGEST_OBJECT parameter value.
@@ -360,7 +409,12 @@ func bindLargest18[M any](f func(*M) (*bool, *Location)) pbind {
 			if !*exists {
 				return Param{}, emitNever, nil
 			}
-			return BytesParam(Param18LargestObject, Location18(*l)), emitAlways, nil
+			p := keepOwn(m, BytesParam(Param18LargestObject, Location18(*l)), func(v []byte) bool {
+				d := decoder{b: v, framed: true, v18: true}
+				own := d.location("largest_object")
+				return d.end("") == nil && own == *l
+			})
+			return p, emitAlways, nil
 		}}
 }
 

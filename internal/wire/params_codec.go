@@ -183,10 +183,10 @@ func AppendExtensions(b []byte, ps Params) ([]byte, error) {
 // draft d: draft-16 keys are delta-coded, so the value form follows the
 // running key, not the delta.
 func validateExtensions(d Draft, ext []byte, lim *Limits) error {
-	if d != Draft16 && d != Draft18 {
+	if d != Draft16 && !d.vi64() {
 		return ValidateExtensions(ext, lim)
 	}
-	dec := decoder{b: ext, framed: true, lim: lim, v18: d == Draft18}
+	dec := decoder{b: ext, framed: true, lim: lim, v18: d.vi64()}
 	dec.kvps16("extension", -1, lim.paramBytes(), false)
 	return withMessage(dec.err, "extension headers")
 }
@@ -196,10 +196,10 @@ func validateExtensions(d Draft, ext []byte, lim *Limits) error {
 // given back absolute).
 // Byte values alias ext.
 func ParseExtensionsDraft(d Draft, ext []byte, lim *Limits) (Params, error) {
-	if d != Draft16 && d != Draft18 {
+	if d != Draft16 && !d.vi64() {
 		return ParseExtensions(ext, lim)
 	}
-	dec := decoder{b: ext, framed: true, lim: lim, v18: d == Draft18}
+	dec := decoder{b: ext, framed: true, lim: lim, v18: d.vi64()}
 	ps := dec.kvps16("extension", -1, lim.paramBytes(), true)
 	return ps, withMessage(dec.err, "extension headers")
 }
@@ -208,9 +208,9 @@ func ParseExtensionsDraft(d Draft, ext []byte, lim *Limits) (Params, error) {
 // block of draft d (without its length prefix); draft-16 pairs are sorted
 // by key and delta-coded.
 func AppendExtensionsDraft(d Draft, b []byte, ps Params) ([]byte, error) {
-	if d != Draft16 && d != Draft18 {
+	if d != Draft16 && !d.vi64() {
 		return AppendExtensions(b, ps)
 	}
 	list, _ := mergeBinds(ps, nil, nil)
-	return appendKVPs(b, list, false, d == Draft18)
+	return appendKVPs(b, list, false, d.vi64())
 }

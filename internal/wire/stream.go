@@ -187,7 +187,7 @@ func (r *decoder) objLenStatus(d Draft) (int, ObjectStatus) {
 //     0, and for the "first object ID" types it is not written (SubgroupEncoder
 //     checks that the first object's ID equals h.Subgroup).
 func AppendSubgroupHeader(b []byte, d Draft, h *SubgroupHeader) ([]byte, error) {
-	if d == Draft18 {
+	if d.vi64() {
 		return appendSubgroupHeader18(b, h)
 	}
 	if v := h.SubscribeID | h.TrackAlias | h.Group | h.Subgroup; v > MaxVarint {
@@ -233,7 +233,7 @@ func AppendSubgroupHeader(b []byte, d Draft, h *SubgroupHeader) ([]byte, error) 
 // is the first object's ID, the returned Subgroup is 0 until a
 // SubgroupDecoder sets it.
 func ParseSubgroupHeader(b []byte, d Draft) (SubgroupHeader, int, error) {
-	if d == Draft18 {
+	if d.vi64() {
 		return parseSubgroupHeader18(b)
 	}
 	if !knownDataDraft(d) {
@@ -294,7 +294,7 @@ type SubgroupEncoder struct {
 // requires payloadLen 0. On error nothing is appended, nil is returned and the
 // encoder's state is unchanged.
 func (e *SubgroupEncoder) AppendObjectHeader(b []byte, o *Object, payloadLen int) ([]byte, error) {
-	if e.Draft == Draft18 {
+	if e.Draft.vi64() {
 		return e.appendObjectHeader18(b, o, payloadLen)
 	}
 	if payloadLen < 0 || uint64(payloadLen) > MaxVarint {
@@ -394,7 +394,7 @@ func (dec *SubgroupDecoder) ParseObject(b []byte, o *Object) (int, error) {
 // (everything but Payload) and returns their length and the payload length.
 // It does not change the decoder's state (see commit).
 func (dec *SubgroupDecoder) parseHead(b []byte, ob *Object) (int, int, error) {
-	if dec.Draft == Draft18 {
+	if dec.Draft.vi64() {
 		return dec.parseHead18(b, ob)
 	}
 	r := decoder{b: b, lim: dec.Limits}
@@ -441,7 +441,7 @@ func (dec *SubgroupDecoder) parseHead(b []byte, ob *Object) (int, int, error) {
 // commit records ob as parsed: it advances the delta-coding state and, for
 // "first object ID" types, sets the header's subgroup.
 func (dec *SubgroupDecoder) commit(ob *Object) {
-	if !dec.started && (typedData(dec.Draft) || dec.Draft == Draft18) && subgroupFromFirstObject(dec.Header.Type) {
+	if !dec.started && (typedData(dec.Draft) || dec.Draft.vi64()) && subgroupFromFirstObject(dec.Header.Type) {
 		dec.Header.Subgroup = ob.ID
 	}
 	dec.started = true
@@ -455,7 +455,7 @@ func (dec *SubgroupDecoder) commit(ob *Object) {
 // (draft-07) or Request ID (draft-14). The layout is the same in every draft.
 // A RequestID above MaxVarint is a programming error and is truncated.
 func AppendFetchHeader(b []byte, d Draft, h FetchHeader) []byte {
-	if d == Draft18 {
+	if d.vi64() {
 		return AppendVarint18(AppendVarint18(b, StreamTypeFetch), h.RequestID)
 	}
 	b = AppendVarint(b, StreamTypeFetch)
@@ -466,10 +466,10 @@ func AppendFetchHeader(b []byte, d Draft, h FetchHeader) []byte {
 // returns it with the number of bytes used. ErrNeedMore if b is too short; a
 // type other than 0x05 is a *ProtocolError of KindUnknownMessage.
 func ParseFetchHeader(b []byte, d Draft) (FetchHeader, int, error) {
-	if !knownDataDraft(d) && d != Draft18 {
+	if !knownDataDraft(d) && !d.vi64() {
 		return FetchHeader{}, 0, unknownDraft(d)
 	}
-	r := decoder{b: b, v18: d == Draft18}
+	r := decoder{b: b, v18: d.vi64()}
 	t := r.varint("type")
 	if r.err == nil && t != StreamTypeFetch {
 		return FetchHeader{}, 0, withMessage(errf(KindUnknownMessage, "type", "stream type 0x%x is not a fetch stream", t), "FETCH_HEADER")
@@ -482,7 +482,7 @@ func ParseFetchHeader(b []byte, d Draft) (FetchHeader, int, error) {
 }
 
 func (r *decoder) fetchHeaderBody(d Draft) FetchHeader {
-	if typedData(d) || d == Draft18 {
+	if typedData(d) || d.vi64() {
 		return FetchHeader{RequestID: r.varint("request_id")}
 	}
 	return FetchHeader{RequestID: r.varint("subscribe_id")}

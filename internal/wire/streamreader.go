@@ -184,7 +184,7 @@ func (s *StreamReader) ReadHeader() error {
 	if s.err != nil {
 		return s.err
 	}
-	if !knownDataDraft(s.d) && s.d != Draft18 {
+	if !knownDataDraft(s.d) && !s.d.vi64() {
 		return s.fail(unknownDraft(s.d))
 	}
 	for {
@@ -213,15 +213,15 @@ func (s *StreamReader) ReadHeader() error {
 // parseHeader parses a stream type and header from b and, on success, sets
 // the kind and header.
 func (s *StreamReader) parseHeader(b []byte) (int, error) {
-	r := decoder{b: b, v18: s.d == Draft18}
+	r := decoder{b: b, v18: s.d.vi64()}
 	t := r.varint("type")
 	if r.err != nil {
 		return 0, r.err
 	}
 	switch {
-	case s.d == Draft18 && t == StreamTypePadding18:
+	case s.d.vi64() && t == StreamTypePadding18:
 		return 0, ErrPadding18
-	case s.d == Draft18 && t != StreamTypeFetch:
+	case s.d.vi64() && t != StreamTypeFetch:
 		h, n, err := parseSubgroupHeader18(b)
 		if err != nil {
 			return 0, err

@@ -26,6 +26,15 @@ const (
 	// codec only; the engine does not speak it yet). Its version is
 	// negotiated by ALPN ("moqt-18").
 	Draft18
+	// Draft20 is draft-ietf-moq-transport-20: the published -20 where
+	// moqtap's draft-20 vectors and codec show it (FETCH without a Fetch
+	// Type, FILL_PARAMETERS), else the working group's editor's copy of
+	// 2026-08-21 (commit e1ae858 of moq-wg/moq-transport, 67 commits after
+	// -19), the published text not being available here: the draft-18
+	// wire generation with -19's and 20's changes (control20.go,
+	// params20.go; docs/protocol.md). The codec only; negotiated by ALPN
+	// ("moqt-20").
+	Draft20
 )
 
 // Version numbers carried in CLIENT_SETUP / SERVER_SETUP.
@@ -44,13 +53,20 @@ func (d Draft) ALPN() string {
 		return "moqt-16"
 	case Draft18:
 		return "moqt-18"
+	case Draft20:
+		return "moqt-20"
 	}
 	return "moq-00"
 }
 
 // VersionInSetup reports whether d carries its version in CLIENT_SETUP /
 // SERVER_SETUP (drafts before 15) rather than negotiating it by ALPN.
-func (d Draft) VersionInSetup() bool { return d != Draft16 && d != Draft18 }
+func (d Draft) VersionInSetup() bool { return d != Draft16 && !d.vi64() }
+
+// vi64 reports whether d is of the draft-18 wire generation (18 and 20):
+// the vi64 varint (varint18.go), SETUP on a pair of control streams, one
+// bidirectional stream per request, draft-18 data streams.
+func (d Draft) vi64() bool { return d == Draft18 || d == Draft20 }
 
 // Version returns the SETUP version number of d.
 func (d Draft) Version() uint64 {
@@ -80,11 +96,13 @@ func (d Draft) String() string {
 		return "16"
 	case Draft18:
 		return "18"
+	case Draft20:
+		return "20"
 	}
 	return fmt.Sprintf("draft(%d)", uint8(d))
 }
 
-// ParseDraft parses "07", "07cf", "14", "16" or "18" (also "draft-07", "draft-14", ...).
+// ParseDraft parses "07", "07cf", "14", "16", "18" or "20" (also "draft-07", "draft-14", ...).
 func ParseDraft(s string) (Draft, error) {
 	switch strings.TrimPrefix(strings.ToLower(s), "draft-") {
 	case "07", "7":
@@ -97,8 +115,10 @@ func ParseDraft(s string) (Draft, error) {
 		return Draft16, nil
 	case "18":
 		return Draft18, nil
+	case "20":
+		return Draft20, nil
 	}
-	return DraftUnknown, fmt.Errorf("unknown draft %q (want 07, 07cf, 14, 16 or 18)", s)
+	return DraftUnknown, fmt.Errorf("unknown draft %q (want 07, 07cf, 14, 16, 18 or 20)", s)
 }
 
 // Tuple is a track namespace (or namespace prefix): an ordered list of byte
@@ -205,7 +225,7 @@ func ValidStatus(d Draft, s ObjectStatus) bool {
 	case StatusNormal, StatusEndOfGroup, StatusEndOfTrack:
 		return true
 	case StatusDoesNotExist:
-		return d != Draft16 && d != Draft18 // draft-16 dropped it
+		return d != Draft16 && !d.vi64() // draft-16 dropped it
 	case StatusEndOfSubgroup:
 		return d.Is07()
 	}
