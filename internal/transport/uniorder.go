@@ -8,21 +8,29 @@ import (
 
 // uniOrderGap bounds how long Accept holds back a stream while a stream the
 // peer opened before it has not arrived yet (it may have been reset before
-// its WebTransport header could be read, and then never arrives). Before the
-// first stream is released, a first stream exactly two IDs above the lowest
-// possible one is held only uniOrderFirstGap: a peer whose HTTP/3 layer
-// opened its two QPACK streams after its control stream (browsers do;
-// quic-go opens none) leaves that gap below its first WebTransport stream,
-// and it never fills. Any other gap before the first stream is likely a
-// stream still on its way (under CPU load webtransport-go may read the
-// header of a later stream first) and is held uniOrderGap of wall time.
+// its WebTransport header could be read, and then never arrives).
 //
-// uniOrderGap is live time when the connection's received packets can be
-// counted: time passes for a gap only while packets arrive (sampled at
-// least every uniOrderTick). While the connection is silent (a blackout it
-// rides out) the missing stream is in flight, not lost, and releasing the
-// streams after it would get its group dropped as too late. (Before the
-// first stream the bounds are wall time.)
+// Before the first stream is released the gap is measured in wall time, and
+// it is uniOrderGap too: under CPU load webtransport-go may read the header
+// of a later stream first, and the first stream released fixes what "late"
+// means for every stream after it (a subscriber that was handed group 2
+// first drops groups 0 and 1). The one exception is a peer whose HTTP/3
+// SETTINGS advertise a QPACK dynamic table (qpackPeer): such a peer's
+// HTTP/3 layer opens its QPACK encoder and decoder streams after its
+// control stream (browsers do; quic-go, which advertises no QPACK setting,
+// opens none), so a first stream exactly two IDs above the lowest possible
+// one is expected, and its gap is held only uniOrderFirstGap. The peer's
+// SETTINGS are known only where webtransport-go shows them: on the server
+// side. A client (a dialed session) holds any first gap uniOrderGap, so a
+// server that opens QPACK streams delays the session's first data stream by
+// uniOrderGap once; nothing is lost.
+//
+// After the first stream uniOrderGap is live time when the connection's
+// received packets can be counted: time passes for a gap only while packets
+// arrive (sampled at least every uniOrderTick). While the connection is
+// silent (a blackout it rides out) the missing stream is in flight, not
+// lost, and releasing the streams after it would get its group dropped as
+// too late.
 const (
 	uniOrderGap      = time.Second
 	uniOrderFirstGap = 200 * time.Millisecond
@@ -43,6 +51,9 @@ type uniOrderer struct {
 	in      chan orderedStream
 	errc    chan error
 	packets func() uint64 // the connection's received packets; nil: wall time
+	// qpackPeer: the peer's SETTINGS advertise a QPACK dynamic table, so
+	// its two QPACK streams may lie below its first WebTransport stream.
+	qpackPeer bool
 
 	mu       sync.Mutex
 	pending  []orderedStream // sorted by id
@@ -60,9 +71,10 @@ type orderedStream struct {
 }
 
 // newUniOrderer starts pulling streams from accept until it fails. packets,
-// if not nil, counts the connection's received packets (see uniOrderGap).
-func newUniOrderer(ctx context.Context, accept func(context.Context) (ReceiveStream, uint64, error), packets func() uint64) *uniOrderer {
-	o := &uniOrderer{in: make(chan orderedStream, 64), errc: make(chan error, 1), packets: packets}
+// if not nil, counts the connection's received packets; qpackPeer says the
+// peer's SETTINGS advertise a QPACK dynamic table (see uniOrderGap).
+func newUniOrderer(ctx context.Context, accept func(context.Context) (ReceiveStream, uint64, error), packets func() uint64, qpackPeer bool) *uniOrderer {
+	o := &uniOrderer{in: make(chan orderedStream, 64), errc: make(chan error, 1), packets: packets, qpackPeer: qpackPeer}
 	go func() {
 		for {
 			s, id, err := accept(ctx)
@@ -140,12 +152,12 @@ func (o *uniOrderer) sampleGap(now time.Time) {
 }
 
 // firstGap is the bound of a gap below stream id, the lowest pending one,
-// before the first stream is released: uniOrderFirstGap if the gap may be
-// the QPACK streams of a browser's HTTP/3 layer, else uniOrderGap (wall
-// time: a peer whose first stream comes alone, or other HTTP/3 streams,
-// must not wait for packets that may not come).
+// before the first stream is released: uniOrderFirstGap if the peer's
+// SETTINGS say the gap is likely its two QPACK streams, else uniOrderGap
+// (wall time: a peer whose first stream comes alone must not wait for
+// packets that may not come).
 func (o *uniOrderer) firstGap(id uint64) time.Duration {
-	if id == o.next+8 {
+	if o.qpackPeer && id == o.next+8 {
 		return uniOrderFirstGap
 	}
 	return uniOrderGap
