@@ -182,12 +182,37 @@ func TestUniOrdererGapIsLiveTime(t *testing.T) {
 			t.Fatalf("qpackPeer %v: 6 not released first once it came", qp)
 		}
 	}
+	// The first gap of a peer without QPACK is live time too (the lower
+	// streams may be waiting for the CPU, not for packets), up to
+	// uniOrderFirstMax of wall time.
 	for _, id := range []uint64{14, 18} {
 		g := &uniOrderer{packets: func() uint64 { return pkts }}
 		g.insert(orderedStream{&fakeRecv{id}, id})
 		g.pop(t0)
-		if _, ok := g.pop(t0.Add(uniOrderGap)); !ok {
-			t.Fatalf("%d held as the first stream past uniOrderGap of wall time", id)
+		if _, ok := g.pop(t0.Add(uniOrderFirstMax - time.Millisecond)); ok {
+			t.Fatalf("%d released as the first stream before uniOrderFirstMax while no packets came", id)
+		}
+		if _, ok := g.pop(t0.Add(uniOrderFirstMax)); !ok {
+			t.Fatalf("%d held as the first stream past uniOrderFirstMax of wall time", id)
+		}
+		l := &uniOrderer{packets: func() uint64 { return pkts }}
+		l.insert(orderedStream{&fakeRecv{id}, id})
+		now := t0
+		l.pop(now)
+		ticks := 0
+		for {
+			pkts++
+			now = now.Add(uniOrderTick)
+			ticks++
+			if _, ok := l.pop(now); ok {
+				break
+			}
+			if ticks > 100 {
+				t.Fatalf("%d never released as the first stream while packets arrive", id)
+			}
+		}
+		if want := int(uniOrderGap / uniOrderTick); ticks != want {
+			t.Fatalf("%d released as the first stream after %d live ticks, want %d", id, ticks, want)
 		}
 	}
 
