@@ -504,13 +504,18 @@ func blackout(t *testing.T, l *netLab, r *relayProc, fp [32]byte, d draftRow, sc
 		if reconnected || sc.Session() != sessBefore {
 			t.Fatalf("the session did not ride the blackout out (idle timeout %v): events %s", idle, subEv.String())
 		}
+		// The documented guarantee (docs/faults.md, "Riding out a
+		// blackout"): a header that QUIC recovers within headerOrderWait of
+		// live time loses nothing; one that takes longer lets the streams
+		// behind it go first, and its objects are counted as dropped. A
+		// loss the subscriber's stats do not count is a failure.
+		if missing != st.Dropped {
+			t.Fatalf("%d objects lost although the session survived, %d counted as dropped (too late to keep group order): %d lost uncounted",
+				missing, st.Dropped, int64(missing)-int64(st.Dropped))
+		}
 		if missing != 0 {
-			msg := fmt.Sprintf("%d objects lost although the session survived, %d of them counted as dropped (too late to keep group order)", missing, st.Dropped)
-			if lateDropsTolerated() && missing == st.Dropped {
-				t.Log("KNOWN ISSUE: " + msg)
-			} else {
-				t.Fatal(msg)
-			}
+			t.Logf("%d objects counted as dropped: their streams' headers took more than headerOrderWait of live time to be recovered (objects flowing again %v after the link came back)",
+				missing, recovered.Round(100*time.Millisecond))
 		}
 	}
 	// Closing is bounded too.
