@@ -460,12 +460,12 @@ func (s *subscriber) writeObject(o *Object, fin bool) {
 		return
 	}
 	if _, err := os.st.Write(b); err != nil {
-		s.dropStream(k, os)
+		s.writeFailed(k, os, err)
 		return
 	}
 	if !small {
 		if _, err := os.st.Write(o.Payload); err != nil {
-			s.dropStream(k, os)
+			s.writeFailed(k, os, err)
 			return
 		}
 	}
@@ -473,6 +473,21 @@ func (s *subscriber) writeObject(o *Object, fin bool) {
 		os.st.Close()
 		delete(s.streams, k)
 	}
+}
+
+// writeFailed drops a stream whose write failed. If the peer stopped it
+// (STOP_SENDING), the object is counted as dropped (the subscriber's and the
+// track's Dropped): it was not delivered, and the peer does not count what
+// it never received. (Objects written before the STOP_SENDING arrived were
+// accepted by the transport and are lost uncounted.)
+func (s *subscriber) writeFailed(k streamKey, os *outStream, err error) {
+	if se, ok := errors.AsType[*transport.StreamError](err); ok && se.Remote {
+		s.mu.Lock()
+		s.dropped++
+		s.mu.Unlock()
+		s.track.dropped.Add(1)
+	}
+	s.dropStream(k, os)
 }
 
 func (s *subscriber) dropStream(k streamKey, os *outStream) {

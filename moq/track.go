@@ -144,7 +144,7 @@ type TrackStats struct {
 	BytesIn    uint64 // their payload bytes
 	ObjectsOut uint64 // objects queued to subscribers (one per subscriber)
 	BytesOut   uint64 // their payload bytes
-	Dropped    uint64 // objects dropped because a subscriber fell behind
+	Dropped    uint64 // objects dropped because a subscriber fell behind or stopped their stream
 }
 
 // Stats returns the track's counters.

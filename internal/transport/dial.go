@@ -127,7 +127,7 @@ func Dial(ctx context.Context, rawURL string, opts Options) (Conn, error) {
 		}
 		return fail(err)
 	}
-	return newWTConn(sess, qc, requestPath(target), sock, wtTr, opts.IdleTimeout), nil
+	return newWTConn(sess, qc, requestPath(target), sock, wtTr, opts.IdleTimeout, false), nil // the server's SETTINGS are not shown
 }
 
 // quicCryptoNoALPN is the QUIC error code of the TLS alert

@@ -250,7 +250,12 @@ func (l *Listener) serveWebTransport(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "WebTransport upgrade failed: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	l.deliver(newWTConn(sess, qc, requestPath(r.URL), nil, nil, 0))
+	// Upgrade has waited for the client's SETTINGS.
+	var qpackPeer bool
+	if st, ok := w.(http3.Settingser); ok {
+		qpackPeer = qpackDynamicTable(st.Settings())
+	}
+	l.deliver(newWTConn(sess, qc, requestPath(r.URL), nil, nil, 0, qpackPeer))
 }
 
 // preferProtocol narrows the client's WT-Available-Protocols to the one the

@@ -47,7 +47,10 @@ type wtConn struct {
 	err        error // written before done is closed
 }
 
-func newWTConn(sess *webtransport.Session, qc *quic.Conn, path string, sock *socket, wtTr *webtransport.Transport, idle time.Duration) *wtConn {
+// newWTConn wraps sess. idle: the local idle timeout (for the reason given
+// when it fires). qpackPeer: the peer's HTTP/3 SETTINGS advertise a
+// QPACK dynamic table (known on the server side only; see uniOrderGap).
+func newWTConn(sess *webtransport.Session, qc *quic.Conn, path string, sock *socket, wtTr *webtransport.Transport, idle time.Duration, qpackPeer bool) *wtConn {
 	c := &wtConn{sess: sess, qconn: qc, path: path, sock: sock, wtTr: wtTr, idle: idle, done: make(chan struct{})}
 	c.uni = newUniOrderer(sess.Context(), func(ctx context.Context) (ReceiveStream, uint64, error) {
 		s, err := sess.AcceptUniStream(ctx)
@@ -55,7 +58,7 @@ func newWTConn(sess *webtransport.Session, qc *quic.Conn, path string, sock *soc
 			return nil, 0, err
 		}
 		return &wtReceiveStream{s}, uint64(s.StreamID()), nil
-	}, func() uint64 { return qc.ConnectionStats().PacketsReceived })
+	}, func() uint64 { return qc.ConnectionStats().PacketsReceived }, qpackPeer)
 	go c.run()
 	return c
 }
@@ -210,6 +213,19 @@ func (c *wtConn) NegotiatedProtocol() string {
 // Stats are those of the QUIC connection under the session, so they include
 // HTTP/3 framing and control traffic.
 func (c *wtConn) Stats() Stats { return statsOf(c.qconn) }
+
+// HTTP/3 settings of QPACK (RFC 9204, section 5).
+const (
+	settingQPACKMaxTableCapacity = 0x1
+	settingQPACKBlockedStreams   = 0x7
+)
+
+// qpackDynamicTable reports whether HTTP/3 settings advertise a QPACK
+// dynamic table: a peer that does has a decoder (and usually an encoder)
+// stream of its own.
+func qpackDynamicTable(s *http3.Settings) bool {
+	return s != nil && (s.Other[settingQPACKMaxTableCapacity] != 0 || s.Other[settingQPACKBlockedStreams] != 0)
+}
 
 // wtStreamErr maps a webtransport-go stream reset to *StreamError.
 func wtStreamErr(err error) error {
