@@ -402,6 +402,7 @@ func (s *Session) readSubgroupStream(st transport.ReceiveStream, r *wire.StreamR
 			break
 		}
 		subgroup = o.Subgroup
+		o.Extensions = s.extFromWire(o.Extensions)
 		sub.deliverStream((*Object)(o))
 		mine.release()
 	}
@@ -439,6 +440,7 @@ func (s *Session) readFetchStream(st transport.ReceiveStream, r *wire.StreamRead
 		o := new(wire.Object)
 		err := r.Next(o)
 		if err == nil {
+			o.Extensions = s.extFromWire(o.Extensions)
 			f.q.deliverDatagram((*Object)(o)) // arrival order is the fetch's order
 			continue
 		}
@@ -447,6 +449,7 @@ func (s *Session) readFetchStream(st transport.ReceiveStream, r *wire.StreamRead
 			delete(s.fetches, id)
 		}
 		s.mu.Unlock()
+		s.closeRequest(id) // draft-18: the fetch's request stream ends with it
 		switch {
 		case errors.Is(err, io.EOF):
 			f.finish(fmt.Errorf("moq: fetch complete: %w", ErrEnded))
@@ -478,5 +481,6 @@ func (s *Session) handleDatagram(b []byte) {
 		return // unknown alias: datagrams are unreliable anyway
 	}
 	o := dg.Object
+	o.Extensions = s.extFromWire(o.Extensions)
 	sub.deliverDatagram((*Object)(&o))
 }

@@ -26,6 +26,10 @@ const (
 	// Draft16 is draft-ietf-moq-transport-16, selected by ALPN ("moqt-16")
 	// rather than in SETUP.
 	Draft16 = wire.Draft16
+	// Draft18 is draft-ietf-moq-transport-18, selected by ALPN ("moqt-18"):
+	// a pair of unidirectional control streams and every request on its own
+	// bidirectional stream.
+	Draft18 = wire.Draft18
 )
 
 // Namespace is a track namespace: a tuple of 1 to 32 byte strings.
@@ -59,14 +63,15 @@ type TLSConfig struct {
 // Options configure a session, on either side. The zero value is usable.
 type Options struct {
 	// Drafts lists the drafts to offer, in order of preference. A client's
-	// first connection offers the protocols they need: "moqt-16" (Draft16)
-	// and "moq-00" (the others); the server picks. With "moq-00" the client
+	// first connection offers the protocols they need: "moqt-18" (Draft18),
+	// "moqt-16" (Draft16) and "moq-00" (the others); the server picks. With "moq-00" the client
 	// tries the first SETUP draft; if the server refuses its version, it
 	// tries the next (a fresh connection, since draft-07 and draft-14 SETUP
-	// messages cannot be combined). Default for clients: Draft16, Draft14,
-	// then Draft07Cloudflare. A server accepts any listed draft (offering
-	// "moqt-16" only when Draft16 is listed, "moq-00" only when a SETUP
-	// draft is); default: all, preferring draft-16. A server learns only the
+	// messages cannot be combined). Default for clients: Draft18, Draft16,
+	// Draft14, then Draft07Cloudflare. A server accepts any listed draft
+	// (offering "moqt-18" / "moqt-16" only when Draft18 / Draft16 is listed,
+	// "moq-00" only when a SETUP draft is); default: all, preferring the
+	// newest. A server learns only the
 	// draft-07 family from CLIENT_SETUP, so Draft07Layout picks the data
 	// layout it uses with draft-07 clients.
 	Drafts []Draft
@@ -161,15 +166,18 @@ func (o *Options) maxRequestID() uint64 {
 
 func (o *Options) clientDrafts() []Draft {
 	if len(o.Drafts) == 0 {
-		return []Draft{Draft16, Draft14, Draft07Cloudflare}
+		return []Draft{Draft18, Draft16, Draft14, Draft07Cloudflare}
 	}
 	return o.Drafts
 }
 
-// serverProtocols lists the protocols a server offers, preferring
-// draft-16.
+// serverProtocols lists the protocols a server offers, preferring the
+// newest draft.
 func (o *Options) serverProtocols() []string {
 	var ps []string
+	if o.accepts(Draft18) {
+		ps = append(ps, Draft18.ALPN())
+	}
 	if o.accepts(Draft16) {
 		ps = append(ps, Draft16.ALPN())
 	}

@@ -377,6 +377,7 @@ func (s *Session) serveFetch(ctx context.Context, m *wire.Fetch) {
 			continue // draft-16 has no "does not exist": the object is left out
 		}
 		wo := *(*wire.Object)(o)
+		wo.Extensions = s.extToWire(wo.Extensions)
 		if s.draft.Is07() {
 			wo.Extensions = nil // draft-07 objects carry no extension headers
 		}
