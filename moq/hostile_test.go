@@ -17,15 +17,15 @@ import (
 // rawPeer is a client that speaks MoQT bytes itself, to test how a server
 // session copes with a misbehaving peer.
 type rawPeer struct {
-	t      *testing.T
-	draft  Draft
-	conn   transport.Conn
-	ctrl   transport.SendStream    // the control stream (18: ours, unidirectional)
-	in     transport.ReceiveStream // where the server's control messages come
-	cr     *wire.ControlReader
+	t     *testing.T
+	draft Draft
+	conn  transport.Conn
+	ctrl  transport.SendStream    // the control stream (18: ours, unidirectional)
+	in    transport.ReceiveStream // where the server's control messages come
+	cr    *wire.ControlReader
 	// Draft-18: the stream of the last request sent, where read reads.
-	req   transport.Stream
-	reqCR *wire.ControlReader
+	req    transport.Stream
+	reqCR  *wire.ControlReader
 	server *Session
 	ln     *Listener
 }
