@@ -24,10 +24,11 @@ type rawPeer struct {
 	in    transport.ReceiveStream // where the server's control messages come
 	cr    *wire.ControlReader
 	// Draft-18: the stream of the last request sent, where read reads.
-	req    transport.Stream
-	reqCR  *wire.ControlReader
-	server *Session
-	ln     *Listener
+	req     transport.Stream
+	reqCR   *wire.ControlReader
+	nextReq uint64 // above the highest Request ID sent
+	server  *Session
+	ln      *Listener
 }
 
 // newRawPeer starts a server and connects a raw client to it, completing
@@ -127,9 +128,33 @@ func (r *rawPeer) sendMsg(m wire.Message) {
 			r.t.Fatal(err)
 		}
 		r.req, r.reqCR = st, wire.NewControlReader(st, r.draft, nil)
+		if id := requestID18(m); id+2 > r.nextReq {
+			r.nextReq = id + 2
+		}
 		return
 	}
 	r.sendRaw(b)
+}
+
+// requestID18 returns the Request ID of a draft-18 request message.
+func requestID18(m wire.Message) uint64 {
+	switch m := m.(type) {
+	case *wire.Subscribe:
+		return m.RequestID
+	case *wire.Fetch:
+		return m.RequestID
+	case *wire.TrackStatusRequest:
+		return m.RequestID
+	case *wire.PublishNamespace:
+		return m.RequestID
+	case *wire.SubscribeNamespace:
+		return m.RequestID
+	case *wire.Publish:
+		return m.RequestID
+	case *wire.SubscribeTracks:
+		return m.RequestID
+	}
+	return 0
 }
 
 // isRequest18 reports whether m opens a draft-18 request stream.
@@ -444,9 +469,15 @@ func (r *rawPeer) expectServing() {
 	if _, err := r.server.Publish(ns, "t", TrackOptions{}); err != nil {
 		r.t.Fatal(err)
 	}
-	r.subscribe(r.reqID(0), ns, "t")
-	if ok := readUntil[*wire.SubscribeOK](r); ok.RequestID != r.reqID(0) {
-		r.t.Fatalf("SUBSCRIBE_OK for %d", ok.RequestID)
+	if r.draft == Draft18 {
+		// A new request stream; the answer carries no Request ID.
+		r.subscribe(r.nextReq, ns, "t")
+		readUntil[*wire.SubscribeOK](r)
+	} else {
+		r.subscribe(r.reqID(0), ns, "t")
+		if ok := readUntil[*wire.SubscribeOK](r); ok.RequestID != r.reqID(0) {
+			r.t.Fatalf("SUBSCRIBE_OK for %d", ok.RequestID)
+		}
 	}
 	select {
 	case <-r.server.Done():

@@ -1,0 +1,399 @@
+package moq
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"testing"
+	"time"
+
+	"github.com/moq-ffi/moq-ffi-go/internal/transport"
+	"github.com/moq-ffi/moq-ffi-go/internal/wire"
+)
+
+// Draft-18 request streams, seen from a raw client (rawPeer with Draft18:
+// each request message opens its own bidirectional stream, read reads the
+// last one).
+
+// reqOn18 opens a request stream and writes m on it.
+func (r *rawPeer) reqOn18(m wire.Message) (transport.Stream, *wire.ControlReader) {
+	r.t.Helper()
+	r.sendMsg(m)
+	return r.req, r.reqCR
+}
+
+// readOn reads the next message of a request stream.
+func readOn(t *testing.T, st transport.Stream, cr *wire.ControlReader) (wire.Message, error) {
+	t.Helper()
+	st.SetReadDeadline(time.Now().Add(10 * time.Second))
+	return cr.Read()
+}
+
+func writeMsg18(t *testing.T, w transport.SendStream, m wire.Message) {
+	t.Helper()
+	b, err := wire.AppendMessage(nil, Draft18, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(b); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func sub18(id uint64, ns Namespace, name string) *wire.Subscribe {
+	return &wire.Subscribe{RequestID: id, Namespace: ns, Name: name, SubscriberPriority: 128,
+		Forward: true, FilterType: FilterLatestObject}
+}
+
+// TestDraft18SubscribeStream: SUBSCRIBE_OK comes on the request's stream
+// without a Request ID; REQUEST_UPDATE there is answered there; resetting
+// the stream unsubscribes (the track loses its subscriber).
+func TestDraft18SubscribeStream(t *testing.T) {
+	for _, scheme := range schemes {
+		t.Run(scheme, func(t *testing.T) {
+			t.Parallel()
+			r := newRawPeer(t, scheme, Draft18, nil)
+			ns := Namespace{"s18"}
+			tr, err := r.server.Publish(ns, "t", TrackOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			idle := make(chan struct{}, 1)
+			tr.OnIdle(func() { idle <- struct{}{} })
+			st, cr := r.reqOn18(sub18(0, ns, "t"))
+			m, err := readOn(t, st, cr)
+			if _, ok := m.(*wire.SubscribeOK); err != nil || !ok {
+				t.Fatalf("got %T, %v; want SUBSCRIBE_OK", m, err)
+			}
+			if tr.Subscribers() != 1 {
+				t.Fatalf("%d subscribers, want 1", tr.Subscribers())
+			}
+			u := &wire.SubscribeUpdate{RequestID: 2, SubscriberPriority: 5, Changed: wire.UpdatePriority}
+			writeMsg18(t, st, u)
+			r.nextReq = 4 // the update took Request ID 2
+			if m, err := readOn(t, st, cr); err != nil {
+				t.Fatal(err)
+			} else if _, ok := m.(*wire.RequestOK); !ok {
+				t.Fatalf("update answered with %T, want REQUEST_OK", m)
+			}
+			st.CancelWrite(reqCancelled)
+			st.CancelRead(reqCancelled)
+			select {
+			case <-idle:
+			case <-ctxT(t).Done():
+				t.Fatal("the reset did not end the subscription")
+			}
+			r.expectServing()
+		})
+	}
+}
+
+// TestDraft18PublishDone: the end of a track sends PUBLISH_DONE on the
+// subscription's stream, then FIN.
+func TestDraft18PublishDone(t *testing.T) {
+	for _, scheme := range schemes {
+		t.Run(scheme, func(t *testing.T) {
+			t.Parallel()
+			r := newRawPeer(t, scheme, Draft18, nil)
+			ns := Namespace{"done18"}
+			tr, err := r.server.Publish(ns, "t", TrackOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, cr := r.reqOn18(sub18(0, ns, "t"))
+			if m, err := readOn(t, st, cr); err != nil {
+				t.Fatal(err)
+			} else if _, ok := m.(*wire.SubscribeOK); !ok {
+				t.Fatalf("got %T, want SUBSCRIBE_OK", m)
+			}
+			tr.Close()
+			m, err := readOn(t, st, cr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d, ok := m.(*wire.PublishDone); !ok || d.StatusCode != done14TrackEnded {
+				t.Fatalf("got %#v, want PUBLISH_DONE with TRACK_ENDED", m)
+			}
+			if m, err := readOn(t, st, cr); !errors.Is(err, io.EOF) {
+				t.Fatalf("after PUBLISH_DONE: %T, %v; want the stream's end", m, err)
+			}
+		})
+	}
+}
+
+// TestDraft18OneShotRequests: TRACK_STATUS and FETCH are answered on their
+// streams, which then end (FIN); SUBSCRIBE_TRACKS and PUBLISH are refused
+// with REQUEST_ERROR and FIN; the session goes on.
+func TestDraft18OneShotRequests(t *testing.T) {
+	for _, scheme := range schemes {
+		t.Run(scheme, func(t *testing.T) {
+			t.Parallel()
+			r := newRawPeer(t, scheme, Draft18, nil)
+			ns := Namespace{"once18"}
+			tr, err := r.server.Publish(ns, "t", TrackOptions{RetainGroups: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr.Write([]byte("a"))
+			expectAnswer := func(name string, m wire.Message, check func(wire.Message) bool) {
+				t.Helper()
+				st, cr := r.reqOn18(m)
+				got, err := readOn(t, st, cr)
+				if err != nil || !check(got) {
+					t.Fatalf("%s answered %#v, %v", name, got, err)
+				}
+				if got, err := readOn(t, st, cr); !errors.Is(err, io.EOF) {
+					t.Fatalf("%s: after the answer %T, %v; want the stream's end", name, got, err)
+				}
+				st.Close()
+			}
+			expectAnswer("TRACK_STATUS", &wire.TrackStatusRequest{RequestID: 0, Namespace: ns, Name: "t"}, func(m wire.Message) bool {
+				ok, isOK := m.(*wire.RequestOK)
+				if !isOK {
+					return false
+				}
+				ts, err := wire.TrackStatusFromRequestOK18(ok)
+				return err == nil && ts.ContentExists && ts.Largest == (Location{Group: 0, Object: 0})
+			})
+			expectAnswer("FETCH", &wire.Fetch{RequestID: 2, FetchType: wire.FetchStandalone, Namespace: ns, Name: "t",
+				End: Location{Group: 1}, SubscriberPriority: 1}, func(m wire.Message) bool {
+				ok, isOK := m.(*wire.FetchOK)
+				return isOK && ok.End == Location{Group: 0, Object: 0}
+			})
+			refused := func(code uint64) func(wire.Message) bool {
+				return func(m wire.Message) bool {
+					e, ok := m.(*wire.RequestError)
+					return ok && e.ErrorCode == code
+				}
+			}
+			expectAnswer("SUBSCRIBE_TRACKS", &wire.SubscribeTracks{RequestID: 4, Prefix: ns, Forward: true}, refused(0x3))
+			expectAnswer("PUBLISH", &wire.Publish{RequestID: 6, Namespace: ns, Name: "p", TrackAlias: 1, Forward: true}, refused(0x20))
+			r.expectServing()
+		})
+	}
+}
+
+// TestDraft18Hostile: what a draft-18 server closes the session for.
+func TestDraft18Hostile(t *testing.T) {
+	cases := []struct {
+		name string
+		code uint64
+		act  func(r *rawPeer)
+	}{
+		{"request on the control stream", CodeProtocolViolation, func(r *rawPeer) {
+			b, err := wire.AppendMessage(nil, Draft18, sub18(0, Namespace{"x"}, "t"))
+			if err != nil {
+				r.t.Fatal(err)
+			}
+			r.sendRaw(b)
+		}},
+		{"answer opening a stream", CodeProtocolViolation, func(r *rawPeer) {
+			st, err := r.conn.OpenStreamSync(ctxT(r.t))
+			if err != nil {
+				r.t.Fatal(err)
+			}
+			writeMsg18(r.t, st, &wire.RequestOK{})
+		}},
+		{"request ID reused", CodeInvalidRequestID, func(r *rawPeer) {
+			r.reqOn18(&wire.PublishNamespace{RequestID: 0, Namespace: Namespace{"a"}})
+			if m := r.read(); !isRequestOK(m) {
+				r.t.Fatalf("got %T, want REQUEST_OK", m)
+			}
+			r.reqOn18(&wire.PublishNamespace{RequestID: 0, Namespace: Namespace{"b"}})
+		}},
+		{"request ID of the server's side", CodeInvalidRequestID, func(r *rawPeer) {
+			r.reqOn18(&wire.PublishNamespace{RequestID: 1, Namespace: Namespace{"a"}})
+		}},
+		{"malformed message on a request stream", CodeProtocolViolation, func(r *rawPeer) {
+			st, err := r.conn.OpenStreamSync(ctxT(r.t))
+			if err != nil {
+				r.t.Fatal(err)
+			}
+			st.Write(r.frame(0x03, []byte{0x80})) // SUBSCRIBE ending inside its first varint
+		}},
+		{"unexpected message after the request", CodeProtocolViolation, func(r *rawPeer) {
+			st, _ := r.reqOn18(&wire.PublishNamespace{RequestID: 0, Namespace: Namespace{"a"}})
+			if m := r.read(); !isRequestOK(m) {
+				r.t.Fatalf("got %T, want REQUEST_OK", m)
+			}
+			writeMsg18(r.t, st, &wire.SubscribeOK{TrackAlias: 1})
+		}},
+		{"second request on a stream", CodeProtocolViolation, func(r *rawPeer) {
+			st, _ := r.reqOn18(&wire.PublishNamespace{RequestID: 0, Namespace: Namespace{"a"}})
+			writeMsg18(r.t, st, &wire.PublishNamespace{RequestID: 2, Namespace: Namespace{"b"}})
+		}},
+		{"control stream closed", CodeProtocolViolation, func(r *rawPeer) {
+			r.ctrl.Close()
+		}},
+		{"unknown control message", CodeProtocolViolation, func(r *rawPeer) {
+			r.sendRaw(r.frame(0x3F00, nil))
+		}},
+	}
+	for _, tc := range cases {
+		for _, scheme := range schemes {
+			t.Run(tc.name+"/"+scheme, func(t *testing.T) {
+				t.Parallel()
+				r := newRawPeer(t, scheme, Draft18, nil)
+				tc.act(r)
+				r.expectClosed(tc.code)
+			})
+		}
+	}
+}
+
+func isRequestOK(m wire.Message) bool {
+	_, ok := m.(*wire.RequestOK)
+	return ok
+}
+
+// rawServer18 is a draft-18 server that speaks MoQT bytes itself, to test
+// how a client session copes with a misbehaving peer.
+type rawServer18 struct {
+	t      *testing.T
+	conn   transport.Conn
+	client *Session
+}
+
+func newRawServer18(t *testing.T, scheme string) *rawServer18 {
+	t.Helper()
+	cert, fp, err := transport.GenerateSelfSigned(nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := transport.Listen("127.0.0.1:0", transport.ServerOptions{
+		Options:   transport.Options{TLS: transport.TLSOptions{Certificates: []tls.Certificate{cert}}},
+		Protocols: []string{Draft18.ALPN()},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	ctx := ctxT(t)
+	type dialed struct {
+		s   *Session
+		err error
+	}
+	ch := make(chan dialed, 1)
+	go func() {
+		s, err := Dial(ctx, fmt.Sprintf("%s://%s/raw", scheme, ln.Addr()),
+			&Options{Drafts: []Draft{Draft18}, TLS: TLSConfig{PinSHA256: [][32]byte{fp}}})
+		ch <- dialed{s, err}
+	}()
+	r := &rawServer18{t: t}
+	if r.conn, err = ln.Accept(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.conn.CloseWithError(0, "") })
+	in, err := r.conn.AcceptUniStream(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := wire.NewControlReader(in, Draft18, nil).Read(); err != nil || !isSetup(m) {
+		t.Fatalf("client's control stream: %T, %v; want SETUP", m, err)
+	}
+	out, err := r.conn.OpenUniStreamSync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeMsg18(t, out, &wire.Setup{})
+	d := <-ch
+	if d.err != nil {
+		t.Fatal(d.err)
+	}
+	r.client = d.s
+	t.Cleanup(func() { r.client.Close(); r.client.Wait() })
+	return r
+}
+
+// acceptRequest accepts the client's next request stream and reads its
+// request.
+func (r *rawServer18) acceptRequest() (transport.Stream, wire.Message) {
+	r.t.Helper()
+	st, err := r.conn.AcceptStream(ctxT(r.t))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	m, err := readOn(r.t, st, wire.NewControlReader(st, Draft18, nil))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return st, m
+}
+
+// TestDraft18ClientHostile: answers a draft-18 client closes the session
+// for, on the stream of its SUBSCRIBE.
+func TestDraft18ClientHostile(t *testing.T) {
+	cases := []struct {
+		name    string
+		answers []wire.Message
+	}{
+		{"second SUBSCRIBE_OK", []wire.Message{&wire.SubscribeOK{TrackAlias: 1}, &wire.SubscribeOK{TrackAlias: 2}}},
+		{"REQUEST_OK without an update", []wire.Message{&wire.SubscribeOK{TrackAlias: 1}, &wire.RequestOK{}}},
+		{"PUBLISH_DONE before SUBSCRIBE_OK", []wire.Message{&wire.PublishDone{StatusCode: 0x2}}},
+		{"FETCH_OK to a SUBSCRIBE", []wire.Message{&wire.FetchOK{}}},
+		{"REQUEST_OK to a SUBSCRIBE", []wire.Message{&wire.RequestOK{}}},
+	}
+	for _, tc := range cases {
+		for _, scheme := range schemes {
+			t.Run(tc.name+"/"+scheme, func(t *testing.T) {
+				t.Parallel()
+				r := newRawServer18(t, scheme)
+				go r.client.Subscribe(context.Background(), Namespace{"x"}, "t", SubscribeOptions{})
+				st, m := r.acceptRequest()
+				if _, ok := m.(*wire.Subscribe); !ok {
+					t.Fatalf("got %T, want SUBSCRIBE", m)
+				}
+				for _, a := range tc.answers {
+					writeMsg18(t, st, a)
+				}
+				expectViolation(t, r.client)
+			})
+		}
+	}
+}
+
+// TestDraft18ClientRequestReset: a publisher that resets a subscription's
+// stream ends the subscription (ErrEnded), and one that resets a request
+// before answering fails it; the session goes on.
+func TestDraft18ClientRequestReset(t *testing.T) {
+	for _, scheme := range schemes {
+		t.Run(scheme, func(t *testing.T) {
+			t.Parallel()
+			r := newRawServer18(t, scheme)
+			ctx := ctxT(t)
+			type result struct {
+				sub *Subscription
+				err error
+			}
+			ch := make(chan result, 1)
+			go func() {
+				sub, err := r.client.Subscribe(ctx, Namespace{"x"}, "t", SubscribeOptions{})
+				ch <- result{sub, err}
+			}()
+			st, _ := r.acceptRequest()
+			writeMsg18(t, st, &wire.SubscribeOK{TrackAlias: 1})
+			res := <-ch
+			if res.err != nil {
+				t.Fatal(res.err)
+			}
+			st.CancelWrite(reqCancelled)
+			if _, err := res.sub.ReadObject(ctx); !errors.Is(err, ErrEnded) {
+				t.Fatalf("read after the reset: %v, want ErrEnded", err)
+			}
+			go func() {
+				sub, err := r.client.Subscribe(ctx, Namespace{"x"}, "u", SubscribeOptions{})
+				ch <- result{sub, err}
+			}()
+			st, _ = r.acceptRequest()
+			st.CancelWrite(reqCancelled)
+			if res := <-ch; res.err == nil {
+				t.Fatal("SUBSCRIBE whose stream was reset succeeded")
+			}
+			if r.client.Err() != nil {
+				t.Fatalf("session ended: %v", r.client.Err())
+			}
+		})
+	}
+}
