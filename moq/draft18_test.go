@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -396,4 +397,95 @@ func TestDraft18ClientRequestReset(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzServerSession18 feeds a draft-18 server session a raw client's bytes:
+// a script of operations, each [op][length][length bytes]:
+//
+//	op%4 == 0: the bytes on the control stream as they are
+//	op%4 == 1: a new bidirectional (request) stream carrying the bytes,
+//	           left open (its FIN comes when op is 0x81 or above)
+//	op%4 == 2: a new unidirectional stream carrying the bytes, then closed
+//	op%4 == 3: a datagram
+//
+// Whatever it sends, the session must not panic and must end when the peer
+// closes the connection.
+func FuzzServerSession18(f *testing.F) {
+	ns := Namespace{"fz"}
+	msg := func(m wire.Message) []byte {
+		b, err := wire.AppendMessage(nil, Draft18, m)
+		if err != nil {
+			f.Fatal(err)
+		}
+		return b
+	}
+	var script []byte
+	add := func(op byte, b []byte) {
+		script = append(script, op, byte(len(b)))
+		script = append(script, b...)
+	}
+	add(1, append(msg(sub18(0, ns, "t")), msg(&wire.SubscribeUpdate{RequestID: 2, Forward: false, Changed: wire.UpdateForward})...))
+	add(0x81, msg(&wire.Fetch{RequestID: 4, FetchType: wire.FetchStandalone, Namespace: ns, Name: "t", End: Location{Group: 1}}))
+	add(1, msg(&wire.TrackStatusRequest{RequestID: 6, Namespace: ns, Name: "t"}))
+	add(1, msg(&wire.SubscribeNamespace{RequestID: 8, Prefix: ns}))
+	add(1, msg(&wire.PublishNamespace{RequestID: 10, Namespace: Namespace{"p"}}))
+	add(1, msg(&wire.SubscribeTracks{RequestID: 12, Prefix: ns, Forward: true}))
+	add(0, msg(&wire.GoAway{}))
+	f.Add(script)
+	f.Add([]byte{1, 3, 0x03, 0x00, 0x01})
+	f.Add([]byte{1, 2, 0x07, 0x00, 0x00})
+	f.Add([]byte{0, 4, 0x80, 0x2F, 0x00, 0x00})
+
+	f.Fuzz(func(t *testing.T, script []byte) {
+		r := newRawPeer(t, "moqt", Draft18, &Options{RequestTimeout: 200 * time.Millisecond, IdleTimeout: 5 * time.Second,
+			Logger: slog.New(slog.DiscardHandler)})
+		tr, err := r.server.Publish(ns, "t", TrackOptions{RetainGroups: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr.Write([]byte("hello"))
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		for len(script) >= 2 {
+			op, n := script[0], int(script[1])
+			script = script[2:]
+			if n > len(script) {
+				n = len(script)
+			}
+			b := script[:n]
+			script = script[n:]
+			switch op % 4 {
+			case 0:
+				r.ctrl.Write(b)
+			case 1:
+				if st, err := r.conn.OpenStreamSync(ctx); err == nil {
+					st.Write(b)
+					if op >= 0x81 {
+						st.Close()
+					}
+				}
+			case 2:
+				if st, err := r.conn.OpenUniStreamSync(ctx); err == nil {
+					st.Write(b)
+					st.Close()
+				}
+			case 3:
+				r.conn.SendDatagram(b)
+			}
+		}
+		select {
+		case <-r.server.Done():
+			var se *SessionError
+			if !errors.As(r.server.Err(), &se) {
+				t.Fatalf("the server session ended with %v, want a *SessionError", r.server.Err())
+			}
+		default:
+		}
+		r.conn.CloseWithError(0, "")
+		select {
+		case <-r.server.Done():
+		case <-time.After(10 * time.Second):
+			t.Fatal("the server session did not end within 10s of its peer closing the connection")
+		}
+	})
 }
