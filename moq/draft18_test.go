@@ -1,6 +1,7 @@
 package moq
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -488,4 +489,30 @@ func FuzzServerSession18(f *testing.F) {
 			t.Fatal("the server session did not end within 10s of its peer closing the connection")
 		}
 	})
+}
+
+// TestExtensionsOnTheWire: the API's extension block (draft-14 form,
+// absolute keys) goes out in each draft's form and comes back unchanged:
+// draft-16 delta-codes the keys, draft-18 also re-codes the varints (a
+// value of 300 is two bytes in either varint, but not the same two).
+func TestExtensionsOnTheWire(t *testing.T) {
+	api, err := wire.AppendExtensions(nil, wire.Params{wire.IntParam(0x2, 300), wire.BytesParam(0x3, []byte("m")),
+		wire.IntParam(0x40, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []Draft{Draft14, Draft16, Draft18} {
+		s := &Session{draft: d, lim: &wire.Limits{}}
+		w := s.extToWire(api)
+		ps, err := wire.ParseExtensionsDraft(d, w, nil)
+		if err != nil {
+			t.Fatalf("%v: %x does not parse: %v", d, w, err)
+		}
+		if len(ps) != 3 || ps[0].Key != 0x2 || ps[0].Int != 300 || ps[1].Key != 0x3 || string(ps[1].Bytes) != "m" || ps[2].Key != 0x40 || ps[2].Int != 1 {
+			t.Fatalf("%v: %x parses as %+v", d, w, ps)
+		}
+		if back := s.extFromWire(w); !bytes.Equal(back, api) {
+			t.Fatalf("%v: back %x, want %x", d, back, api)
+		}
+	}
 }

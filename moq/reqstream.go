@@ -637,30 +637,31 @@ func (s *Session) peerRequestEnded(rs *reqStream, reset bool) {
 }
 
 // extToWire converts an object's extension headers from the API's
-// draft-14 form to the session's wire form (draft-18: properties, vi64 and
-// delta-coded keys). A block that cannot be converted is left out.
+// draft-14 form (absolute keys) to the session's wire form: draft-16
+// delta-coded keys, draft-18 properties (delta-coded, vi64). Pairs go out
+// sorted by key. A block that cannot be converted is left out.
 func (s *Session) extToWire(ext []byte) []byte {
-	if s.draft != Draft18 || len(ext) == 0 {
+	if (s.draft != Draft16 && s.draft != Draft18) || len(ext) == 0 {
 		return ext
 	}
 	ps, err := wire.ParseExtensions(ext, nil)
 	if err != nil {
 		return nil
 	}
-	b, err := wire.AppendExtensionsDraft(wire.Draft18, nil, ps)
+	b, err := wire.AppendExtensionsDraft(s.draft, nil, ps)
 	if err != nil || len(b) == 0 {
 		return nil
 	}
 	return b
 }
 
-// extFromWire converts received extension headers (draft-18 properties) to
-// the API's draft-14 form.
+// extFromWire converts received extension headers (draft-16 delta-coded,
+// draft-18 properties) to the API's draft-14 form.
 func (s *Session) extFromWire(ext []byte) []byte {
-	if s.draft != Draft18 || len(ext) == 0 {
+	if (s.draft != Draft16 && s.draft != Draft18) || len(ext) == 0 {
 		return ext
 	}
-	ps, err := wire.ParseExtensionsDraft(wire.Draft18, ext, s.lim)
+	ps, err := wire.ParseExtensionsDraft(s.draft, ext, s.lim)
 	if err != nil {
 		return nil
 	}
