@@ -516,3 +516,43 @@ func TestExtensionsOnTheWire(t *testing.T) {
 		}
 	}
 }
+
+// TestDraft18ManyRequests: each draft-18 request holds a bidirectional
+// stream for its lifetime; more subscriptions than QUIC's default stream
+// limit (100) run at once (Options.MaxRequestID sets the limit).
+func TestDraft18ManyRequests(t *testing.T) {
+	for _, v := range variantsWhere(func(d Draft) bool { return d == Draft18 }) {
+		t.Run(v.name, func(t *testing.T) {
+			t.Parallel()
+			const n = 150
+			p := newPair(t, v.scheme, v.draft, nil, &Options{MaxRequestID: n})
+			ctx := ctxT(t)
+			ns := Namespace{"many18"}
+			subs := make([]*Subscription, 0, n)
+			tracks := make([]*Track, 0, n)
+			for i := range n {
+				name := fmt.Sprint(i)
+				tr, err := p.server.Publish(ns, name, TrackOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				tracks = append(tracks, tr)
+				sub, err := p.client.Subscribe(ctx, ns, name, SubscribeOptions{})
+				if err != nil {
+					t.Fatalf("subscription %d: %v", i, err)
+				}
+				subs = append(subs, sub)
+			}
+			// All of them are live: each gets its object.
+			for i, sub := range subs {
+				tracks[i].Write([]byte("x"))
+				if o, err := sub.ReadObject(ctx); err != nil || string(o.Payload) != "x" {
+					t.Fatalf("subscription %d: %v, %v", i, o, err)
+				}
+			}
+			for _, sub := range subs {
+				sub.Close()
+			}
+		})
+	}
+}

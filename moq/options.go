@@ -105,7 +105,10 @@ type Options struct {
 	MaxAnnounces int
 	// MaxRequestID is the request credit granted to the peer at setup (the
 	// number of requests it may make before we grant more). We grant more as
-	// its requests complete. Default 1024.
+	// its requests complete. Default 1024. Draft-18 has no request credit:
+	// there it bounds the peer's concurrent requests as the QUIC limit on
+	// its bidirectional streams (each request has one; a few more are
+	// allowed for WebTransport's and namespace subscriptions' own).
 	MaxRequestID uint64
 	// SubscriptionBuffer bounds the bytes buffered for one subscription
 	// that the application has not read yet, and for one subscriber that the
@@ -229,10 +232,19 @@ func (o *Options) transportOptions() transport.Options {
 			ServerName:   o.TLS.ServerName,
 			Certificates: o.TLS.Certificates,
 		},
-		HandshakeTimeout: o.connectTimeout(),
-		IdleTimeout:      o.IdleTimeout,
-		KeepAlive:        o.KeepAlive,
+		HandshakeTimeout:   o.connectTimeout(),
+		IdleTimeout:        o.IdleTimeout,
+		KeepAlive:          o.KeepAlive,
+		MaxIncomingStreams: o.maxIncomingStreams(),
 	}
+}
+
+// maxIncomingStreams is the QUIC limit on the peer's concurrent
+// bidirectional streams: draft-18 requests each take one for their
+// lifetime, so the limit follows MaxRequestID (plus a margin for the
+// control stream of earlier drafts and WebTransport's CONNECT stream).
+func (o *Options) maxIncomingStreams() int64 {
+	return int64(min(o.maxRequestID(), 1<<20)) + 16
 }
 
 func durOr(d, def time.Duration) time.Duration {
