@@ -436,6 +436,9 @@ func (s *Session) readFetchStream(st transport.ReceiveStream, r *wire.StreamRead
 		st.CancelRead(stopUnknownAlias)
 		return
 	}
+	if f.order == wire.GroupOrderDescending {
+		r.SetFetchGroupOrder(f.order) // draft-18 Group ID deltas count down
+	}
 	for {
 		o := new(wire.Object)
 		err := r.Next(o)

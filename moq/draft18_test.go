@@ -556,3 +556,32 @@ func TestDraft18ManyRequests(t *testing.T) {
 		})
 	}
 }
+
+// TestDraft18FetchDescending: a draft-18 FETCH asking for descending group
+// order gets the groups last first (objects within a group in order): the
+// fetch stream delta-codes Group IDs downwards, and both ends agree.
+func TestDraft18FetchDescending(t *testing.T) {
+	for _, v := range variantsWhere(func(d Draft) bool { return d == Draft18 }) {
+		t.Run(v.name, func(t *testing.T) {
+			t.Parallel()
+			p := newPair(t, v.scheme, v.draft, nil, nil)
+			ctx := ctxT(t)
+			ns := Namespace{"desc18"}
+			tr, err := p.server.Publish(ns, "t", TrackOptions{RetainGroups: 8})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for g := 0; g < 4; g++ {
+				writeGroup(t, tr, 2, false)
+			}
+			f, err := p.client.Fetch(ctx, ns, "t", loc(1, 0), loc(3, 1), FetchOptions{GroupOrder: wire.GroupOrderDescending})
+			if err != nil {
+				t.Fatal(err)
+			}
+			expectObjects(t, ctx, f, []Location{loc(3, 0), loc(3, 1), loc(2, 0), loc(2, 1), loc(1, 0), loc(1, 1)}, true)
+			if o, err := f.ReadObject(ctx); !errors.Is(err, ErrEnded) {
+				t.Fatalf("after the fetched objects: %v, %v; want ErrEnded", o, err)
+			}
+		})
+	}
+}
