@@ -430,6 +430,10 @@ func (s *Session) onGoAway(m *wire.GoAway) {
 	case s.isServer && m.NewSessionURI != "":
 		s.protocolViolation(CodeProtocolViolation, "GOAWAY from a client with a URI")
 		return
+	case m.HasRequestID && m.RequestID%2 != s.nextReqID%2:
+		// Draft-18: the Request ID names one of ours.
+		s.protocolViolation(CodeInvalidRequestID, "GOAWAY names request ID %d, not one of this side's", m.RequestID)
+		return
 	}
 	s.log.Info("peer sent GOAWAY", "uri", m.NewSessionURI)
 	if f := s.opts.OnGoAway; f != nil {

@@ -585,3 +585,52 @@ func TestDraft18FetchDescending(t *testing.T) {
 		})
 	}
 }
+
+// TestDraft18GoAway: a draft-18 server's GOAWAY carries its drain time
+// and the smallest of the client's Request IDs it has not processed; a
+// request after it is refused GOING_AWAY on its stream.
+func TestDraft18GoAway(t *testing.T) {
+	for _, scheme := range schemes {
+		t.Run(scheme, func(t *testing.T) {
+			t.Parallel()
+			r := newRawPeer(t, scheme, Draft18, nil)
+			r.reqOn18(&wire.PublishNamespace{RequestID: 0, Namespace: Namespace{"a"}})
+			if m := r.read(); !isRequestOK(m) {
+				t.Fatalf("got %T, want REQUEST_OK", m)
+			}
+			if err := r.server.GoAway("", 30*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			r.reqCR = nil // read the control stream
+			ga, ok := r.read().(*wire.GoAway)
+			if !ok || ga.Timeout != 30000 || !ga.HasRequestID || ga.RequestID != 2 {
+				t.Fatalf("got %#v, want GOAWAY with timeout 30000 and request ID 2", ga)
+			}
+			r.reqOn18(&wire.PublishNamespace{RequestID: 2, Namespace: Namespace{"b"}})
+			if e, ok := r.read().(*wire.RequestError); !ok || e.ErrorCode != reqGoingAway {
+				t.Fatalf("request after GOAWAY answered %#v, want REQUEST_ERROR GOING_AWAY", e)
+			}
+		})
+	}
+}
+
+// TestDraft18HostileGoAway: a GOAWAY naming a Request ID of the wrong side,
+// and a second GOAWAY on one request stream, close the session.
+func TestDraft18HostileGoAway(t *testing.T) {
+	for _, scheme := range schemes {
+		t.Run(scheme+"/wrong side", func(t *testing.T) {
+			t.Parallel()
+			r := newRawPeer(t, scheme, Draft18, nil)
+			r.sendMsg(&wire.GoAway{RequestID: 2, HasRequestID: true}) // the server's IDs are odd
+			r.expectClosed(CodeInvalidRequestID)
+		})
+		t.Run(scheme+"/twice on a request stream", func(t *testing.T) {
+			t.Parallel()
+			r := newRawPeer(t, scheme, Draft18, nil)
+			st, _ := r.reqOn18(&wire.PublishNamespace{RequestID: 0, Namespace: Namespace{"a"}})
+			writeMsg18(t, st, &wire.GoAway{})
+			writeMsg18(t, st, &wire.GoAway{})
+			r.expectClosed(CodeProtocolViolation)
+		})
+	}
+}

@@ -41,6 +41,9 @@ import (
 // stream is reset.
 const reqCancelled uint64 = 0x1
 
+// reqGoingAway is the REQUEST_ERROR code GOING_AWAY (18).
+const reqGoingAway uint64 = 0x6
+
 // opPublish is the peer's PUBLISH (refused: publisher-initiated
 // subscriptions are not taken).
 const opPublish = "PUBLISH"
@@ -360,7 +363,7 @@ func (s *Session) closeRequest(id uint64) {
 func (s *Session) readAnswers(rs *reqStream) {
 	defer s.wg.Done()
 	cr := wire.NewControlReader(rs.st, s.draft, s.lim)
-	answered, done, failed := false, false, false
+	answered, done, failed, goAway := false, false, false, false
 	violation := func(format string, args ...any) {
 		rs.reset()
 		s.protocolViolation(CodeProtocolViolation, "%s stream: "+format, append([]any{rs.op}, args...)...)
@@ -443,7 +446,14 @@ func (s *Session) readAnswers(rs *reqStream) {
 			m.RequestID = rs.id
 			s.onPublishDone(m)
 		case *wire.GoAway:
-			// A per-request GOAWAY: the request's peer is going away.
+			// A per-request GOAWAY: the responder asks for the request
+			// elsewhere. It is not re-issued (the request stays as it is
+			// until the responder ends it).
+			if goAway {
+				violation("second GOAWAY")
+				return
+			}
+			goAway = true
 			s.log.Info("peer sent GOAWAY on a request stream", "op", rs.op, "request", rs.id, "uri", m.NewSessionURI)
 		default:
 			violation("unexpected %s", wire.MessageName(s.draft, m))
@@ -559,7 +569,20 @@ func (s *Session) serveRequestStream(st transport.Stream) {
 	if !s.registerPeerStream(rs, id) {
 		return
 	}
+	s.mu.Lock()
+	goingAway := s.goAwaySent
+	s.mu.Unlock()
+	if goingAway {
+		// After our GOAWAY every new request is refused GOING_AWAY.
+		if s.acceptRequestID(id) {
+			s.answer18(id, &wire.RequestError{RequestID: id, ErrorCode: reqGoingAway, Reason: "going away"}, true)
+			s.retireRequest()
+			st.CancelRead(reqCancelled)
+		}
+		return
+	}
 	s.dispatch(m) // checks the Request ID
+	goAway := false
 	for {
 		m, err := cr.Read()
 		if err != nil {
@@ -575,6 +598,14 @@ func (s *Session) serveRequestStream(st transport.Stream) {
 			return
 		}
 		switch m := m.(type) {
+		case *wire.GoAway:
+			// The requester is going away: the request ends when it closes
+			// the stream.
+			if goAway || m.NewSessionURI != "" && s.isServer {
+				s.protocolViolation(CodeProtocolViolation, "a second GOAWAY, or one with a URI from a client, on a %s stream", op)
+				return
+			}
+			goAway = true
 		case *wire.SubscribeUpdate:
 			if !s.registerPeerStream(rs, m.RequestID) {
 				return

@@ -229,8 +229,15 @@ func (s *Session) GoAway(newURI string, drain time.Duration) error {
 		return nil
 	}
 	s.goAwaySent = true
+	ga := &wire.GoAway{NewSessionURI: newURI}
+	if s.rules.requestStreams {
+		// Draft-18: the drain time, and the smallest of the peer's Request
+		// IDs not processed (every later request is refused GOING_AWAY).
+		ga.Timeout = uint64(drain.Milliseconds())
+		ga.RequestID, ga.HasRequestID = s.peerNextReqID, true
+	}
 	s.mu.Unlock()
-	if err := s.send(&wire.GoAway{NewSessionURI: newURI}); err != nil {
+	if err := s.send(ga); err != nil {
 		return err
 	}
 	go func() {
