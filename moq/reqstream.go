@@ -506,6 +506,9 @@ func (s *Session) ownRequestEnded(rs *reqStream, answered, done, failed, reset b
 			Reason: "request stream " + how + " by the peer without an answer"})
 		return
 	}
+	if failed {
+		return // refused: nothing was established
+	}
 	switch rs.op {
 	case opSubscribe:
 		if !done {
