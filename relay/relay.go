@@ -523,8 +523,11 @@ func downstreamError(up moq.Draft, err error) error {
 		return &moq.RequestError{Op: "SUBSCRIBE", Code: 0x0, Reason: "upstream: " + err.Error()}
 	}
 	notExist := uint64(0x4) // draft-14 TRACK_DOES_NOT_EXIST
-	if up.Is07() {
+	switch {
+	case up.Is07():
 		notExist = 0x3 // draft-07 Track Does Not Exist
+	case up == moq.Draft16 || up == moq.Draft18:
+		notExist = 0x10 // REQUEST_ERROR DOES_NOT_EXIST
 	}
 	if re.Code == notExist {
 		return fmt.Errorf("relay: upstream: %s: %w", re.Reason, moq.ErrTrackNotFound)

@@ -245,7 +245,7 @@ func TestPublisherDisconnect(t *testing.T) {
 // TestAnnounceConflict: a second publisher announcing a namespace that
 // another publisher holds is refused.
 func TestAnnounceConflict(t *testing.T) {
-	for _, c := range []client{quic14, wt07cf} {
+	for _, c := range []client{quic14, wt07cf, wt18} {
 		t.Run(c.name, func(t *testing.T) {
 			r := startRelay(t, Config{})
 			ctx := ctxT(t)
@@ -272,6 +272,10 @@ func TestSubscribeUnknown(t *testing.T) {
 		{"14/07cf", quic14, wt07cf},
 		{"07cf/14", quic07cf, wt14},
 		{"07cf/07cf", wt07cf, quic07cf},
+		{"18/14", quic18, wt14},
+		{"14/18", wt14, quic18},
+		{"18/18", wt18, wt18},
+		{"16/07cf", quic16, wt07cf},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -373,7 +377,7 @@ func expectNS(t *testing.T, ctx context.Context, n *moq.NamespaceSubscription, n
 // TestLastSubscriberLeaves: when the last downstream subscriber leaves, the
 // relay unsubscribes upstream and the publisher's track has no subscriber.
 func TestLastSubscriberLeaves(t *testing.T) {
-	for _, pc := range []client{quic14, wt07cf, quic07} {
+	for _, pc := range []client{quic14, wt07cf, quic07, wt18} {
 		t.Run(pc.name, func(t *testing.T) {
 			cfg := Config{}
 			if pc.draft == moq.Draft07 {
