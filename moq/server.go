@@ -14,8 +14,9 @@ import (
 )
 
 // Listener accepts MoQT sessions, raw QUIC and WebTransport on one UDP
-// port, draft-07, draft-14 and draft-16 alike (draft-16 selected by the
-// protocol "moqt-16", the others by SETUP after "moq-00").
+// port, draft-07, draft-14, draft-16 and draft-18 alike (16 and 18
+// selected by the protocols "moqt-16" / "moqt-18", the others by SETUP
+// after "moq-00").
 type Listener struct {
 	tl     *transport.Listener
 	opts   *Options

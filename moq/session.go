@@ -229,9 +229,10 @@ func (s *Session) setupParams(client bool) wire.Params {
 // QUIC). ctx bounds the whole call, as does opts.ConnectTimeout.
 //
 // The first connection offers every protocol the allowed drafts need
-// (opts.Drafts): "moqt-16" for Draft16, "moq-00" for the drafts that
-// negotiate their version in SETUP (14, 07); the server picks. On "moqt-16"
-// the session runs draft-16. On "moq-00" the SETUP drafts are tried in
+// (opts.Drafts): "moqt-18" for Draft18, "moqt-16" for Draft16, "moq-00" for
+// the drafts that negotiate their version in SETUP (14, 07); the server
+// picks. On "moqt-18" / "moqt-16" the session runs that draft (18: SETUP on
+// a pair of unidirectional streams). On "moq-00" the SETUP drafts are tried in
 // order, the first on that connection, each further one on a fresh
 // connection offering "moq-00" alone (draft-07 and draft-14 SETUP messages
 // cannot be combined).
