@@ -50,9 +50,10 @@ subscribers connect and subscribe to tracks; the relay forwards each track from
 its publisher to all its subscribers, keeping the most recent groups for late
 joiners and FETCH.
 
-One UDP port serves raw QUIC (moqt://HOST:PORT/, ALPN moqt-16 or moq-00) and
-WebTransport (https://HOST:PORT/PATH), and draft-07, draft-14 and draft-16
-clients alike: a publisher's tracks reach subscribers of every draft.
+One UDP port serves raw QUIC (moqt://HOST:PORT/, ALPN moqt-18, moqt-16 or
+moq-00) and WebTransport (https://HOST:PORT/PATH), and draft-07, draft-14,
+draft-16 and draft-18 clients alike: a publisher's tracks reach subscribers of
+every draft.
 
 Without --cert/--key it makes a self-signed certificate valid for 13 days and
 prints its SHA-256 fingerprint: clients pin it (browsers through
