@@ -634,3 +634,21 @@ func TestDraft18HostileGoAway(t *testing.T) {
 		})
 	}
 }
+
+// TestDraft18HostileRequestIDJump: a Request ID far ahead of the next one
+// (draft-18 has no maximum) closes the session with INVALID_REQUEST_ID at
+// once, and one a little ahead (a request overtaken by the next) is taken.
+func TestDraft18HostileRequestIDJump(t *testing.T) {
+	for _, scheme := range schemes {
+		t.Run(scheme, func(t *testing.T) {
+			t.Parallel()
+			r := newRawPeer(t, scheme, Draft18, nil)
+			r.reqOn18(&wire.PublishNamespace{RequestID: 6, Namespace: Namespace{"a"}})
+			if m := r.read(); !isRequestOK(m) {
+				t.Fatalf("got %T, want REQUEST_OK", m)
+			}
+			r.reqOn18(&wire.PublishNamespace{RequestID: 1 << 50, Namespace: Namespace{"b"}})
+			r.expectClosed(CodeInvalidRequestID)
+		})
+	}
+}
