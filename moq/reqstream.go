@@ -285,10 +285,16 @@ func (s *Session) openRequest(id uint64, op string, m wire.Message) error {
 	if err != nil {
 		return fmt.Errorf("moq: encode %s: %w", wire.MessageName(s.draft, m), err)
 	}
+	// The peer's stream limit bounds our requests in flight: wait for a
+	// stream at most the request timeout.
 	ctx, cancel := context.WithTimeout(s.sessCtx(), s.opts.requestTimeout())
 	st, err := s.conn.OpenStreamSync(ctx)
+	timedOut := errors.Is(ctx.Err(), context.DeadlineExceeded)
 	cancel()
 	if err != nil {
+		if timedOut {
+			return fmt.Errorf("moq: opening a %s stream (the peer's stream limit): %w", op, ErrTimeout)
+		}
 		return fmt.Errorf("moq: opening a %s stream: %w", op, s.connErrOr(err))
 	}
 	rs := &reqStream{st: st, id: id, op: op, mine: true}
