@@ -652,3 +652,53 @@ func TestDraft18HostileRequestIDJump(t *testing.T) {
 		})
 	}
 }
+
+// TestDraft18StreamLimit: the server's MaxRequestID (4) makes its
+// bidirectional stream limit 20; the client's lasting requests beyond it
+// wait for a stream and fail with ErrTimeout, and a closed subscription
+// frees its stream for the next request.
+func TestDraft18StreamLimit(t *testing.T) {
+	for _, v := range variantsWhere(func(d Draft) bool { return d == Draft18 }) {
+		t.Run(v.name, func(t *testing.T) {
+			t.Parallel()
+			p := newPair(t, v.scheme, v.draft, &Options{RequestTimeout: time.Second}, &Options{MaxRequestID: 4})
+			ctx := ctxT(t)
+			ns := Namespace{"limit18"}
+			var subs []*Subscription
+			var err error
+			for i := 0; ; i++ {
+				name := fmt.Sprint(i)
+				if _, perr := p.server.Publish(ns, name, TrackOptions{}); perr != nil {
+					t.Fatal(perr)
+				}
+				var sub *Subscription
+				if sub, err = p.client.Subscribe(ctx, ns, name, SubscribeOptions{}); err != nil {
+					break
+				}
+				subs = append(subs, sub)
+				if i > 20 {
+					t.Fatalf("%d subscriptions open, beyond the stream limit of 20", len(subs))
+				}
+			}
+			if !errors.Is(err, ErrTimeout) {
+				t.Fatalf("request beyond the limit: %v, want ErrTimeout", err)
+			}
+			// WebTransport's CONNECT stream takes one of the 20.
+			if len(subs) < 19 {
+				t.Fatalf("only %d subscriptions before the limit of 20", len(subs))
+			}
+			// The stream's credit comes back once both sides have ended it:
+			// until then a request may still time out waiting.
+			subs[0].Close()
+			for {
+				_, err := p.client.Subscribe(ctx, ns, "0", SubscribeOptions{})
+				if err == nil {
+					break
+				}
+				if !errors.Is(err, ErrTimeout) || ctx.Err() != nil {
+					t.Fatalf("subscribe after one closed: %v", err)
+				}
+			}
+		})
+	}
+}
