@@ -702,3 +702,31 @@ func TestDraft18StreamLimit(t *testing.T) {
 		})
 	}
 }
+
+// TestDraft18ClientRedirect: a REQUEST_ERROR with REDIRECT (and its
+// Redirect) fails the SUBSCRIBE with code 0x34 (the redirect is not
+// followed) and the session goes on.
+func TestDraft18ClientRedirect(t *testing.T) {
+	for _, scheme := range schemes {
+		t.Run(scheme, func(t *testing.T) {
+			t.Parallel()
+			r := newRawServer18(t, scheme)
+			ch := make(chan error, 1)
+			go func() {
+				_, err := r.client.Subscribe(ctxT(t), Namespace{"x"}, "t", SubscribeOptions{})
+				ch <- err
+			}()
+			st, _ := r.acceptRequest()
+			writeMsg18(t, st, &wire.RequestError{ErrorCode: wire.ErrorRedirect18, Reason: "elsewhere",
+				Redirect: &wire.Redirect{ConnectURI: "moqt://other.example/", Namespace: Namespace{"y"}, Name: "u"}})
+			st.Close()
+			var re *RequestError
+			if err := <-ch; !errors.As(err, &re) || re.Code != wire.ErrorRedirect18 {
+				t.Fatalf("SUBSCRIBE answered REDIRECT: %v, want a *RequestError with code 0x34", err)
+			}
+			if r.client.Err() != nil {
+				t.Fatalf("session ended: %v", r.client.Err())
+			}
+		})
+	}
+}
