@@ -256,6 +256,8 @@ type rawServer18 struct {
 	t      *testing.T
 	conn   transport.Conn
 	client *Session
+	setup  *wire.Setup // the client's
+	addr   string      // host:port the client dialed
 }
 
 func newRawServer18(t *testing.T, scheme string) *rawServer18 {
@@ -292,9 +294,11 @@ func newRawServer18(t *testing.T, scheme string) *rawServer18 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m, err := wire.NewControlReader(in, Draft18, nil).Read(); err != nil || !isSetup(m) {
+	m, err := wire.NewControlReader(in, Draft18, nil).Read()
+	if err != nil || !isSetup(m) {
 		t.Fatalf("client's control stream: %T, %v; want SETUP", m, err)
 	}
+	r.setup, r.addr = m.(*wire.Setup), ln.Addr().String()
 	out, err := r.conn.OpenUniStreamSync(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -726,6 +730,39 @@ func TestDraft18ClientRedirect(t *testing.T) {
 			}
 			if r.client.Err() != nil {
 				t.Fatalf("session ended: %v", r.client.Err())
+			}
+		})
+	}
+}
+
+// TestDraft18ClientSetup: a draft-18 client's SETUP has no MAX_REQUEST_ID;
+// over raw QUIC it carries PATH and AUTHORITY, over WebTransport neither;
+// it names the implementation.
+func TestDraft18ClientSetup(t *testing.T) {
+	for _, scheme := range schemes {
+		t.Run(scheme, func(t *testing.T) {
+			t.Parallel()
+			r := newRawServer18(t, scheme)
+			ps := r.setup.Params
+			if _, ok := ps.Get(wire.SetupMaxRequestID); ok {
+				t.Error("MAX_REQUEST_ID in a draft-18 SETUP")
+			}
+			if impl, ok := ps.Get(wire.SetupImplementation); !ok || string(impl.Bytes) != "moq-ffi-go" {
+				t.Errorf("MOQT_IMPLEMENTATION %q (present %v)", impl.Bytes, ok)
+			}
+			path, hasPath := ps.Get(wire.SetupPath)
+			auth, hasAuth := ps.Get(wire.SetupAuthority)
+			if scheme == "https" {
+				if hasPath || hasAuth {
+					t.Errorf("PATH %v / AUTHORITY %v over WebTransport", hasPath, hasAuth)
+				}
+				return
+			}
+			if !hasPath || string(path.Bytes) != "/raw" {
+				t.Errorf("PATH %q (present %v), want /raw", path.Bytes, hasPath)
+			}
+			if !hasAuth || string(auth.Bytes) != r.addr {
+				t.Errorf("AUTHORITY %q (present %v), want %s", auth.Bytes, hasAuth, r.addr)
 			}
 		})
 	}
