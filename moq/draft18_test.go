@@ -340,6 +340,7 @@ func TestDraft18ClientHostile(t *testing.T) {
 		{"PUBLISH_DONE before SUBSCRIBE_OK", []wire.Message{&wire.PublishDone{StatusCode: 0x2}}},
 		{"FETCH_OK to a SUBSCRIBE", []wire.Message{&wire.FetchOK{}}},
 		{"REQUEST_OK to a SUBSCRIBE", []wire.Message{&wire.RequestOK{}}},
+		{"PUBLISH_DONE after REQUEST_ERROR", []wire.Message{&wire.RequestError{ErrorCode: 0x10}, &wire.PublishDone{StatusCode: 0x2}}},
 	}
 	for _, tc := range cases {
 		for _, scheme := range schemes {

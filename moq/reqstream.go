@@ -444,7 +444,7 @@ func (s *Session) readAnswers(rs *reqStream) {
 			}
 			s.onGenericAnswer(rs.id, m)
 		case *wire.PublishDone:
-			if rs.op != opSubscribe || !answered {
+			if rs.op != opSubscribe || !answered || failed {
 				violation("unexpected PUBLISH_DONE")
 				return
 			}
