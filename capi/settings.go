@@ -23,6 +23,7 @@ const (
 	draft07CF = 70
 	draft14   = 14
 	draft16   = 16
+	draft18   = 18
 )
 
 // maxConfiguredObject bounds MoqClientConfig.max_object_size.
@@ -119,8 +120,10 @@ func parseSettings(cc *C.MoqClientConfig) (*settings, error) {
 		st.drafts = []moq.Draft{moq.Draft14}
 	case draft16:
 		st.drafts = []moq.Draft{moq.Draft16}
+	case draft18:
+		st.drafts = []moq.Draft{moq.Draft18}
 	default:
-		return nil, errf(codeInvalid, "config draft %d is not a MoqDraft (0 auto, 7, 70, 14, 16)", int(cc.draft))
+		return nil, errf(codeInvalid, "config draft %d is not a MoqDraft (0 auto, 7, 70, 14, 16, 18)", int(cc.draft))
 	}
 	if cc.ca_file != nil {
 		f, err := goString(cc.ca_file, "config ca_file", maxURLLen)

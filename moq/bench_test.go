@@ -62,6 +62,8 @@ var benchVariants = []struct {
 	scheme string
 	draft  Draft
 }{
+	{"quic/18", "moqt", Draft18},
+	{"wt/18", "https", Draft18},
 	{"quic/16", "moqt", Draft16},
 	{"wt/16", "https", Draft16},
 	{"quic/14", "moqt", Draft14},

@@ -229,7 +229,7 @@ func (s *Session) Subscribe(ctx context.Context, ns Namespace, name string, opts
 		Forward: true, FilterType: f.Type, Start: f.Start, EndGroup: f.EndGroup, EndObject: f.EndObject,
 		Params: s.authParams(false, opts.AuthToken),
 	}
-	if s.draft == Draft16 {
+	if s.draft == Draft16 || s.draft == Draft18 {
 		// Always state the filter, even AbsoluteStart {0,0} (what an absent
 		// SUBSCRIPTION_FILTER means): peers that read an absent filter as
 		// "largest object" (Eyevinn moqtransport v0.9.0) then start where

@@ -181,6 +181,16 @@ func (s *Session) acceptRequestID(id uint64) bool {
 			s.protocolViolation(CodeTooManyRequests, "request ID %d is not below the granted maximum %d", id, max)
 			return false
 		}
+		if s.rules.requestStreams && id > s.peerNextReqID && (id-s.peerNextReqID)/2 > s.maxRequestGap() {
+			// Draft-18 has no maximum: IDs go up by 2 per request, and
+			// only the requests in flight (bounded by the stream limit)
+			// can be overtaken. A jump further ahead is not a next ID (and
+			// would make the skipped set huge).
+			want := s.peerNextReqID
+			s.mu.Unlock()
+			s.protocolViolation(CodeInvalidRequestID, "request ID %d is too far ahead of the next one (%d)", id, want)
+			return false
+		}
 		if id < s.peerNextReqID {
 			delete(s.peerSkipped, id)
 		} else {
@@ -219,6 +229,13 @@ func (s *Session) acceptRequestID(id uint64) bool {
 	s.peerOpen++
 	s.mu.Unlock()
 	return true
+}
+
+// maxRequestGap bounds how many of the peer's draft-18 Request IDs a
+// request may skip: each request in flight holds a stream (the stream
+// limit) and may have REQUEST_UPDATEs in flight too.
+func (s *Session) maxRequestGap() uint64 {
+	return 4*uint64(s.opts.maxIncomingStreams()) + 64
 }
 
 // retireRequest records that one of the peer's requests (one that took a
@@ -429,6 +446,10 @@ func (s *Session) onGoAway(m *wire.GoAway) {
 		return
 	case s.isServer && m.NewSessionURI != "":
 		s.protocolViolation(CodeProtocolViolation, "GOAWAY from a client with a URI")
+		return
+	case m.HasRequestID && m.RequestID%2 != s.nextReqID%2:
+		// Draft-18: the Request ID names one of ours.
+		s.protocolViolation(CodeInvalidRequestID, "GOAWAY names request ID %d, not one of this side's", m.RequestID)
 		return
 	}
 	s.log.Info("peer sent GOAWAY", "uri", m.NewSessionURI)

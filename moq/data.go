@@ -402,6 +402,7 @@ func (s *Session) readSubgroupStream(st transport.ReceiveStream, r *wire.StreamR
 			break
 		}
 		subgroup = o.Subgroup
+		o.Extensions = s.extFromWire(o.Extensions)
 		sub.deliverStream((*Object)(o))
 		mine.release()
 	}
@@ -435,10 +436,14 @@ func (s *Session) readFetchStream(st transport.ReceiveStream, r *wire.StreamRead
 		st.CancelRead(stopUnknownAlias)
 		return
 	}
+	if f.order == wire.GroupOrderDescending {
+		r.SetFetchGroupOrder(f.order) // draft-18 Group ID deltas count down
+	}
 	for {
 		o := new(wire.Object)
 		err := r.Next(o)
 		if err == nil {
+			o.Extensions = s.extFromWire(o.Extensions)
 			f.q.deliverDatagram((*Object)(o)) // arrival order is the fetch's order
 			continue
 		}
@@ -447,6 +452,7 @@ func (s *Session) readFetchStream(st transport.ReceiveStream, r *wire.StreamRead
 			delete(s.fetches, id)
 		}
 		s.mu.Unlock()
+		s.closeRequest(id) // draft-18: the fetch's request stream ends with it
 		switch {
 		case errors.Is(err, io.EOF):
 			f.finish(fmt.Errorf("moq: fetch complete: %w", ErrEnded))
@@ -478,5 +484,6 @@ func (s *Session) handleDatagram(b []byte) {
 		return // unknown alias: datagrams are unreliable anyway
 	}
 	o := dg.Object
+	o.Extensions = s.extFromWire(o.Extensions)
 	sub.deliverDatagram((*Object)(&o))
 }

@@ -38,9 +38,9 @@ func dialDrafts(t *testing.T, ln *Listener, fp [32]byte, scheme string, drafts [
 	return c, s, nil
 }
 
-// TestVersionNegotiation16: a client allowing 16, 14 and 07cf (the
-// default) makes one handshake offering moqt-16 and moq-00 and runs the
-// draft the server's configuration leads to.
+// TestVersionNegotiation16: a client allowing 18, 16, 14 and 07cf (the
+// default) makes one handshake offering moqt-18, moqt-16 and moq-00 and
+// runs the draft the server's configuration leads to.
 func TestVersionNegotiation16(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -51,7 +51,12 @@ func TestVersionNegotiation16(t *testing.T) {
 		{"server 14 only", []Draft{Draft14}, nil, Draft14},
 		{"server 16 only", []Draft{Draft16}, nil, Draft16},
 		{"server 16 and 14", []Draft{Draft16, Draft14}, nil, Draft16},
-		{"server default", nil, nil, Draft16},
+		{"server default", nil, nil, Draft18},
+		{"server 18 only", []Draft{Draft18}, nil, Draft18},
+		{"server 16 and 14, client default", []Draft{Draft16, Draft14}, nil, Draft16},
+		{"client 16 and 14, server default", nil, []Draft{Draft16, Draft14}, Draft16},
+		{"client prefers 16, server prefers 18", nil, []Draft{Draft16, Draft18}, Draft18},
+		{"client 18 then 07cf, server 14 and 07", []Draft{Draft14, Draft07}, []Draft{Draft18, Draft07Cloudflare}, Draft07Cloudflare},
 		{"server 07cf only (SETUP fallback)", []Draft{Draft07Cloudflare}, nil, Draft07Cloudflare},
 		{"client prefers 14, server prefers 16", nil, []Draft{Draft14, Draft16}, Draft16},
 		{"client 14 only, server default", nil, []Draft{Draft14}, Draft14},
@@ -88,6 +93,9 @@ func TestVersionMismatch16(t *testing.T) {
 		{"client 16, server 14", []Draft{Draft14}, []Draft{Draft16}},
 		{"client 14, server 16", []Draft{Draft16}, []Draft{Draft14}},
 		{"client 16, server 07", []Draft{Draft07}, []Draft{Draft16}},
+		{"client 18, server 16", []Draft{Draft16}, []Draft{Draft18}},
+		{"client 16, server 18", []Draft{Draft18}, []Draft{Draft16}},
+		{"client 18, server 14", []Draft{Draft14}, []Draft{Draft18}},
 	}
 	for _, tc := range cases {
 		for _, scheme := range schemes {
@@ -521,7 +529,7 @@ func TestDoesNotExistObjects(t *testing.T) {
 				}
 			}
 			want := []Location{loc(0, 0), loc(0, 1), loc(0, 2)}
-			if v.draft == Draft16 {
+			if v.draft == Draft16 || v.draft == Draft18 {
 				want = []Location{loc(0, 0), loc(0, 2)}
 			}
 			for i, w := range want {

@@ -36,6 +36,13 @@ type draftRules struct {
 	// the AUTHORITY setup parameter (16; draft-14 asks it too, but peers of
 	// that draft are not known to expect it, so it is left out there).
 	sendAuthority bool
+	// requestStreams: every request opens its own bidirectional stream,
+	// where its answer and follow-ups travel without a Request ID; a
+	// request ends by closing or resetting its stream (no UNSUBSCRIBE,
+	// FETCH_CANCEL, PUBLISH_NAMESPACE_DONE / _CANCEL); no MAX_REQUEST_ID or
+	// REQUESTS_BLOCKED; the control channel is a pair of unidirectional
+	// streams opened with SETUP (18; reqstream.go).
+	requestStreams bool
 	// codes are the request error codes the engine sends.
 	codes requestCodes
 }
@@ -77,6 +84,11 @@ func rulesFor(d wire.Draft) draftRules {
 		return draftRules{requestIDs: true, genericAnswers: true, namespaceStreams: true,
 			namespaceDoneByID: true, updateAnswered: true, emptyPrefix: true, sendAuthority: true,
 			codes: codes16}
+	case wire.Draft18:
+		// REQUEST_ERROR codes as in 16.
+		return draftRules{requestIDs: true, genericAnswers: true, namespaceStreams: true,
+			namespaceDoneByID: true, updateAnswered: true, emptyPrefix: true, sendAuthority: true,
+			requestStreams: true, codes: codes16}
 	}
 	return draftRules{emptyPrefix: true, codes: codes07}
 }
@@ -143,7 +155,26 @@ func (r *draftRules) specialize(m wire.Message) wire.Message {
 	if !r.genericAnswers {
 		return m
 	}
+	if r.requestStreams {
+		switch v := m.(type) {
+		case *wire.TrackStatus:
+			return wire.RequestOKFromTrackStatus18(v)
+		case *wire.PublishOK:
+			if ok, err := wire.RequestOKFromPublishOK18(v); err == nil {
+				return ok
+			}
+		}
+	}
 	return wire.ToDraft16(m)
+}
+
+// knownDraft reports whether d is a draft this package speaks.
+func knownDraft(d Draft) bool {
+	switch d {
+	case Draft07, Draft07Cloudflare, Draft14, Draft16, Draft18:
+		return true
+	}
+	return false
 }
 
 // markUpdateAll says that an update carries every field (draft-16

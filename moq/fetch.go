@@ -15,6 +15,9 @@ type FetchStream struct {
 	ok   *wire.FetchOK
 	sess *Session
 	id   uint64
+	// order is the group order asked for (draft-18 fetch streams
+	// delta-code Group IDs along it).
+	order uint8
 }
 
 // End returns the location of the last object the publisher will send.
@@ -98,7 +101,7 @@ func (s *Session) fetch(ctx context.Context, m *wire.Fetch, opts FetchOptions) (
 	m.RequestID = id
 	f := &FetchStream{sess: s, id: id, q: &Subscription{sess: s, reqID: id, ns: m.Namespace, name: m.Name,
 		limit: 1 << 62, wake: make(chan struct{}, 1), open: map[uint64]int{}, buffered: map[uint64][]*Object{},
-		done: make(chan struct{})}}
+		done: make(chan struct{})}, order: m.GroupOrder}
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()

@@ -22,7 +22,7 @@ func variantsWhere(keep func(Draft) bool) []struct {
 }
 
 // is14 keeps draft-14 and later (16), whose semantics the draft-14 tests check.
-func is14(d Draft) bool { return d == Draft14 || d == Draft16 }
+func is14(d Draft) bool { return d == Draft14 || d == Draft16 || d == Draft18 }
 func is07(d Draft) bool { return d.Is07() }
 func anyDraft(Draft) bool {
 	return true

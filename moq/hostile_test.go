@@ -17,13 +17,18 @@ import (
 // rawPeer is a client that speaks MoQT bytes itself, to test how a server
 // session copes with a misbehaving peer.
 type rawPeer struct {
-	t      *testing.T
-	draft  Draft
-	conn   transport.Conn
-	ctrl   transport.Stream
-	cr     *wire.ControlReader
-	server *Session
-	ln     *Listener
+	t     *testing.T
+	draft Draft
+	conn  transport.Conn
+	ctrl  transport.SendStream    // the control stream (18: ours, unidirectional)
+	in    transport.ReceiveStream // where the server's control messages come
+	cr    *wire.ControlReader
+	// Draft-18: the stream of the last request sent, where read reads.
+	req     transport.Stream
+	reqCR   *wire.ControlReader
+	nextReq uint64 // above the highest Request ID sent
+	server  *Session
+	ln      *Listener
 }
 
 // newRawPeer starts a server and connects a raw client to it, completing
@@ -63,15 +68,35 @@ func newRawPeer(t *testing.T, scheme string, d Draft, sopts *Options) *rawPeer {
 		}
 		ln.Close()
 	})
-	if r.ctrl, err = conn.OpenStreamSync(ctx); err != nil {
+	if d == Draft18 {
+		// A pair of unidirectional control streams, SETUP both ways.
+		if r.ctrl, err = conn.OpenUniStreamSync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		r.sendMsg(&wire.Setup{Params: wire.Params{wire.BytesParam(wire.SetupPath, []byte("/raw"))}})
+		if r.in, err = conn.AcceptUniStream(ctx); err != nil {
+			t.Fatal(err)
+		}
+		r.cr = wire.NewControlReader(r.in, d, nil)
+		if m := r.read(); !isSetup(m) {
+			t.Fatalf("got %T, want SETUP", m)
+		}
+		if r.server, err = ln.Accept(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	st, err := conn.OpenStreamSync(ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
+	r.ctrl, r.in = st, st
 	ps := wire.Params{wire.IntParam(wire.SetupMaxRequestID, 100)}
 	if d.Is07() {
 		ps = append(ps, wire.IntParam(wire.SetupRole, wire.RolePubSub))
 	}
 	r.sendMsg(&wire.ClientSetup{Versions: []uint64{d.Version()}, Params: ps})
-	r.cr = wire.NewControlReader(r.ctrl, d, nil)
+	r.cr = wire.NewControlReader(r.in, d, nil)
 	m := r.read()
 	if _, ok := m.(*wire.ServerSetup); !ok {
 		t.Fatalf("got %T, want SERVER_SETUP", m)
@@ -82,13 +107,64 @@ func newRawPeer(t *testing.T, scheme string, d Draft, sopts *Options) *rawPeer {
 	return r
 }
 
+func isSetup(m wire.Message) bool {
+	_, ok := m.(*wire.Setup)
+	return ok
+}
+
 func (r *rawPeer) sendMsg(m wire.Message) {
 	r.t.Helper()
 	b, err := wire.AppendMessage(nil, r.draft, m)
 	if err != nil {
 		r.t.Fatal(err)
 	}
+	if r.draft == Draft18 && isRequest18(m) {
+		// Draft-18: a request opens a stream of its own.
+		st, err := r.conn.OpenStreamSync(ctxT(r.t))
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		if _, err := st.Write(b); err != nil {
+			r.t.Fatal(err)
+		}
+		r.req, r.reqCR = st, wire.NewControlReader(st, r.draft, nil)
+		if id := requestID18(m); id+2 > r.nextReq {
+			r.nextReq = id + 2
+		}
+		return
+	}
 	r.sendRaw(b)
+}
+
+// requestID18 returns the Request ID of a draft-18 request message.
+func requestID18(m wire.Message) uint64 {
+	switch m := m.(type) {
+	case *wire.Subscribe:
+		return m.RequestID
+	case *wire.Fetch:
+		return m.RequestID
+	case *wire.TrackStatusRequest:
+		return m.RequestID
+	case *wire.PublishNamespace:
+		return m.RequestID
+	case *wire.SubscribeNamespace:
+		return m.RequestID
+	case *wire.Publish:
+		return m.RequestID
+	case *wire.SubscribeTracks:
+		return m.RequestID
+	}
+	return 0
+}
+
+// isRequest18 reports whether m opens a draft-18 request stream.
+func isRequest18(m wire.Message) bool {
+	switch m.(type) {
+	case *wire.Subscribe, *wire.Fetch, *wire.TrackStatusRequest, *wire.PublishNamespace,
+		*wire.SubscribeNamespace, *wire.Publish, *wire.SubscribeTracks:
+		return true
+	}
+	return false
 }
 
 func (r *rawPeer) sendRaw(b []byte) {
@@ -101,7 +177,15 @@ func (r *rawPeer) sendRaw(b []byte) {
 // read returns the server's next control message.
 func (r *rawPeer) read() wire.Message {
 	r.t.Helper()
-	r.ctrl.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if r.reqCR != nil {
+		r.req.SetReadDeadline(time.Now().Add(10 * time.Second))
+		m, err := r.reqCR.Read()
+		if err != nil {
+			r.t.Fatalf("reading the server's request stream: %v", err)
+		}
+		return m
+	}
+	r.in.SetReadDeadline(time.Now().Add(10 * time.Second))
 	m, err := r.cr.Read()
 	if err != nil {
 		r.t.Fatalf("reading the server's control stream: %v", err)
@@ -145,6 +229,9 @@ func (r *rawPeer) expectClosed(code uint64) {
 // frame frames a raw control message payload for the peer's draft.
 func (r *rawPeer) frame(typ uint64, payload []byte) []byte {
 	b := wire.AppendVarint(nil, typ)
+	if r.draft == Draft18 {
+		b = wire.AppendVarint18(nil, typ)
+	}
 	if !r.draft.Is07() {
 		b = append(b, byte(len(payload)>>8), byte(len(payload)))
 	} else {
@@ -207,7 +294,11 @@ func TestHostileSecondSetup(t *testing.T) {
 		t.Run(v.name, func(t *testing.T) {
 			t.Parallel()
 			r := newRawPeer(t, v.scheme, v.draft, nil)
-			r.sendMsg(&wire.ClientSetup{Versions: []uint64{v.draft.Version()}})
+			if v.draft == Draft18 {
+				r.sendMsg(&wire.Setup{})
+			} else {
+				r.sendMsg(&wire.ClientSetup{Versions: []uint64{v.draft.Version()}})
+			}
 			r.expectClosed(CodeProtocolViolation)
 		})
 	}
@@ -216,7 +307,7 @@ func TestHostileSecondSetup(t *testing.T) {
 // TestHostileTooManyRequests: requests beyond the granted maximum close
 // the session with TOO_MANY_REQUESTS (draft-07: TOO_MANY_SUBSCRIBES).
 func TestHostileTooManyRequests(t *testing.T) {
-	for _, v := range variants {
+	for _, v := range variantsWhere(hasRequestCredit) {
 		t.Run(v.name, func(t *testing.T) {
 			t.Parallel()
 			r := newRawPeer(t, v.scheme, v.draft, &Options{MaxRequestID: 2})
@@ -245,7 +336,7 @@ func TestHostileTooManyRequests(t *testing.T) {
 
 // TestHostileRequestIDCredit: credit comes back as requests complete.
 func TestHostileRequestIDCredit(t *testing.T) {
-	for _, v := range variants {
+	for _, v := range variantsWhere(hasRequestCredit) {
 		t.Run(v.name, func(t *testing.T) {
 			t.Parallel()
 			r := newRawPeer(t, v.scheme, v.draft, &Options{MaxRequestID: 2})
@@ -307,7 +398,11 @@ func TestHostileSilentUniStream(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := silent.Write([]byte{0x40}); err != nil { // half a varint
+			half := []byte{0x40} // half a varint
+			if v.draft == Draft18 {
+				half = []byte{0x80}
+			}
+			if _, err := silent.Write(half); err != nil {
 				t.Fatal(err)
 			}
 			// A stream opened after it is still handled: stopped, as its
@@ -374,9 +469,15 @@ func (r *rawPeer) expectServing() {
 	if _, err := r.server.Publish(ns, "t", TrackOptions{}); err != nil {
 		r.t.Fatal(err)
 	}
-	r.subscribe(r.reqID(0), ns, "t")
-	if ok := readUntil[*wire.SubscribeOK](r); ok.RequestID != r.reqID(0) {
-		r.t.Fatalf("SUBSCRIBE_OK for %d", ok.RequestID)
+	if r.draft == Draft18 {
+		// A new request stream; the answer carries no Request ID.
+		r.subscribe(r.nextReq, ns, "t")
+		readUntil[*wire.SubscribeOK](r)
+	} else {
+		r.subscribe(r.reqID(0), ns, "t")
+		if ok := readUntil[*wire.SubscribeOK](r); ok.RequestID != r.reqID(0) {
+			r.t.Fatalf("SUBSCRIBE_OK for %d", ok.RequestID)
+		}
 	}
 	select {
 	case <-r.server.Done():
@@ -496,3 +597,6 @@ func TestForwardedResetStaysAReset(t *testing.T) {
 		})
 	}
 }
+
+// hasRequestCredit keeps the drafts with MAX_REQUEST_ID (all before 18).
+func hasRequestCredit(d Draft) bool { return d != Draft18 }

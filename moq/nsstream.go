@@ -103,14 +103,14 @@ func (s *Session) subscribeNamespaceStream(ctx context.Context, prefix Namespace
 	st.SetReadDeadline(time.Time{})
 	switch m := m.(type) {
 	case *wire.RequestOK:
-		if m.RequestID != id {
+		if !s.rules.requestStreams && m.RequestID != id {
 			forget()
 			s.protocolViolation(CodeProtocolViolation, "REQUEST_OK for request %d on the stream of request %d", m.RequestID, id)
 			return nil, s.closedErr()
 		}
 	case *wire.RequestError:
 		forget()
-		if m.RequestID != id {
+		if !s.rules.requestStreams && m.RequestID != id {
 			s.protocolViolation(CodeProtocolViolation, "REQUEST_ERROR for request %d on the stream of request %d", m.RequestID, id)
 			return nil, s.closedErr()
 		}
@@ -206,7 +206,11 @@ func (s *Session) bidiLoop() {
 			return
 		}
 		s.wg.Add(1)
-		go s.serveNamespaceStream(st)
+		if s.rules.requestStreams {
+			go s.serveRequestStream(st)
+		} else {
+			go s.serveNamespaceStream(st)
+		}
 	}
 }
 
@@ -230,6 +234,12 @@ func (s *Session) serveNamespaceStream(st transport.Stream) {
 		s.protocolViolation(CodeProtocolViolation, "bidirectional stream starting with %s, not SUBSCRIBE_NAMESPACE", wire.MessageName(s.draft, m))
 		return
 	}
+	s.serveNamespaceRequest(st, cr, req)
+}
+
+// serveNamespaceRequest serves the peer's SUBSCRIBE_NAMESPACE req, read
+// from st through cr.
+func (s *Session) serveNamespaceRequest(st transport.Stream, cr *wire.ControlReader, req *wire.SubscribeNamespace) {
 	if !s.acceptRequestID(req.RequestID) {
 		return
 	}
@@ -252,7 +262,7 @@ func (s *Session) serveNamespaceStream(st transport.Stream) {
 		in.mu.Unlock()
 	}()
 
-	err = fmt.Errorf("moq: namespace subscriptions are served by relays: %w", ErrUnsupported)
+	err := fmt.Errorf("moq: namespace subscriptions are served by relays: %w", ErrUnsupported)
 	if aerr := s.authorizeRequest(RequestSubscribeNamespace, req.Prefix, "", req.Params); aerr != nil {
 		err = aerr
 	} else if s.handler != nil {
@@ -269,7 +279,7 @@ func (s *Session) serveNamespaceStream(st transport.Stream) {
 		return
 	}
 	in.mu.Lock()
-	ok = in.writeLocked(&wire.RequestOK{RequestID: req.RequestID})
+	ok := in.writeLocked(&wire.RequestOK{RequestID: req.RequestID})
 	for _, ev := range in.queue {
 		if ok {
 			ok = in.sendLocked(ev)
@@ -280,7 +290,25 @@ func (s *Session) serveNamespaceStream(st transport.Stream) {
 
 	// The subscriber sends nothing more: the stream's end (or reset) ends
 	// the subscription.
-	m, err = cr.Read()
+	m, err := cr.Read()
+	if u, isUpdate := m.(*wire.SubscribeUpdate); err == nil && isUpdate && s.rules.requestStreams {
+		// Draft-18 may update the prefix: not supported; the text has the
+		// stream closed after the REQUEST_ERROR.
+		if s.acceptRequestID(u.RequestID) {
+			in.write(&wire.RequestError{RequestID: u.RequestID, ErrorCode: s.rules.codes.notSupported,
+				Reason: "REQUEST_UPDATE of a SUBSCRIBE_NAMESPACE is not supported"})
+			s.retireRequest()
+		}
+		in.mu.Lock()
+		in.closed = true
+		in.mu.Unlock()
+		st.Close()
+		st.CancelRead(nsStreamCancelled)
+		if s.handler != nil && s.ctx.Err() == nil {
+			s.handler.UnsubscribeNamespace(s, req.Prefix)
+		}
+		return
+	}
 	if err == nil {
 		s.protocolViolation(CodeProtocolViolation, "%s after SUBSCRIBE_NAMESPACE on its stream", wire.MessageName(s.draft, m))
 		return

@@ -38,6 +38,10 @@ const (
 	// Draft16 is draft-ietf-moq-transport-16, selected by ALPN ("moqt-16")
 	// rather than in SETUP.
 	Draft16 = wire.Draft16
+	// Draft18 is draft-ietf-moq-transport-18, selected by ALPN ("moqt-18"):
+	// a pair of unidirectional control streams and every request on its own
+	// bidirectional stream.
+	Draft18 = wire.Draft18
 )
 
 // Namespace is a track namespace: a tuple of 1 to 32 byte strings.
@@ -71,14 +75,15 @@ type TLSConfig struct {
 // Options configure a session, on either side. The zero value is usable.
 type Options struct {
 	// Drafts lists the drafts to offer, in order of preference. A client's
-	// first connection offers the protocols they need: "moqt-16" (Draft16)
-	// and "moq-00" (the others); the server picks. With "moq-00" the client
+	// first connection offers the protocols they need: "moqt-18" (Draft18),
+	// "moqt-16" (Draft16) and "moq-00" (the others); the server picks. With "moq-00" the client
 	// tries the first SETUP draft; if the server refuses its version, it
 	// tries the next (a fresh connection, since draft-07 and draft-14 SETUP
-	// messages cannot be combined). Default for clients: Draft16, Draft14,
-	// then Draft07Cloudflare. A server accepts any listed draft (offering
-	// "moqt-16" only when Draft16 is listed, "moq-00" only when a SETUP
-	// draft is); default: all, preferring draft-16. A server learns only the
+	// messages cannot be combined). Default for clients: Draft18, Draft16,
+	// Draft14, then Draft07Cloudflare. A server accepts any listed draft
+	// (offering "moqt-18" / "moqt-16" only when Draft18 / Draft16 is listed,
+	// "moq-00" only when a SETUP draft is); default: all, preferring the
+	// newest. A server learns only the
 	// draft-07 family from CLIENT_SETUP, so Draft07Layout picks the data
 	// layout it uses with draft-07 clients.
 	Drafts []Draft
@@ -119,7 +124,10 @@ type Options struct {
 	MaxAnnounces int
 	// MaxRequestID is the request credit granted to the peer at setup (the
 	// number of requests it may make before we grant more). We grant more as
-	// its requests complete. Default 1024.
+	// its requests complete. Default 1024. Draft-18 has no request credit:
+	// there it bounds the peer's concurrent requests as the QUIC limit on
+	// its bidirectional streams (each request has one; a few more are
+	// allowed for WebTransport's and namespace subscriptions' own).
 	MaxRequestID uint64
 	// SubscriptionBuffer bounds the bytes buffered for one subscription
 	// that the application has not read yet, and for one subscriber that the
@@ -180,15 +188,18 @@ func (o *Options) maxRequestID() uint64 {
 
 func (o *Options) clientDrafts() []Draft {
 	if len(o.Drafts) == 0 {
-		return []Draft{Draft16, Draft14, Draft07Cloudflare}
+		return []Draft{Draft18, Draft16, Draft14, Draft07Cloudflare}
 	}
 	return o.Drafts
 }
 
-// serverProtocols lists the protocols a server offers, preferring
-// draft-16.
+// serverProtocols lists the protocols a server offers, preferring the
+// newest draft.
 func (o *Options) serverProtocols() []string {
 	var ps []string
+	if o.accepts(Draft18) {
+		ps = append(ps, Draft18.ALPN())
+	}
 	if o.accepts(Draft16) {
 		ps = append(ps, Draft16.ALPN())
 	}
@@ -249,10 +260,19 @@ func (o *Options) transportOptions(client bool) transport.Options {
 			ServerName:   o.TLS.ServerName,
 			Certificates: o.TLS.Certificates,
 		},
-		HandshakeTimeout: o.connectTimeout(),
-		IdleTimeout:      idle,
-		KeepAlive:        o.KeepAlive,
+		HandshakeTimeout:   o.connectTimeout(),
+		IdleTimeout:        idle,
+		KeepAlive:          o.KeepAlive,
+		MaxIncomingStreams: o.maxIncomingStreams(),
 	}
+}
+
+// maxIncomingStreams is the QUIC limit on the peer's concurrent
+// bidirectional streams: draft-18 requests each take one for their
+// lifetime, so the limit follows MaxRequestID (plus a margin for the
+// control stream of earlier drafts and WebTransport's CONNECT stream).
+func (o *Options) maxIncomingStreams() int64 {
+	return int64(min(o.maxRequestID(), 1<<20)) + 16
 }
 
 func durOr(d, def time.Duration) time.Duration {

@@ -380,7 +380,7 @@ func endsStream(next *event, o *Object) bool {
 
 func (s *subscriber) sendDatagram(o *Object) {
 	dg := wire.Datagram{SubscribeID: s.reqID, TrackAlias: s.alias, Object: wire.Object{
-		Group: o.Group, ID: o.ID, Priority: o.Priority, Status: o.Status, Extensions: o.Extensions, Payload: o.Payload}}
+		Group: o.Group, ID: o.ID, Priority: o.Priority, Status: o.Status, Extensions: s.sess.extToWire(o.Extensions), Payload: o.Payload}}
 	if s.sess.draft == wire.Draft07 {
 		dg.Type = wire.DatagramType07
 	}
@@ -435,7 +435,7 @@ func (s *subscriber) writeObject(o *Object, fin bool) {
 		s.streams[k] = os
 		s.streamCount.Add(1)
 	}
-	wo := wire.Object{Group: o.Group, Subgroup: o.Subgroup, ID: o.ID, Priority: o.Priority, Status: o.Status, Extensions: o.Extensions}
+	wo := wire.Object{Group: o.Group, Subgroup: o.Subgroup, ID: o.ID, Priority: o.Priority, Status: o.Status, Extensions: s.sess.extToWire(o.Extensions)}
 	if s.sess.draft.Is07() {
 		wo.Extensions = nil // draft-07 objects carry no extension headers
 	}

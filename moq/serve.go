@@ -1,9 +1,11 @@
 package moq
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/moq-ffi/moq-ffi-go/internal/wire"
 )
@@ -355,6 +357,12 @@ func (s *Session) serveFetch(ctx context.Context, m *wire.Fetch) {
 		return
 	}
 	last := objs[len(objs)-1]
+	descending := s.draft == Draft18 && m.GroupOrder == wire.GroupOrderDescending
+	if descending {
+		// Draft-18 sends fetched groups in the order asked for (objects
+		// within a group in ID order).
+		slices.SortStableFunc(objs, func(a, b *Object) int { return cmp.Compare(b.Group, a.Group) })
+	}
 	s.send(&wire.FetchOK{RequestID: m.RequestID, GroupOrder: wire.GroupOrderAscending,
 		End: Location{Group: last.Group, Object: last.ID}})
 	defer s.endFetch(m.RequestID)
@@ -368,6 +376,9 @@ func (s *Session) serveFetch(ctx context.Context, m *wire.Fetch) {
 	defer stop()
 	b := wire.AppendFetchHeader(nil, s.draft, wire.FetchHeader{RequestID: m.RequestID})
 	enc := wire.FetchEncoder{Draft: s.draft} // draft-16 objects refer to the prior one
+	if descending {
+		enc.GroupOrder = wire.GroupOrderDescending
+	}
 	for _, o := range objs {
 		if ctx.Err() != nil {
 			st.CancelWrite(resetCancelled)
@@ -377,6 +388,7 @@ func (s *Session) serveFetch(ctx context.Context, m *wire.Fetch) {
 			continue // draft-16 has no "does not exist": the object is left out
 		}
 		wo := *(*wire.Object)(o)
+		wo.Extensions = s.extToWire(wo.Extensions)
 		if s.draft.Is07() {
 			wo.Extensions = nil // draft-07 objects carry no extension headers
 		}

@@ -14,8 +14,9 @@ import (
 )
 
 // Listener accepts MoQT sessions, raw QUIC and WebTransport on one UDP
-// port, draft-07, draft-14 and draft-16 alike (draft-16 selected by the
-// protocol "moqt-16", the others by SETUP after "moq-00").
+// port, draft-07, draft-14, draft-16 and draft-18 alike (16 and 18
+// selected by the protocols "moqt-16" / "moqt-18", the others by SETUP
+// after "moq-00").
 type Listener struct {
 	tl     *transport.Listener
 	opts   *Options
@@ -112,6 +113,9 @@ func serverSetup(ctx context.Context, conn transport.Conn, opts *Options) (*Sess
 		conn.CloseWithError(code, err.Error())
 		return nil, err
 	}
+	if conn.NegotiatedProtocol() == wire.Draft18.ALPN() {
+		return serverSetup18(ctx, conn, opts)
+	}
 	ctrl, err := conn.AcceptStream(ctx)
 	if err != nil {
 		conn.CloseWithError(CodeProtocolViolation, "no control stream")
@@ -172,18 +176,9 @@ func serverSetupOn(conn transport.Conn, ctrl transport.Stream, cr *wire.ControlR
 	ctrl.SetReadDeadline(time.Time{})
 	s := newSession(conn, ctrl, draft, opts, true)
 	s.ctrlReader = cr
-	s.path = conn.Path()
-	if p, ok := cs.Params.Get(wire.SetupPath); ok && conn.Protocol() == transport.ProtocolQUIC {
-		s.path = string(p.Bytes)
+	if code, err := s.acceptClientSetup(cs.Params); err != nil {
+		return fail(code, "%v", err)
 	}
-	if err := s.readPeerSetup(cs.Params); err != nil {
-		return fail(CodeProtocolViolation, "%v", err)
-	}
-	toks, code, err := readTokens(draft, true, cs.Params)
-	if err != nil {
-		return fail(code, "moq: CLIENT_SETUP authorization token: %v", err)
-	}
-	s.setupTokens = toks
 	ss := &wire.ServerSetup{Params: s.setupParams(false)}
 	if draft.VersionInSetup() {
 		ss.Version = draft.Version()
@@ -194,6 +189,29 @@ func serverSetupOn(conn transport.Conn, ctrl transport.Stream, cr *wire.ControlR
 	}
 	s.start()
 	return s, nil
+}
+
+// acceptClientSetup applies the client's SETUP parameters on a server
+// session: the path, the peer's limits, its authorization tokens. An error
+// comes with the session close code to refuse the client with.
+func (s *Session) acceptClientSetup(ps wire.Params) (uint64, error) {
+	s.path = s.conn.Path()
+	if p, ok := ps.Get(wire.SetupPath); ok && s.conn.Protocol() == transport.ProtocolQUIC {
+		s.path = string(p.Bytes)
+	}
+	if err := s.readPeerSetup(ps); err != nil {
+		return CodeProtocolViolation, err
+	}
+	toks, code, err := readTokens(s.draft, true, ps)
+	if err != nil {
+		name := "CLIENT_SETUP"
+		if s.rules.requestStreams {
+			name = "SETUP"
+		}
+		return code, fmt.Errorf("moq: %s authorization token: %v", name, err)
+	}
+	s.setupTokens = toks
+	return 0, nil
 }
 
 // GoAway asks the client to move to newURI ("" = reconnect to the same
@@ -212,8 +230,15 @@ func (s *Session) GoAway(newURI string, drain time.Duration) error {
 		return nil
 	}
 	s.goAwaySent = true
+	ga := &wire.GoAway{NewSessionURI: newURI}
+	if s.rules.requestStreams {
+		// Draft-18: the drain time, and the smallest of the peer's Request
+		// IDs not processed (every later request is refused GOING_AWAY).
+		ga.Timeout = uint64(drain.Milliseconds())
+		ga.RequestID, ga.HasRequestID = s.peerNextReqID, true
+	}
 	s.mu.Unlock()
-	if err := s.send(&wire.GoAway{NewSessionURI: newURI}); err != nil {
+	if err := s.send(ga); err != nil {
 		return err
 	}
 	go func() {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/url"
 	"slices"
 	"strings"
@@ -32,7 +33,7 @@ type Session struct {
 	// setupTokens are the client's CLIENT_SETUP tokens (server sessions).
 	setupTokens []AuthToken
 
-	ctrl       transport.Stream
+	ctrl       transport.SendStream // our control stream (18: unidirectional)
 	ctrlReader *wire.ControlReader
 	ctrlMu     sync.Mutex // serialises control writes
 	reqMu      sync.Mutex // held from a request ID's allocation until its request is written
@@ -69,6 +70,9 @@ type Session struct {
 	inSubs        map[uint64]*subscriber
 	inAlias       uint64 // draft-14: aliases we assign as publisher
 	inFetches     map[uint64]context.CancelFunc
+	// reqStreams are the request streams of draft-18 by Request ID: ours,
+	// the peer's, and the peer's REQUEST_UPDATE IDs while unanswered.
+	reqStreams map[uint64]*reqStream
 	// Published tracks served by the built-in handler.
 	tracks map[string]*Track
 
@@ -127,7 +131,7 @@ type ConnStats = transport.Stats
 // ConnStats returns the connection's statistics.
 func (s *Session) ConnStats() ConnStats { return s.conn.Stats() }
 
-func newSession(conn transport.Conn, ctrl transport.Stream, draft wire.Draft, opts *Options, isServer bool) *Session {
+func newSession(conn transport.Conn, ctrl transport.SendStream, draft wire.Draft, opts *Options, isServer bool) *Session {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Session{
 		conn:        conn,
@@ -158,7 +162,12 @@ func newSession(conn transport.Conn, ctrl transport.Stream, draft wire.Draft, op
 		inSubs:      map[uint64]*subscriber{},
 		inFetches:   map[uint64]context.CancelFunc{},
 		tracks:      map[string]*Track{},
+		reqStreams:  map[uint64]*reqStream{},
 		done:        make(chan struct{}),
+	}
+	if s.rules.requestStreams {
+		// No MAX_REQUEST_ID: the peer's stream limits bound requests.
+		s.peerMaxReqID = math.MaxUint64
 	}
 	if s.rules.requestIDs {
 		if isServer {
@@ -168,6 +177,9 @@ func newSession(conn transport.Conn, ctrl transport.Stream, draft wire.Draft, op
 		}
 	}
 	s.grantedMax = s.initialGrant()
+	if s.rules.requestStreams {
+		s.grantedMax = math.MaxUint64
+	}
 	return s
 }
 
@@ -189,7 +201,9 @@ func (s *Session) setupParams(client bool) wire.Params {
 	if s.draft.Is07() {
 		ps = append(ps, wire.IntParam(wire.SetupRole, wire.RolePubSub))
 	}
-	ps = append(ps, wire.IntParam(wire.SetupMaxRequestID, s.grantedMax))
+	if !s.rules.requestStreams {
+		ps = append(ps, wire.IntParam(wire.SetupMaxRequestID, s.grantedMax))
+	}
 	if client && s.conn.Protocol() == transport.ProtocolQUIC {
 		// PATH is path-abempty plus query: sent even when empty.
 		ps = append(ps, wire.BytesParam(wire.SetupPath, []byte(s.path)))
@@ -215,9 +229,10 @@ func (s *Session) setupParams(client bool) wire.Params {
 // QUIC). ctx bounds the whole call, as does opts.ConnectTimeout.
 //
 // The first connection offers every protocol the allowed drafts need
-// (opts.Drafts): "moqt-16" for Draft16, "moq-00" for the drafts that
-// negotiate their version in SETUP (14, 07); the server picks. On "moqt-16"
-// the session runs draft-16. On "moq-00" the SETUP drafts are tried in
+// (opts.Drafts): "moqt-18" for Draft18, "moqt-16" for Draft16, "moq-00" for
+// the drafts that negotiate their version in SETUP (14, 07); the server
+// picks. On "moqt-18" / "moqt-16" the session runs that draft (18: SETUP on
+// a pair of unidirectional streams). On "moq-00" the SETUP drafts are tried in
 // order, the first on that connection, each further one on a fresh
 // connection offering "moq-00" alone (draft-07 and draft-14 SETUP messages
 // cannot be combined).
@@ -231,7 +246,7 @@ func Dial(ctx context.Context, rawURL string, opts *Options) (*Session, error) {
 	}
 	drafts := opts.clientDrafts()
 	for _, d := range drafts {
-		if d.Version() == 0 {
+		if !knownDraft(d) {
 			return nil, fmt.Errorf("moq: unknown draft %v in Options.Drafts: %w", d, ErrInvalid)
 		}
 	}
@@ -260,6 +275,13 @@ func Dial(ctx context.Context, rawURL string, opts *Options) (*Session, error) {
 		}
 	}
 	switch got := conn.NegotiatedProtocol(); {
+	case got == wire.Draft18.ALPN() && slices.Contains(drafts, Draft18):
+		s, err := setupOn(ctx, conn, u, Draft18, opts)
+		if err == nil {
+			return s, nil
+		}
+		errs = append(errs, fmt.Errorf("draft %s: %w", Draft18, err))
+		return fail()
 	case got == wire.Draft16.ALPN() && slices.Contains(drafts, Draft16):
 		s, err := setupOn(ctx, conn, u, Draft16, opts)
 		if err == nil {
@@ -307,8 +329,9 @@ func protocolsFor(drafts []Draft) []string {
 func dialConn(ctx context.Context, rawURL string, opts *Options, protos []string) (transport.Conn, error) {
 	topts := opts.transportOptions(true)
 	topts.Protocols = protos
-	if strings.HasPrefix(strings.ToLower(rawURL), "https:") && !slices.Contains(protos, wire.Draft16.ALPN()) {
-		// WebTransport without draft-16: no WT-Available-Protocols at all,
+	if strings.HasPrefix(strings.ToLower(rawURL), "https:") && !slices.Contains(protos, wire.Draft16.ALPN()) &&
+		!slices.Contains(protos, wire.Draft18.ALPN()) {
+		// WebTransport without draft-16 or 18: no WT-Available-Protocols at all,
 		// as before protocol negotiation (servers of those drafts need
 		// none, and some may not expect the header).
 		topts.Protocols = nil
@@ -331,7 +354,16 @@ func dialConn(ctx context.Context, rawURL string, opts *Options, protos []string
 // setupOn runs the client's SETUP for draft d on conn; on failure conn is
 // closed.
 func setupOn(ctx context.Context, conn transport.Conn, u *url.URL, d wire.Draft, opts *Options) (*Session, error) {
-	ctrl, err := conn.OpenStreamSync(ctx)
+	var ctrl transport.SendStream
+	var in transport.ReceiveStream
+	var err error
+	if rulesFor(d).requestStreams {
+		ctrl, err = conn.OpenUniStreamSync(ctx)
+	} else {
+		var st transport.Stream
+		st, err = conn.OpenStreamSync(ctx)
+		ctrl, in = st, st
+	}
 	if err != nil {
 		conn.CloseWithError(CodeInternalError, "")
 		return nil, setupErr(ctx, "open control stream", err)
@@ -346,7 +378,12 @@ func setupOn(ctx context.Context, conn transport.Conn, u *url.URL, d wire.Draft,
 	} else {
 		s.path = conn.Path()
 	}
-	if err := s.clientSetup(ctx); err != nil {
+	if s.rules.requestStreams {
+		err = s.clientSetup18(ctx)
+	} else {
+		err = s.clientSetup(ctx, in)
+	}
+	if err != nil {
 		conn.CloseWithError(CodeProtocolViolation, "setup failed")
 		return nil, err
 	}
@@ -361,7 +398,7 @@ func setupErr(ctx context.Context, what string, err error) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
-func (s *Session) clientSetup(ctx context.Context) error {
+func (s *Session) clientSetup(ctx context.Context, in transport.ReceiveStream) error {
 	cs := &wire.ClientSetup{Params: s.setupParams(true)}
 	if s.draft.VersionInSetup() {
 		cs.Versions = []uint64{s.draft.Version()}
@@ -370,9 +407,9 @@ func (s *Session) clientSetup(ctx context.Context) error {
 		return setupErr(ctx, "send CLIENT_SETUP", err)
 	}
 	if dl, ok := ctx.Deadline(); ok {
-		s.ctrl.SetReadDeadline(dl)
+		in.SetReadDeadline(dl)
 	}
-	cr := wire.NewControlReader(s.ctrl, s.draft, s.lim)
+	cr := wire.NewControlReader(in, s.draft, s.lim)
 	m, err := cr.Read()
 	if err != nil {
 		cerr := s.closeReason(ctx, err)
@@ -385,7 +422,7 @@ func (s *Session) clientSetup(ctx context.Context) error {
 		// that does not speak this draft. Let Dial try the next one.
 		return fmt.Errorf("%w: no SERVER_SETUP: %w", ErrVersion, cerr)
 	}
-	s.ctrl.SetReadDeadline(time.Time{})
+	in.SetReadDeadline(time.Time{})
 	ss, ok := m.(*wire.ServerSetup)
 	if !ok {
 		return fmt.Errorf("%w: expected SERVER_SETUP, got %s", ErrVersion, wire.MessageName(s.draft, m))
@@ -492,6 +529,14 @@ const setupCloseWait = 250 * time.Millisecond
 
 // send writes one control message.
 func (s *Session) send(m wire.Message) error {
+	if s.rules.requestStreams {
+		return s.send18(m)
+	}
+	return s.sendControl(m)
+}
+
+// sendControl writes one message on the control stream.
+func (s *Session) sendControl(m wire.Message) error {
 	m = s.rules.specialize(m)
 	s.ctrlMu.Lock()
 	defer s.ctrlMu.Unlock()
@@ -790,6 +835,11 @@ func (s *Session) controlLoop() {
 				}
 			}
 			s.closeWith(&SessionError{Code: CodeInternalError, Err: s.connErrOr(err)}, true)
+			return
+		}
+		if _, ok := m.(*wire.GoAway); s.rules.requestStreams && !ok {
+			// Draft-18: requests and their answers have streams of their own.
+			s.protocolViolation(CodeProtocolViolation, "%s on the control stream", wire.MessageName(s.draft, m))
 			return
 		}
 		s.dispatch(m)

@@ -113,7 +113,7 @@ const (
 )
 
 // Request error code EXPIRED_AUTH_TOKEN: 0x12 in draft-14 (SUBSCRIBE_ERROR
-// and the others), 0x5 in draft-16 (REQUEST_ERROR, where 0x12 is
+// and the others), 0x5 in draft-16 and 18 (REQUEST_ERROR, where 0x12 is
 // MALFORMED_TRACK).
 const (
 	reqExpiredAuthToken   = 0x12
@@ -121,7 +121,7 @@ const (
 )
 
 func expiredTokenCode(d moq.Draft) uint64 {
-	if d == moq.Draft16 {
+	if d == moq.Draft16 || d == moq.Draft18 {
 		return reqExpiredAuthToken16
 	}
 	return reqExpiredAuthToken

@@ -27,7 +27,7 @@ func (r *testRelay) dialURL(t *testing.T, c client, url string) *moq.Session {
 func TestRequireToken(t *testing.T) {
 	r := startRelay(t, Config{Authorize: RequireToken("s3cret")})
 	ctx := ctxT(t)
-	for _, c := range []client{quic14, wt14, quic07cf, wt07cf} {
+	for _, c := range []client{quic18, wt18, quic14, wt14, quic07cf, wt07cf} {
 		t.Run(c.name, func(t *testing.T) {
 			ns := moq.Namespace{"token", c.name}
 			for _, bad := range []string{"/relay", "/relay?token=wrong"} {

@@ -24,7 +24,7 @@ import (
 // authClients are the drafts and transports the auth tests run over; a
 // draft-16 row goes here. (The relay serves one draft-07 data layout,
 // Cloudflare's by default, so the draft-07 rows use it.)
-var authClients = []client{quic16, wt16, quic14, wt14, quic07cf, wt07cf}
+var authClients = []client{quic18, wt18, quic16, wt16, quic14, wt14, quic07cf, wt07cf}
 
 // hasSetupToken: the draft's CLIENT_SETUP can carry an AUTHORIZATION TOKEN.
 func hasSetupToken(c client) bool { return !c.draft.Is07() }

@@ -42,7 +42,7 @@ func memRelay(b *testing.B) *testRelay {
 // BenchmarkMemoryPerSession: the heap taken by an idle session (client and
 // relay ends), over 200 sessions, per transport.
 func BenchmarkMemoryPerSession(b *testing.B) {
-	for _, c := range []client{quic14, wt14} {
+	for _, c := range []client{quic14, wt14, quic18, wt18} {
 		b.Run(c.name, func(b *testing.B) {
 			const n = 200
 			r := memRelay(b)
@@ -71,15 +71,23 @@ func BenchmarkMemoryPerSession(b *testing.B) {
 // end (subscriber, relay track and upstream subscription, publisher's
 // sender), over 500 tracks of one publisher subscribed from one session.
 func BenchmarkMemoryPerSubscription(b *testing.B) {
+	// Draft-18 subscriptions hold a bidirectional stream (and a reader on
+	// each end) for their lifetime.
+	for _, c := range []client{quic14, quic16, quic18} {
+		b.Run(c.name, func(b *testing.B) { benchMemoryPerSubscription(b, c) })
+	}
+}
+
+func benchMemoryPerSubscription(b *testing.B, c client) {
 	const n = 500
 	ctx, cancel := context.WithTimeout(context.Background(), relayBenchTimeout)
 	defer cancel()
 	r := memRelay(b)
-	pub, err := r.tryDial(quic14, nil)
+	pub, err := r.tryDial(c, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	sub, err := r.tryDial(quic14, nil)
+	sub, err := r.tryDial(c, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -158,7 +158,7 @@ func gathered(t *testing.T, reg *prometheus.Registry, name string) float64 {
 // when they stay, at the end of the drain (here: the context given to
 // Shutdown).
 func TestShutdown(t *testing.T) {
-	clients := []client{quic14, wt14, quic07cf, wt07cf}
+	clients := []client{quic18, wt18, quic14, wt14, quic07cf, wt07cf}
 	for _, leave := range []bool{true, false} {
 		name := "clients-leave"
 		if !leave {

@@ -627,11 +627,19 @@ func downstreamError(up moq.Draft, err error) error {
 	if !errors.As(err, &re) {
 		return &moq.RequestError{Op: "SUBSCRIBE", Code: 0x0, Reason: "upstream: " + err.Error()}
 	}
-	notExist := uint64(0x4) // draft-14 TRACK_DOES_NOT_EXIST
-	if up.Is07() {
-		notExist = 0x3 // draft-07 Track Does Not Exist
+	notExist, alsoNotExist := uint64(0x4), uint64(0x4) // draft-14 TRACK_DOES_NOT_EXIST
+	switch {
+	case up.Is07():
+		notExist, alsoNotExist = 0x3, 0x3 // draft-07 Track Does Not Exist
+	case up == moq.Draft16:
+		// REQUEST_ERROR DOES_NOT_EXIST; Eyevinn moqtransport v0.9.0 sends
+		// draft-14's 0x4 on 16 (MALFORMED_AUTH_TOKEN in the text), taken
+		// as before.
+		notExist, alsoNotExist = 0x10, 0x4
+	case up == moq.Draft18:
+		notExist, alsoNotExist = 0x10, 0x10
 	}
-	if re.Code == notExist {
+	if re.Code == notExist || re.Code == alsoNotExist {
 		return fmt.Errorf("relay: upstream: %s: %w", re.Reason, moq.ErrTrackNotFound)
 	}
 	return &moq.RequestError{Op: "SUBSCRIBE", Code: 0x0, Reason: "upstream: " + re.Reason}

@@ -19,7 +19,7 @@ func TestFanOut(t *testing.T) {
 	ns := moq.Namespace{"live", "fan"}
 	_, tr := r.publish(t, quic14, ns, "video")
 
-	kinds := []client{quic14, wt14, quic07cf, wt07cf}
+	kinds := []client{quic18, wt18, quic14, wt14, quic07cf, wt07cf}
 	const nSubs = 50
 	sessions := make([]*moq.Session, nSubs)
 	subs := make([]*moq.Subscription, nSubs)
@@ -124,7 +124,7 @@ func TestLateJoiner(t *testing.T) {
 // is served from the relay's cache; a track that is not active is refused
 // with the draft's "does not exist" code.
 func TestFetchFromCache(t *testing.T) {
-	for _, fc := range []client{quic14, wt14, quic07cf, wt07cf} {
+	for _, fc := range []client{quic18, wt18, quic14, wt14, quic07cf, wt07cf} {
 		t.Run(fc.name, func(t *testing.T) {
 			r := startRelay(t, Config{})
 			ctx := ctxT(t)
@@ -168,7 +168,7 @@ func notExistCode(d moq.Draft) uint64 {
 	switch {
 	case d.Is07():
 		return 0x3
-	case d == moq.Draft16:
+	case d == moq.Draft16 || d == moq.Draft18:
 		return 0x10 // REQUEST_ERROR DOES_NOT_EXIST
 	}
 	return 0x4
@@ -191,7 +191,7 @@ func wantRequestError(t *testing.T, err error, code uint64) {
 // draft-07). The publisher reconnects and announces again; a new subscriber
 // gets the new objects.
 func TestPublisherDisconnect(t *testing.T) {
-	for _, pc := range []client{quic14, wt07cf} {
+	for _, pc := range []client{quic14, wt07cf, quic18} {
 		t.Run(pc.name, func(t *testing.T) {
 			r := startRelay(t, Config{})
 			ctx := ctxT(t)
@@ -245,7 +245,7 @@ func TestPublisherDisconnect(t *testing.T) {
 // TestAnnounceConflict: a second publisher announcing a namespace that
 // another publisher holds is refused.
 func TestAnnounceConflict(t *testing.T) {
-	for _, c := range []client{quic14, wt07cf} {
+	for _, c := range []client{quic14, wt07cf, wt18} {
 		t.Run(c.name, func(t *testing.T) {
 			r := startRelay(t, Config{})
 			ctx := ctxT(t)
@@ -272,6 +272,10 @@ func TestSubscribeUnknown(t *testing.T) {
 		{"14/07cf", quic14, wt07cf},
 		{"07cf/14", quic07cf, wt14},
 		{"07cf/07cf", wt07cf, quic07cf},
+		{"18/14", quic18, wt14},
+		{"14/18", wt14, quic18},
+		{"18/18", wt18, wt18},
+		{"16/07cf", quic16, wt07cf},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -297,7 +301,7 @@ func TestSubscribeUnknown(t *testing.T) {
 // namespace; draft-14 requires 1 to 32 fields (section 2.4.1: an N of 0 is
 // a protocol violation), so the library refuses an empty prefix locally.
 func TestSubscribeNamespace(t *testing.T) {
-	for _, wc := range []client{quic14, wt14, quic07cf, wt07cf} {
+	for _, wc := range []client{quic18, wt18, quic14, wt14, quic07cf, wt07cf} {
 		t.Run(wc.name, func(t *testing.T) {
 			r := startRelay(t, Config{})
 			ctx := ctxT(t)
@@ -331,7 +335,7 @@ func TestSubscribeNamespace(t *testing.T) {
 			// Empty prefix.
 			w2 := r.dial(t, wc, nil)
 			all, err := w2.SubscribeNamespace(ctx, moq.Namespace{})
-			if !wc.draft.Is07() {
+			if wc.draft == moq.Draft14 {
 				if !errors.Is(err, moq.ErrInvalid) {
 					t.Fatalf("draft-14 empty prefix: %v, want ErrInvalid", err)
 				}
@@ -342,7 +346,7 @@ func TestSubscribeNamespace(t *testing.T) {
 				return
 			}
 			if err != nil {
-				t.Fatalf("draft-07 empty prefix: %v", err)
+				t.Fatalf("draft %s empty prefix: %v", wc.draft, err) // 07 and 18 have it
 			}
 			got := map[string]bool{}
 			for range 2 {
@@ -373,7 +377,7 @@ func expectNS(t *testing.T, ctx context.Context, n *moq.NamespaceSubscription, n
 // TestLastSubscriberLeaves: when the last downstream subscriber leaves, the
 // relay unsubscribes upstream and the publisher's track has no subscriber.
 func TestLastSubscriberLeaves(t *testing.T) {
-	for _, pc := range []client{quic14, wt07cf, quic07} {
+	for _, pc := range []client{quic14, wt07cf, quic07, wt18} {
 		t.Run(pc.name, func(t *testing.T) {
 			cfg := Config{}
 			if pc.draft == moq.Draft07 {

@@ -267,3 +267,20 @@ func TrackStatusFromRequestOK18(m *RequestOK) (*TrackStatus, error) {
 	}
 	return ts, nil
 }
+
+// RequestOKFromTrackStatus18 builds the draft-18 REQUEST_OK answering
+// TRACK_STATUS from the typed TrackStatus fields: Expires and Largest as
+// parameters, GroupOrder as the DEFAULT_PUBLISHER_GROUP_ORDER track property
+// (ts.Params are kept). Values that cannot be written are left out here
+// (AppendMessage fails on them later).
+func RequestOKFromTrackStatus18(ts *TrackStatus) *RequestOK {
+	ps, err := mergeBinds(ts.Params, ts, trackStatusBinds18)
+	if err != nil {
+		ps = ts.Params
+	}
+	ext, err := mergeBinds(nil, ts, trackStatusExtBinds18)
+	if err != nil {
+		ext = nil
+	}
+	return &RequestOK{RequestID: ts.RequestID, Params: ps, TrackExtensions: ext}
+}

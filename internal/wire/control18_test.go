@@ -227,6 +227,17 @@ func TestControl18TypedFields(t *testing.T) {
 	if err != nil || !ts.ContentExists || ts.Largest != (Location{7, 2}) || ts.GroupOrder != GroupOrderDescending {
 		t.Errorf("TRACK_STATUS_OK: %+v, %v", ts, err)
 	}
+	// And back: the engine builds TRACK_STATUS_OK's REQUEST_OK from the
+	// typed fields (group order as a track property), through the bytes.
+	tsOK := RequestOKFromTrackStatus18(&TrackStatus{ContentExists: true, Largest: Location{9, 4}, GroupOrder: GroupOrderDescending, Expires: 30})
+	m, _, err := ParseMessage(mustAppend(t, Draft18, tsOK), Draft18, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err = TrackStatusFromRequestOK18(m.(*RequestOK))
+	if err != nil || !ts.ContentExists || ts.Largest != (Location{9, 4}) || ts.GroupOrder != GroupOrderDescending || ts.Expires != 30 {
+		t.Errorf("TRACK_STATUS_OK round trip: %+v, %v", ts, err)
+	}
 	// ApplyParams sets the typed fields from the lists (a message built
 	// from its parameters, e.g. from JSON), so encoding keeps the lists.
 	sub := &Subscribe{RequestID: 2, Namespace: Tuple{"live"}, Name: "v", Params: Params{IntParam(Param18SubscriberPriority, 64),

@@ -103,6 +103,19 @@ TEST(draft14_and_07cf_publishers_to_16) {
     pair_test("moqt", "07cf", subs, 1);
 }
 
+TEST(draft18_publisher_to_16_14_and_07cf) {
+    const char* subs[] = {"16", "14", "07cf"};
+    pair_test("https", "18", subs, 3);
+    pair_test("moqt", "18", subs, 3);
+}
+
+TEST(draft16_14_and_07cf_publishers_to_18) {
+    const char* subs[] = {"18"};
+    pair_test("moqt", "16", subs, 1);
+    pair_test("https", "14", subs, 1);
+    pair_test("moqt", "07cf", subs, 1);
+}
+
 int main(void) {
     addr = getenv("MOQ_TEST_ADDR");
     if (!addr) {
@@ -112,5 +125,7 @@ int main(void) {
     RUN(draft16_publisher_to_14_and_07cf_https);
     RUN(draft16_publisher_to_14_and_07cf_moqt);
     RUN(draft14_and_07cf_publishers_to_16);
+    RUN(draft18_publisher_to_16_14_and_07cf);
+    RUN(draft16_14_and_07cf_publishers_to_18);
     return t_summary("test_crossdraft");
 }
