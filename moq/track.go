@@ -167,9 +167,13 @@ func (t *Track) OnIdle(f func()) {
 type retainedGroup struct {
 	id      uint64
 	objects []*Object
-	bytes   int
-	closed  bool
-	born    time.Time // when its first object was written
+	// dgram[i] tells whether objects[i] was sent as a datagram: a late
+	// joiner's replay sends each object the way it was first sent, not in
+	// the track's default mode.
+	dgram  []bool
+	bytes  int
+	closed bool
+	born   time.Time // when its first object was written
 	// endedSub lists the subgroups whose stream ended (EndSubgroup), and
 	// resetSub those whose stream was reset upstream (resetSubgroup): a
 	// late joiner's replayed stream for them ends the same way.
@@ -413,7 +417,8 @@ func (t *Track) dropGroupsLocked(n int) {
 		t.retained -= rg.bytes
 		if len(t.spare) < spareGroups {
 			clear(rg.objects)
-			*rg = retainedGroup{objects: rg.objects[:0], endedSub: rg.endedSub[:0], resetSub: rg.resetSub[:0]}
+			clear(rg.dgram)
+			*rg = retainedGroup{objects: rg.objects[:0], dgram: rg.dgram[:0], endedSub: rg.endedSub[:0], resetSub: rg.resetSub[:0]}
 			t.spare = append(t.spare, rg)
 		}
 	}
@@ -440,7 +445,7 @@ func (t *Track) publishLocked(o *Object, datagram bool) {
 		t.nextGroup = o.Group + 1
 	}
 	// Retain (unless this group outgrew the retention limit on its own).
-	t.retainLocked(o)
+	t.retainLocked(o, datagram)
 	t.stats.ObjectsIn++
 	t.stats.BytesIn += uint64(len(o.Payload))
 	t.stats.ObjectsOut += uint64(len(t.subs))
@@ -453,7 +458,7 @@ func (t *Track) publishLocked(o *Object, datagram bool) {
 // retainLocked keeps o for late joiners and FETCH, within the limits. A
 // group bigger than the byte limit on its own is not retained at all (a
 // late joiner would otherwise get its tail without its start).
-func (t *Track) retainLocked(o *Object) {
+func (t *Track) retainLocked(o *Object, datagram bool) {
 	if t.tooBig && o.Group == t.tooBigGroup {
 		return
 	}
@@ -479,6 +484,7 @@ func (t *Track) retainLocked(o *Object) {
 		t.groups[i] = rg
 	}
 	rg.objects = append(rg.objects, o)
+	rg.dgram = append(rg.dgram, datagram)
 	rg.bytes += o.cost()
 	t.retained += o.cost()
 	t.trimLocked()
@@ -589,8 +595,8 @@ func (t *Track) attach(s *subscriber, f Filter, d wire.Draft, replayFrom *Locati
 			if rg.id < start.Group {
 				continue
 			}
-			for _, o := range rg.objects {
-				s.enqueue(event{kind: evObject, obj: o, datagram: t.delivery == DeliveryDatagram})
+			for i, o := range rg.objects {
+				s.enqueue(event{kind: evObject, obj: o, datagram: rg.dgram[i]})
 			}
 			for _, sg := range rg.endedSub {
 				s.enqueue(event{kind: evEndSubgroup, group: rg.id, subgroup: sg})
