@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/moq-ffi/moq-ffi-go/internal/transport"
 	"github.com/moq-ffi/moq-ffi-go/internal/wire"
 )
 
@@ -96,4 +100,149 @@ func keys[V any](m map[uint64]V) []uint64 {
 		ks = append(ks, k)
 	}
 	return ks
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger's concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestLossOnTheWayIsCounted: objects that never reach the subscriber (a
+// relay dropped them for a subscriber that fell behind) are counted in its
+// Stats().Dropped and logged: each group ID skipped counts one, and so
+// does a subgroup stream the publisher resets.
+func TestLossOnTheWayIsCounted(t *testing.T) {
+	ctx := ctxT(t)
+	var logs syncBuffer
+	up := newRawPeer(t, "moqt", Draft14, &Options{Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	sub, _ := subscribeRaw(t, ctx, up)
+	open := func() transport.SendStream {
+		st, err := up.conn.OpenUniStreamSync(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	read := func(g uint64) {
+		t.Helper()
+		o, err := sub.ReadObject(ctx)
+		if err != nil || o.Group != g {
+			t.Fatalf("read %v, %v: want group %d", o, err, g)
+		}
+	}
+	for _, g := range []uint64{0, 1, 4} { // groups 2 and 3 never come
+		if err := up.writeGroup(open(), 7, g); err != nil {
+			t.Fatal(err)
+		}
+		read(g)
+	}
+	if st := sub.Stats(); st.Dropped != 2 || st.Objects != 3 {
+		t.Fatalf("stats %+v, want 3 objects and 2 dropped (groups 2 and 3)", st)
+	}
+	if l := logs.String(); !strings.Contains(l, "objects lost") || !strings.Contains(l, "lost=2") {
+		t.Fatalf("log %q: want a warning about 2 lost objects", l)
+	}
+	// Group 5's stream is reset after its header: counted once, whether the
+	// header arrived (a reset subgroup) or not (a skipped group).
+	st := open()
+	h := wire.SubgroupHeader{TrackAlias: 7, Group: 5, Priority: 1, Type: wire.SubgroupType(false, false, false, 0)}
+	b, err := wire.AppendSubgroupHeader(nil, Draft14, &h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	st.CancelWrite(0x1)
+	if err := up.writeGroup(open(), 7, 6); err != nil {
+		t.Fatal(err)
+	}
+	read(6)
+	if st := sub.Stats(); st.Dropped != 3 || st.Objects != 4 {
+		t.Fatalf("stats %+v, want 4 objects and 3 dropped", st)
+	}
+}
+
+// TestLateDatagramIsUncounted: a datagram group that arrives after a later
+// one (reordered) is first counted as lost, then uncounted when it comes.
+func TestLateDatagramIsUncounted(t *testing.T) {
+	ctx := ctxT(t)
+	up := newRawPeer(t, "moqt", Draft14, nil)
+	sub, _ := subscribeRaw(t, ctx, up)
+	send := func(g uint64) {
+		t.Helper()
+		b, err := wire.AppendDatagram(nil, Draft14, &wire.Datagram{TrackAlias: 7, Object: wire.Object{Group: g, Payload: []byte("x")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := up.conn.SendDatagram(b); err != nil {
+			t.Fatal(err)
+		}
+		if o, err := sub.ReadObject(ctx); err != nil || o.Group != g {
+			t.Fatalf("read %v, %v: want group %d", o, err, g)
+		}
+	}
+	send(0)
+	send(3)
+	if st := sub.Stats(); st.Dropped != 2 {
+		t.Fatalf("dropped %d after groups 0 and 3, want 2", st.Dropped)
+	}
+	send(1)
+	if st := sub.Stats(); st.Dropped != 1 {
+		t.Fatalf("dropped %d after group 1 came late, want 1", st.Dropped)
+	}
+	send(10000) // a jump this large is a sparse numbering, not loss
+	if st := sub.Stats(); st.Dropped != 1 {
+		t.Fatalf("dropped %d after a jump to group 10000, want 1", st.Dropped)
+	}
+}
+
+// TestObjectLargerThanTheQueues: an object of the maximum size (16 MiB)
+// goes through queues of the default 8 MiB on both sides.
+func TestObjectLargerThanTheQueues(t *testing.T) {
+	p := newPair(t, "moqt", Draft16, nil, nil)
+	ctx := ctxT(t)
+	ns := Namespace{"big"}
+	tr, err := p.client.Publish(ns, "t", TrackOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.client.Announce(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := p.server.Subscribe(ctx, ns, "t", SubscribeOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := bytes.Repeat([]byte{0xAB}, wire.DefaultMaxObjectPayload)
+	big[len(big)-1] = 1
+	if _, err := tr.Write(big); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Write([]byte("after")); err != nil {
+		t.Fatal(err)
+	}
+	o, err := sub.ReadObject(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(o.Payload, big) {
+		t.Fatalf("read group %d, %d bytes: want the 16 MiB object", o.Group, len(o.Payload))
+	}
+	if st, ts := sub.Stats(), tr.Stats(); st.Dropped != 0 || ts.Dropped != 0 {
+		t.Fatalf("dropped: subscriber %d, publisher %d", st.Dropped, ts.Dropped)
+	}
 }

@@ -57,6 +57,7 @@ type subscriber struct {
 	mu        sync.Mutex
 	q         []event
 	qBytes    int
+	qMax      int // the largest object queued since the queue was last taken (at least)
 	wake      chan struct{}
 	stopped   bool
 	resetG    map[uint64]bool
@@ -147,13 +148,14 @@ func (s *subscriber) enqueue(ev event) {
 			return
 		}
 		s.qBytes += ev.obj.cost()
+		s.qMax = max(s.qMax, ev.obj.cost())
 	case evEndGroup:
 		if ev.group < s.start.Group {
 			return
 		}
 	}
 	s.q = append(s.q, ev)
-	if s.qBytes > s.limitBytes {
+	if s.qBytes > s.limitBytes+s.qMax {
 		s.dropOldestLocked()
 	}
 	s.signalLocked()
@@ -166,20 +168,25 @@ func (s *subscriber) signalLocked() {
 	}
 }
 
-// dropOldestLocked drops the queued objects of the oldest groups, keeping
-// the newest group unless it alone is over the limit (then the rest of it is
-// dropped too, as it arrives). It drops down to three quarters of the limit,
-// so that a subscriber that stays behind costs one pass over its queue per
-// quarter of the limit, not one per object.
+// dropOldestLocked drops the queued objects of the oldest groups. The
+// limit does not count the largest object queued: an object of any size the
+// track accepts goes through, and so do the objects behind it, up to the
+// limit. It drops down to three quarters of the limit, so that a subscriber
+// that stays behind costs one pass over its queue per quarter of the limit,
+// not one per object. The newest group is kept unless it alone is over the
+// limit (then the rest of it is dropped too, as it arrives).
 func (s *subscriber) dropOldestLocked() {
 	per := map[uint64]int{}
 	var newest uint64
+	largest := 0
 	for _, ev := range s.q {
 		if ev.kind == evObject {
 			per[ev.obj.Group] += ev.obj.cost()
 			newest = max(newest, ev.obj.Group)
+			largest = max(largest, ev.obj.cost())
 		}
 	}
+	s.qMax = largest
 	groups := make([]uint64, 0, len(per))
 	for g := range per {
 		if g != newest {
@@ -187,7 +194,7 @@ func (s *subscriber) dropOldestLocked() {
 		}
 	}
 	slices.Sort(groups)
-	target := s.limitBytes / 4 * 3
+	target := s.limitBytes/4*3 + largest
 	drop := map[uint64]bool{}
 	left := s.qBytes
 	for _, g := range groups {
@@ -197,7 +204,7 @@ func (s *subscriber) dropOldestLocked() {
 		drop[g] = true
 		left -= per[g]
 	}
-	if left > s.limitBytes {
+	if left > s.limitBytes+largest {
 		drop[newest] = true
 		s.skipping, s.skipGroup = true, newest
 	}
@@ -284,7 +291,7 @@ func (s *subscriber) run() {
 				return
 			}
 			batch, s.q = s.q, batch[:0]
-			s.qBytes = 0
+			s.qBytes, s.qMax = 0, 0
 			s.busy = len(batch) > 0
 			var resets []uint64
 			for g := range s.resetG {
