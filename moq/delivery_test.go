@@ -3,6 +3,8 @@ package moq
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -244,5 +246,70 @@ func TestObjectLargerThanTheQueues(t *testing.T) {
 	}
 	if st, ts := sub.Stats(), tr.Stats(); st.Dropped != 0 || ts.Dropped != 0 {
 		t.Fatalf("dropped: subscriber %d, publisher %d", st.Dropped, ts.Dropped)
+	}
+}
+
+// TestReliableStreamBurst: a DeliveryStreamReliable publisher writing a
+// burst flat out is told ErrWouldBlock instead of having its objects
+// dropped; retrying after WaitWritable, every object arrives, in order,
+// and nothing is dropped anywhere.
+func TestReliableStreamBurst(t *testing.T) {
+	for _, v := range []struct{ name, scheme string }{{"quic", "moqt"}, {"wt", "https"}} {
+		t.Run(v.name, func(t *testing.T) {
+			// A small queue, so that the burst overflows it many times.
+			p := newPair(t, v.scheme, Draft16, &Options{SubscriptionBuffer: 256 << 10}, nil)
+			ctx := ctxT(t)
+			ns := Namespace{"burst"}
+			tr, err := p.client.Publish(ns, "t", TrackOptions{Delivery: DeliveryStreamReliable})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := p.client.Announce(ctx, ns); err != nil {
+				t.Fatal(err)
+			}
+			sub, err := p.server.Subscribe(ctx, ns, "t", SubscribeOptions{BufferBytes: 64 << 20})
+			if err != nil {
+				t.Fatal(err)
+			}
+			const n = 1000
+			payload := make([]byte, 16<<10)
+			got := make(chan error, 1)
+			go func() {
+				for i := range n {
+					o, err := sub.ReadObject(ctx)
+					if err != nil {
+						got <- err
+						return
+					}
+					if o.Group != uint64(i) || len(o.Payload) != len(payload) || o.Payload[0] != byte(i) {
+						got <- fmt.Errorf("object %d: got group %d, %d bytes", i, o.Group, len(o.Payload))
+						return
+					}
+				}
+				got <- nil
+			}()
+			for i := 0; i < n; {
+				payload[0] = byte(i)
+				_, err := tr.Write(payload)
+				if errors.Is(err, ErrWouldBlock) {
+					if err := tr.WaitWritable(ctx, len(payload)); err != nil {
+						t.Fatal(err)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				i++
+			}
+			if err := <-got; err != nil {
+				t.Fatal(err)
+			}
+			ts, ss := tr.Stats(), sub.Stats()
+			if ts.Dropped != 0 || ss.Dropped != 0 {
+				t.Fatalf("dropped: publisher %d, subscriber %d", ts.Dropped, ss.Dropped)
+			}
+			t.Logf("%d writes refused with ErrWouldBlock", ts.WouldBlock)
+		})
 	}
 }

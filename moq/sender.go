@@ -29,6 +29,7 @@ type event struct {
 	group    uint64
 	subgroup uint64
 	datagram bool // evObject: send as a datagram
+	keep     bool // evObject: DeliveryStreamReliable, never dropped
 }
 
 type streamKey struct{ group, subgroup uint64 }
@@ -132,7 +133,7 @@ func (s *subscriber) enqueue(ev event) {
 		if s.paused {
 			return
 		}
-		if s.skipping && g == s.skipGroup {
+		if s.skipping && g == s.skipGroup && !ev.keep {
 			s.dropped++ // the rest of a group dropped for being too large
 			s.track.dropped.Add(1)
 			return
@@ -161,6 +162,16 @@ func (s *subscriber) enqueue(ev event) {
 	s.signalLocked()
 }
 
+// full reports whether an object costing cost would take the queue past
+// its limit (DeliveryStreamReliable writes then fail with ErrWouldBlock).
+// An empty queue takes an object of any size. A subscriber that is not
+// taking objects (stopped, paused) is never full.
+func (s *subscriber) full(cost int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.stopped && !s.paused && s.qBytes > 0 && s.qBytes+cost > s.limitBytes
+}
+
 func (s *subscriber) signalLocked() {
 	select {
 	case s.wake <- struct{}{}:
@@ -174,9 +185,11 @@ func (s *subscriber) signalLocked() {
 // limit. It drops down to three quarters of the limit, so that a subscriber
 // that stays behind costs one pass over its queue per quarter of the limit,
 // not one per object. The newest group is kept unless it alone is over the
-// limit (then the rest of it is dropped too, as it arrives).
+// limit (then the rest of it is dropped too, as it arrives). Groups holding
+// a DeliveryStreamReliable object are never dropped.
 func (s *subscriber) dropOldestLocked() {
 	per := map[uint64]int{}
+	pinned := map[uint64]bool{} // groups holding DeliveryStreamReliable objects
 	var newest uint64
 	largest := 0
 	for _, ev := range s.q {
@@ -184,12 +197,15 @@ func (s *subscriber) dropOldestLocked() {
 			per[ev.obj.Group] += ev.obj.cost()
 			newest = max(newest, ev.obj.Group)
 			largest = max(largest, ev.obj.cost())
+			if ev.keep {
+				pinned[ev.obj.Group] = true
+			}
 		}
 	}
 	s.qMax = largest
 	groups := make([]uint64, 0, len(per))
 	for g := range per {
-		if g != newest {
+		if g != newest && !pinned[g] {
 			groups = append(groups, g)
 		}
 	}
@@ -204,7 +220,7 @@ func (s *subscriber) dropOldestLocked() {
 		drop[g] = true
 		left -= per[g]
 	}
-	if left > s.limitBytes+largest {
+	if left > s.limitBytes+largest && !pinned[newest] {
 		drop[newest] = true
 		s.skipping, s.skipGroup = true, newest
 	}
@@ -299,6 +315,9 @@ func (s *subscriber) run() {
 				delete(s.resetG, g)
 			}
 			s.mu.Unlock()
+			if len(batch) > 0 && s.track != nil {
+				s.track.roomMade()
+			}
 			for _, g := range resets {
 				s.resetGroup(g)
 			}
