@@ -206,9 +206,13 @@ func TestLateDatagramIsUncounted(t *testing.T) {
 	if st := sub.Stats(); st.Dropped != 1 {
 		t.Fatalf("dropped %d after group 1 came late, want 1", st.Dropped)
 	}
-	send(10000) // a jump this large is a sparse numbering, not loss
-	if st := sub.Stats(); st.Dropped != 1 {
-		t.Fatalf("dropped %d after a jump to group 10000, want 1", st.Dropped)
+	send(10000)
+	if st := sub.Stats(); st.Dropped != 1+9996 {
+		t.Fatalf("dropped %d after a jump to group 10000, want %d", st.Dropped, 1+9996)
+	}
+	send(10000 + maxGapGroups + 2) // a jump this large is a sparse numbering, not loss
+	if st := sub.Stats(); st.Dropped != 1+9996 {
+		t.Fatalf("dropped %d after a jump of %d groups, want %d", st.Dropped, maxGapGroups+2, 1+9996)
 	}
 }
 

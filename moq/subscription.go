@@ -102,9 +102,13 @@ type Subscription struct {
 }
 
 // maxGapGroups bounds a detected gap: a jump of more group IDs than this is
-// taken for a publisher numbering its groups sparsely, not for loss, and
-// bounds the lost groups remembered in case they still arrive.
-const maxGapGroups = 4096
+// taken for a publisher numbering its groups sparsely (e.g. by time), not
+// for loss.
+const maxGapGroups = 1 << 20
+
+// maxGapsKept bounds the lost groups remembered in case they still arrive
+// (reordered datagrams, streams held up): the most recent ones.
+const maxGapsKept = 4096
 
 // lostLogEvery spaces the log lines that report lost objects.
 const lostLogEvery = time.Second
@@ -127,13 +131,13 @@ func (sub *Subscription) noteGroupLocked(g uint64) {
 			if sub.gaps == nil {
 				sub.gaps = map[uint64]struct{}{}
 			}
-			for x := sub.gapMax + 1; x < g; x++ {
+			for x := max(sub.gapMax+1, g-min(g, maxGapsKept)); x < g; x++ {
 				sub.gaps[x] = struct{}{}
 			}
-			if len(sub.gaps) > maxGapGroups {
+			if len(sub.gaps) > 2*maxGapsKept {
 				// Forget the oldest: they will not come any more.
 				for x := range sub.gaps {
-					if x+maxGapGroups < g {
+					if x+maxGapsKept < g {
 						delete(sub.gaps, x)
 					}
 				}
