@@ -551,8 +551,9 @@ func (t *Track) publishLocked(o *Object, mode Delivery) error {
 }
 
 // retainLocked keeps o for late joiners and FETCH, within the limits. A
-// group bigger than the byte limit on its own is not retained at all (a
-// late joiner would otherwise get its tail without its start).
+// group of several objects bigger than the byte limit on its own is not
+// retained at all (a late joiner would otherwise get its tail without its
+// start); a group of one object is, whatever its size.
 func (t *Track) retainLocked(o *Object, datagram bool) {
 	if t.tooBig && o.Group == t.tooBigGroup {
 		return
@@ -599,7 +600,13 @@ func (t *Track) trimLocked() {
 	}
 	t.expireLocked()
 	n, left := 0, t.retained
-	for k := len(t.groups); k-n > 0 && (k-n > t.retainG || left > t.retainB); n++ {
+	// The newest group is kept over the byte limit when it is one object:
+	// an object of any size accepted is retained (for late joiners and
+	// FETCH) until the next group comes.
+	over := func(k int) bool {
+		return left > t.retainB && (k-n > 1 || len(t.groups[n].objects) > 1)
+	}
+	for k := len(t.groups); k-n > 0 && (k-n > t.retainG || over(k)); n++ {
 		if k-n == 1 && k-n <= t.retainG {
 			t.tooBig, t.tooBigGroup = true, t.groups[n].id
 		}

@@ -90,7 +90,7 @@ static uint64_t sub_dropped(MoqSubscriber* sub) {
     return st.dropped;
 }
 
-/* Item 1: an object of 12 MiB (over the relay's default 8 MiB queue per
+/* Item 1: an object of 9 MiB (over the relay's default 8 MiB queue per
  * subscriber, and the clients' default 8 MiB subscription buffers) reaches
  * a callback subscriber and a poll subscriber through a relay with the
  * default settings, and nothing is dropped. */
@@ -110,7 +110,7 @@ TEST(object_larger_than_the_default_queues) {
     MoqSubscriber* poll = moq_subscribe_ex(sc, ns, "t", NULL, NULL, NULL);
     CHECK(sub && poll);
     CHECK(await_live(p, &s, MOQ_DELIVERY_STREAM, T(10)));
-    const size_t big = 12u << 20;
+    const size_t big = 9u << 20;
     unsigned char* data = (unsigned char*)malloc(big);
     for (size_t i = 0; i < big; i++) data[i] = (unsigned char)(i * 7 + 3);
     put_index(data, 1);
