@@ -287,10 +287,12 @@ typedef enum {
  *  (incomplete) counts as one object. */
 typedef enum {
     /** One QUIC datagram per object: unreliable, may be reordered or lost;
-     *  at most 1024 bytes per object. Datagrams are not queued: the sender
-     *  waits for room in QUIC's datagram queue and never drops; a datagram
-     *  the network (or a full receive queue at the relay or subscriber)
-     *  loses is counted as a skipped group at the subscriber. */
+     *  at most 1024 bytes per object. Datagrams wait in the same queue
+     *  toward each subscriber as stream groups (see MOQ_DELIVERY_STREAM):
+     *  a burst faster than the connection loses the oldest there
+     *  (MoqPublisherStats.dropped); past it, the network and the receive
+     *  queues of QUIC at the relay and the subscriber (128 datagrams each)
+     *  lose them silently: the subscriber counts each as a skipped group. */
     MOQ_DELIVERY_DATAGRAM = 0,
     /** One QUIC stream per object (group): reliable and ordered on the
      *  network, but not end to end under load: when the bytes queued toward

@@ -273,6 +273,11 @@ func (sub *Subscription) finish(err error) {
 	if sub.doneTimer != nil {
 		sub.doneTimer.Stop()
 	}
+	if sub.lostNew > 0 {
+		// What was lost since the last line, which may be a while ago.
+		sub.lostLogAt = time.Time{}
+		sub.lostLocked(0, "at the end of the subscription", sub.gapMax)
+	}
 	// Whatever waits behind a stalled group is delivered now.
 	sub.flushBufferedLocked()
 	sub.signal()
