@@ -26,6 +26,7 @@ const (
 	codeInternal       = 5
 	codeUnsupported    = 6
 	codeBufferTooSmall = 7
+	codeWouldBlock     = 8
 )
 
 // ffiError is an error with the result code it is reported as.

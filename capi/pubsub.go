@@ -17,8 +17,9 @@ import (
 
 // Delivery modes (MoqDeliveryMode).
 const (
-	deliveryDatagram = 0
-	deliveryStream   = 1
+	deliveryDatagram       = 0
+	deliveryStream         = 1
+	deliveryStreamReliable = 2
 )
 
 func toDelivery(mode int) (moq.Delivery, error) {
@@ -27,8 +28,10 @@ func toDelivery(mode int) (moq.Delivery, error) {
 		return moq.DeliveryDatagram, nil
 	case deliveryStream:
 		return moq.DeliveryStream, nil
+	case deliveryStreamReliable:
+		return moq.DeliveryStreamReliable, nil
 	}
-	return 0, errf(codeInvalid, "delivery_mode %d is neither MOQ_DELIVERY_DATAGRAM (0) nor MOQ_DELIVERY_STREAM (1)", mode)
+	return 0, errf(codeInvalid, "delivery_mode %d is not MOQ_DELIVERY_DATAGRAM (0), MOQ_DELIVERY_STREAM (1) or MOQ_DELIVERY_STREAM_RELIABLE (2)", mode)
 }
 
 // publisher is a MoqPublisher.
@@ -137,9 +140,8 @@ func (p *publisher) publish(data []byte, mode int) error {
 	prio := p.prio
 	p.mu.Unlock()
 	if prio != nil && d == p.pt.track.Delivery() {
-		// The track's priority is fixed at creation: write the one-object
-		// group with explicit IDs to carry this publisher's priority.
-		err = p.writeGroupObject(data, *prio)
+		// This publisher's priority, not the track's.
+		_, err = p.pt.track.WriteModePriority(data, d, *prio)
 	} else {
 		_, err = p.pt.track.WriteMode(data, d)
 	}
@@ -167,19 +169,6 @@ func (p *publisher) usable() error {
 	return nil
 }
 
-// writeGroupObject publishes payload as a new group of one object with the
-// given priority.
-func (p *publisher) writeGroupObject(data []byte, prio uint8) error {
-	gw, err := p.pt.track.OpenGroup(nil)
-	if err != nil {
-		return err
-	}
-	g := gw.Group()
-	err = p.pt.track.WriteObject(&moq.Object{Group: g, Priority: prio, Payload: append([]byte{}, data...)})
-	p.pt.track.EndGroup(g)
-	return err
-}
-
 func (p *publisher) mapWriteErr(err error) error {
 	switch {
 	case err == nil:
@@ -191,6 +180,8 @@ func (p *publisher) mapWriteErr(err error) error {
 		return errf(codeNotConnected, "the publisher's session has ended")
 	case errors.Is(err, moq.ErrTooLarge), errors.Is(err, moq.ErrInvalid):
 		return errf(codeInvalid, "%v", err)
+	case errors.Is(err, moq.ErrWouldBlock):
+		return errf(codeWouldBlock, "a subscriber's queue is full: nothing was published, publish again later")
 	}
 	return errf(codeInternal, "publish: %v", err)
 }

@@ -450,11 +450,22 @@ func bytesPtr(b []byte) *C.uint8_t {
 }
 
 // push queues an object for moq_subscriber_poll, dropping the oldest whole
-// groups past the object and byte limits.
+// groups past the object and byte limits. The byte limit does not count the
+// largest object queued: an object of any size accepted is delivered.
 func (s *subscriber) push(o *moq.Object, at time.Time) {
 	byteLimit := s.c.subBufferLimit()
 	n := len(o.Payload) + len(o.Extensions)
-	for len(s.q) > 0 && (len(s.q) >= s.params.queueLimit || s.qBytes+n > byteLimit) {
+	overBytes := func() bool {
+		if s.qBytes+n <= byteLimit {
+			return false
+		}
+		largest := n
+		for _, e := range s.q {
+			largest = max(largest, len(e.o.Payload)+len(e.o.Extensions))
+		}
+		return s.qBytes+n > byteLimit+largest
+	}
+	for len(s.q) > 0 && (len(s.q) >= s.params.queueLimit || overBytes()) {
 		g := s.q[0].o.Group
 		kept := s.q[:0]
 		for _, e := range s.q {

@@ -59,6 +59,10 @@
  * (MoqClientConfig.max_object_size changes this);
  * datagram objects at most 1024 bytes (one QUIC datagram). Zero-length
  * objects are sent and delivered (Changed from 0.1, which dropped them).
+ * An object of any size accepted goes through the queues of this library
+ * and of `moq relay` with their default sizes (a queue's byte limit does not
+ * count the largest object in it). What may be dropped, where, and where it
+ * is counted depends on the delivery mode: see MoqDeliveryMode.
  *
  * Subscriptions start at the live edge: on draft-07 with the current group
  * (so the latest object is delivered first if one exists), on draft-14 and 16 with
@@ -144,6 +148,9 @@
  * Every function catches internal faults (Go panics) and reports them as
  * MOQ_ERROR_INTERNAL (or NULL / false); the library never aborts the host.
  * MOQ_ERROR_BUFFER_TOO_SMALL is returned only by moq_subscriber_poll.
+ * MOQ_ERROR_WOULD_BLOCK is returned only by the publishing functions
+ * (moq_publish_data, moq_group_write, moq_group_write_timestamped) in
+ * MOQ_DELIVERY_STREAM_RELIABLE mode.
  * MOQ_ERROR_UNSUPPORTED is not returned by this version.
  *
  * ---------------------------------------------------------------------------
@@ -251,7 +258,11 @@ typedef enum {
     MOQ_ERROR_UNSUPPORTED = 6,
     /** The caller's buffer cannot hold the result (moq_subscriber_poll,
      *  which reports the size needed). */
-    MOQ_ERROR_BUFFER_TOO_SMALL = 7
+    MOQ_ERROR_BUFFER_TOO_SMALL = 7,
+    /** (0.6) MOQ_DELIVERY_STREAM_RELIABLE: the queue toward a subscriber is
+     *  full; nothing was published. Publish the same object again later
+     *  (e.g. next frame). */
+    MOQ_ERROR_WOULD_BLOCK = 8
 } MoqResultCode;
 
 /** A result, returned by value. When code != MOQ_OK, message is a heap
@@ -269,13 +280,42 @@ typedef enum {
     MOQ_STATE_FAILED = 3
 } MoqConnectionState;
 
-/** How a publisher's objects travel. */
+/** How a publisher's objects travel, and what may be dropped on the way.
+ *  Every object lost between a publisher and a subscriber of this library
+ *  is counted: at the publisher in MoqPublisherStats, at the relay in its
+ *  moq_relay_dropped_objects_total metric, and at the subscriber in
+ *  MoqSubscriberStats.dropped, which also counts (and logs, as a warning at
+ *  most once a second) what was lost before reaching it: each group ID
+ *  skipped (publishers of this library number groups consecutively; one
+ *  that skips IDs on purpose with moq_group_begin is over-counted, up to
+ *  4096 per jump) and each group stream the relay or publisher reset
+ *  (incomplete) counts as one object. */
 typedef enum {
     /** One QUIC datagram per object: unreliable, may be reordered or lost;
-     *  at most 1024 bytes per object. */
+     *  at most 1024 bytes per object. Datagrams wait in the same queue
+     *  toward each subscriber as stream groups (see MOQ_DELIVERY_STREAM):
+     *  a burst faster than the connection loses the oldest there
+     *  (MoqPublisherStats.dropped); past it, the network and the receive
+     *  queues of QUIC at the relay and the subscriber (128 datagrams each)
+     *  lose them silently: the subscriber counts each as a skipped group. */
     MOQ_DELIVERY_DATAGRAM = 0,
-    /** One QUIC stream per object (group): reliable. */
-    MOQ_DELIVERY_STREAM = 1
+    /** One QUIC stream per object (group): reliable and ordered on the
+     *  network, but not end to end under load: when the bytes queued toward
+     *  a subscriber (the relay, at the publisher; each subscriber, at the
+     *  relay) exceed its limit (MoqClientConfig.subscription_buffer, default
+     *  8 MiB; `moq relay --subscriber-buffer`), the oldest whole groups are
+     *  dropped (MoqPublisherStats.dropped at the publisher) and publishing
+     *  never waits. */
+    MOQ_DELIVERY_STREAM = 1,
+    /** (0.6) MOQ_DELIVERY_STREAM without drops at the publisher: when the
+     *  queue toward a subscriber is full, publishing fails with
+     *  MOQ_ERROR_WOULD_BLOCK and publishes nothing (counted in
+     *  MoqPublisherStats.would_block), and objects once queued are never
+     *  dropped: the publisher is paced by its connection. A relay's own
+     *  queue toward a subscriber that reads slower than the publisher
+     *  writes may still drop; that subscriber counts and logs it
+     *  (MoqSubscriberStats.dropped). */
+    MOQ_DELIVERY_STREAM_RELIABLE = 2
 } MoqDeliveryMode;
 
 /** Opaque handle types (never dereferenced; see HANDLES). */
@@ -545,7 +585,8 @@ typedef struct {
     /** Objects delivered to the callback or taken by poll. */
     uint64_t objects;
     uint64_t bytes;
-    /** Objects dropped because the application fell behind. */
+    /** Objects dropped because the application fell behind, and (0.6)
+     *  objects lost before reaching this subscriber (see MoqDeliveryMode). */
     uint64_t dropped;
     bool has_latest;
     uint64_t latest_group;
@@ -560,6 +601,23 @@ typedef struct {
      *  persistent subscription found its track again). */
     uint64_t resubscribes;
 } MoqSubscriberStats;
+
+/** (0.6) Publisher statistics (moq_publisher_stats). The numbers are the
+ *  track's: every publisher handle of one track reports the same. */
+typedef struct {
+    uint32_t struct_size;
+    /** Objects published on the track, and their payload bytes. */
+    uint64_t objects;
+    uint64_t bytes;
+    /** Objects dropped here before reaching the network: MOQ_DELIVERY_STREAM
+     *  groups dropped because the connection to the relay could not keep up
+     *  (one count per subscriber queue they were dropped from), and
+     *  datagrams the connection refused (too large for the path). */
+    uint64_t dropped;
+    /** MOQ_DELIVERY_STREAM_RELIABLE publishes refused with
+     *  MOQ_ERROR_WOULD_BLOCK. */
+    uint64_t would_block;
+} MoqPublisherStats;
 
 /** Log levels. */
 typedef enum {
@@ -781,7 +839,9 @@ MOQ_API void moq_publisher_destroy(MoqPublisher* publisher);
  * ignored it). Zero-length objects are allowed (data may then be NULL).
  * Returns OK when the object was queued for sending (also with no
  * subscriber). Non-blocking: when a subscriber cannot keep up, the oldest
- * whole groups queued for it are dropped.
+ * whole groups queued for it are dropped (MOQ_DELIVERY_STREAM), or (0.6,
+ * MOQ_DELIVERY_STREAM_RELIABLE) nothing is published and the call returns
+ * MOQ_ERROR_WOULD_BLOCK (no group ID is used up: publish again later).
  * Returns:
  *   MOQ_ERROR_INVALID_ARGUMENT   NULL/dead publisher; data NULL with
  *                                data_len > 0 ("Data is null but data_len is
@@ -928,7 +988,7 @@ MOQ_API MoqResult moq_publisher_set_priority(MoqPublisher* publisher, uint8_t pr
 /**
  * Starts a group on a publisher, ending the one in progress, if any. The
  * group's objects travel as the publisher's delivery mode says (one stream
- * per group for MOQ_DELIVERY_STREAM). Each publisher handle has its own
+ * per group for MOQ_DELIVERY_STREAM and MOQ_DELIVERY_STREAM_RELIABLE). Each publisher handle has its own
  * group in progress; moq_publish_data still sends one-object groups.
  * group_id NULL: the next group after the largest used; else *group_id,
  * which must not be below the largest group used. *out_group_id (if not
@@ -943,7 +1003,9 @@ MOQ_API MoqResult moq_group_begin(MoqPublisher* publisher, const uint64_t* group
  * extension headers block (ext, ext_len; NULL/0 for none; must be
  * well-formed key-value pairs). *out_object_id (if not NULL) receives the
  * object ID. Errors: INVALID_ARGUMENT (no group begun, data over the maximum
- * object size, malformed extensions, the track ended), NOT_CONNECTED.
+ * object size, malformed extensions, the track ended), NOT_CONNECTED,
+ * (0.6) WOULD_BLOCK for a MOQ_DELIVERY_STREAM_RELIABLE publisher whose
+ * queue toward a subscriber is full (nothing written: write it again).
  * Extension headers travel only on draft-14 sessions.
  */
 MOQ_API MoqResult moq_group_write(MoqPublisher* publisher, const uint8_t* data, size_t data_len,
@@ -1049,6 +1111,11 @@ MOQ_API MoqResult moq_client_stats(const MoqClient* client, MoqClientStats* stat
  *  layout (up to latest_object) is filled up to there, one of the 0.4
  *  layout also gets active and resubscribes. */
 MOQ_API MoqResult moq_subscriber_stats(const MoqSubscriber* subscriber, MoqSubscriberStats* stats);
+
+/** (0.6) Publisher statistics into *stats (set stats->struct_size first, or
+ *  zero it: the 0.6 layout). INVALID_ARGUMENT for a NULL/dead publisher,
+ *  NULL stats, or a struct_size below the 0.6 layout. */
+MOQ_API MoqResult moq_publisher_stats(const MoqPublisher* publisher, MoqPublisherStats* stats);
 
 /**
  * Routes the library's log to callback, for messages at max_level or more

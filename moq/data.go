@@ -414,6 +414,17 @@ func (s *Session) readSubgroupStream(st transport.ReceiveStream, r *wire.StreamR
 		if pe, ok := wire.AsProtocolError(err); ok {
 			s.protocolViolation(CodeProtocolViolation, "data stream (alias %d, group %d): %v", h.TrackAlias, g, pe)
 		}
+		var se *transport.StreamError
+		if errors.As(err, &se) && se.Remote {
+			// The publisher (or a relay, for a subscriber that fell
+			// behind) reset the stream: the subgroup is incomplete, and
+			// at least one of its objects is lost.
+			sub.mu.Lock()
+			if !sub.ended {
+				sub.lostLocked(1, "subgroup stream reset", g)
+			}
+			sub.mu.Unlock()
+		}
 	}
 	if sub.fwd != nil {
 		// The end of the upstream stream ends the forwarded one the same

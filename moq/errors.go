@@ -82,6 +82,9 @@ var (
 	ErrInvalid = errors.New("moq: invalid argument")
 	// ErrEnded: the track or subscription has ended.
 	ErrEnded = errors.New("moq: ended")
+	// ErrWouldBlock: a DeliveryStreamReliable write found a subscriber's
+	// queue full; nothing was written. Write again later (e.g. next frame).
+	ErrWouldBlock = errors.New("moq: would block: a subscriber's queue is full")
 	// ErrVersion: the peer speaks none of the offered drafts.
 	ErrVersion = errors.New("moq: no common MoQT version")
 	// ErrUnauthorized, returned by a Handler, refuses a request with the

@@ -101,7 +101,7 @@ func (s *Session) fetch(ctx context.Context, m *wire.Fetch, opts FetchOptions) (
 	m.RequestID = id
 	f := &FetchStream{sess: s, id: id, q: &Subscription{sess: s, reqID: id, ns: m.Namespace, name: m.Name,
 		limit: 1 << 62, wake: make(chan struct{}, 1), open: map[uint64]int{}, buffered: map[uint64][]*Object{},
-		done: make(chan struct{})}, order: m.GroupOrder}
+		done: make(chan struct{}), fetch: true}, order: m.GroupOrder}
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()

@@ -29,6 +29,7 @@ type event struct {
 	group    uint64
 	subgroup uint64
 	datagram bool // evObject: send as a datagram
+	keep     bool // evObject: DeliveryStreamReliable, never dropped
 }
 
 type streamKey struct{ group, subgroup uint64 }
@@ -57,6 +58,7 @@ type subscriber struct {
 	mu        sync.Mutex
 	q         []event
 	qBytes    int
+	qMax      int // the largest object queued since the queue was last taken (at least)
 	wake      chan struct{}
 	stopped   bool
 	resetG    map[uint64]bool
@@ -131,7 +133,7 @@ func (s *subscriber) enqueue(ev event) {
 		if s.paused {
 			return
 		}
-		if s.skipping && g == s.skipGroup {
+		if s.skipping && g == s.skipGroup && !ev.keep {
 			s.dropped++ // the rest of a group dropped for being too large
 			s.track.dropped.Add(1)
 			return
@@ -147,16 +149,27 @@ func (s *subscriber) enqueue(ev event) {
 			return
 		}
 		s.qBytes += ev.obj.cost()
+		s.qMax = max(s.qMax, ev.obj.cost())
 	case evEndGroup:
 		if ev.group < s.start.Group {
 			return
 		}
 	}
 	s.q = append(s.q, ev)
-	if s.qBytes > s.limitBytes {
+	if s.qBytes > s.limitBytes+s.qMax {
 		s.dropOldestLocked()
 	}
 	s.signalLocked()
+}
+
+// full reports whether an object costing cost would take the queue past
+// its limit (DeliveryStreamReliable writes then fail with ErrWouldBlock).
+// An empty queue takes an object of any size. A subscriber that is not
+// taking objects (stopped, paused) is never full.
+func (s *subscriber) full(cost int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.stopped && !s.paused && s.qBytes > 0 && s.qBytes+cost > s.limitBytes
 }
 
 func (s *subscriber) signalLocked() {
@@ -166,28 +179,38 @@ func (s *subscriber) signalLocked() {
 	}
 }
 
-// dropOldestLocked drops the queued objects of the oldest groups, keeping
-// the newest group unless it alone is over the limit (then the rest of it is
-// dropped too, as it arrives). It drops down to three quarters of the limit,
-// so that a subscriber that stays behind costs one pass over its queue per
-// quarter of the limit, not one per object.
+// dropOldestLocked drops the queued objects of the oldest groups. The
+// limit does not count the largest object queued: an object of any size the
+// track accepts goes through, and so do the objects behind it, up to the
+// limit. It drops down to three quarters of the limit, so that a subscriber
+// that stays behind costs one pass over its queue per quarter of the limit,
+// not one per object. The newest group is kept unless it alone is over the
+// limit (then the rest of it is dropped too, as it arrives). Groups holding
+// a DeliveryStreamReliable object are never dropped.
 func (s *subscriber) dropOldestLocked() {
 	per := map[uint64]int{}
+	pinned := map[uint64]bool{} // groups holding DeliveryStreamReliable objects
 	var newest uint64
+	largest := 0
 	for _, ev := range s.q {
 		if ev.kind == evObject {
 			per[ev.obj.Group] += ev.obj.cost()
 			newest = max(newest, ev.obj.Group)
+			largest = max(largest, ev.obj.cost())
+			if ev.keep {
+				pinned[ev.obj.Group] = true
+			}
 		}
 	}
+	s.qMax = largest
 	groups := make([]uint64, 0, len(per))
 	for g := range per {
-		if g != newest {
+		if g != newest && !pinned[g] {
 			groups = append(groups, g)
 		}
 	}
 	slices.Sort(groups)
-	target := s.limitBytes / 4 * 3
+	target := s.limitBytes/4*3 + largest
 	drop := map[uint64]bool{}
 	left := s.qBytes
 	for _, g := range groups {
@@ -197,7 +220,7 @@ func (s *subscriber) dropOldestLocked() {
 		drop[g] = true
 		left -= per[g]
 	}
-	if left > s.limitBytes {
+	if left > s.limitBytes+largest && !pinned[newest] {
 		drop[newest] = true
 		s.skipping, s.skipGroup = true, newest
 	}
@@ -284,7 +307,7 @@ func (s *subscriber) run() {
 				return
 			}
 			batch, s.q = s.q, batch[:0]
-			s.qBytes = 0
+			s.qBytes, s.qMax = 0, 0
 			s.busy = len(batch) > 0
 			var resets []uint64
 			for g := range s.resetG {
@@ -292,6 +315,9 @@ func (s *subscriber) run() {
 				delete(s.resetG, g)
 			}
 			s.mu.Unlock()
+			if len(batch) > 0 && s.track != nil {
+				s.track.roomMade()
+			}
 			for _, g := range resets {
 				s.resetGroup(g)
 			}

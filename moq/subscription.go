@@ -37,9 +37,14 @@ type SubscribeOptions struct {
 
 // SubscriptionStats are a subscription's counters.
 type SubscriptionStats struct {
-	Objects   uint64 // delivered to the application
-	Bytes     uint64 // payload bytes delivered
-	Dropped   uint64 // objects dropped: buffer full, or arrived too late to keep order
+	Objects uint64 // delivered to the application
+	Bytes   uint64 // payload bytes delivered
+	// Dropped counts objects dropped here (buffer full, or arrived too late
+	// to keep order) and objects lost on the way: each group ID skipped
+	// (dropped by a relay for a subscriber that fell behind, a lost
+	// datagram; see noteGroupLocked) and each subgroup stream that the
+	// publisher or relay reset (incomplete) counts as one.
+	Dropped   uint64
 	Latest    Location
 	HasLatest bool
 }
@@ -61,6 +66,7 @@ type Subscription struct {
 	hasAlias bool
 	q        []*Object // ready for the application
 	qBytes   int
+	qMax     int // the largest object queued since the queue was last empty (at least)
 	wake     chan struct{}
 	err      error // why it ended
 	ended    bool  // no more objects will be queued
@@ -84,6 +90,83 @@ type Subscription struct {
 	pubStreams uint64    // draft-14: streams the publisher opened
 	pubFinal   *Location // draft-07: the last object sent, if any
 	doneTimer  *time.Timer
+	// Loss detection (see noteGroupLocked): the largest group seen, and the
+	// groups counted as lost that may still arrive (reordered datagrams,
+	// streams held up).
+	fetch     bool // a FETCH's queue: groups may be missing from the range
+	gapSeen   bool
+	gapMax    uint64
+	gaps      map[uint64]struct{}
+	lostLogAt time.Time // when loss was last logged
+	lostNew   uint64    // objects counted lost since then
+}
+
+// maxGapGroups bounds a detected gap: a jump of more group IDs than this is
+// taken for a publisher numbering its groups sparsely (e.g. by time), not
+// for loss.
+const maxGapGroups = 1 << 20
+
+// maxGapsKept bounds the lost groups remembered in case they still arrive
+// (reordered datagrams, streams held up): the most recent ones.
+const maxGapsKept = 4096
+
+// lostLogEvery spaces the log lines that report lost objects.
+const lostLogEvery = time.Second
+
+// noteGroupLocked counts the objects that never reached this subscription:
+// publishers number their groups consecutively (Track.Write does), so a
+// group ID that skips ahead of the largest seen means the groups between
+// were lost on the way (dropped by a relay for a subscriber that fell
+// behind, datagrams lost by the network or by a full receive queue): each
+// counts as one dropped object, until it arrives after all (then it is
+// uncounted). A jump of more than maxGapGroups is not counted.
+func (sub *Subscription) noteGroupLocked(g uint64) {
+	switch {
+	case sub.fetch:
+	case !sub.gapSeen:
+		sub.gapSeen, sub.gapMax = true, g
+	case g > sub.gapMax:
+		missing := g - sub.gapMax - 1
+		if missing > 0 && missing <= maxGapGroups {
+			if sub.gaps == nil {
+				sub.gaps = map[uint64]struct{}{}
+			}
+			for x := max(sub.gapMax+1, g-min(g, maxGapsKept)); x < g; x++ {
+				sub.gaps[x] = struct{}{}
+			}
+			if len(sub.gaps) > 2*maxGapsKept {
+				// Forget the oldest: they will not come any more.
+				for x := range sub.gaps {
+					if x+maxGapsKept < g {
+						delete(sub.gaps, x)
+					}
+				}
+			}
+			sub.lostLocked(missing, "groups missing", g)
+		}
+		sub.gapMax = g
+	case g < sub.gapMax:
+		if _, ok := sub.gaps[g]; ok {
+			delete(sub.gaps, g)
+			sub.stats.Dropped--
+			if sub.lostNew > 0 {
+				sub.lostNew--
+			}
+		}
+	}
+}
+
+// lostLocked counts n objects lost on the way and logs it (a warning, at
+// most one line per lostLogEvery per subscription).
+func (sub *Subscription) lostLocked(n uint64, what string, g uint64) {
+	sub.stats.Dropped += n
+	sub.lostNew += n
+	if now := time.Now(); now.Sub(sub.lostLogAt) >= lostLogEvery && sub.lostNew > 0 {
+		sub.sess.log.Warn("objects lost before reaching the subscriber (dropped by the publisher or a relay for a subscriber that fell behind, or lost datagrams); counted as dropped",
+			"namespace", sub.ns.String(), "track", sub.name, "lost", sub.lostNew, "why", what, "group", g,
+			"dropped_total", sub.stats.Dropped)
+		sub.lostLogAt, sub.lostNew = now, 0
+	}
 }
 
 // Namespace returns the subscribed track's namespace.
@@ -147,6 +230,8 @@ func (sub *Subscription) TryReadObject() (o *Object, err error, ok bool) {
 		sub.qBytes -= o.cost()
 		if len(sub.q) > 0 {
 			sub.signal()
+		} else {
+			sub.qMax = 0
 		}
 		return o, nil, true
 	}
@@ -188,6 +273,11 @@ func (sub *Subscription) finish(err error) {
 	if sub.doneTimer != nil {
 		sub.doneTimer.Stop()
 	}
+	if sub.lostNew > 0 {
+		// What was lost since the last line, which may be a while ago.
+		sub.lostLogAt = time.Time{}
+		sub.lostLocked(0, "at the end of the subscription", sub.gapMax)
+	}
 	// Whatever waits behind a stalled group is delivered now.
 	sub.flushBufferedLocked()
 	sub.signal()
@@ -206,13 +296,14 @@ func (sub *Subscription) pushLocked(o *Object) {
 	}
 	sub.q = append(sub.q, o)
 	sub.qBytes += o.cost()
+	sub.qMax = max(sub.qMax, o.cost())
 	sub.stats.Objects++
 	sub.stats.Bytes += uint64(len(o.Payload))
 	l := Location{Group: o.Group, Object: o.ID}
 	if !sub.stats.HasLatest || sub.stats.Latest.Less(l) {
 		sub.stats.Latest, sub.stats.HasLatest = l, true
 	}
-	if sub.qBytes > sub.limit {
+	if sub.qBytes > sub.limit+sub.qMax {
 		sub.dropOldestLocked()
 	}
 	sub.signal()
@@ -221,14 +312,21 @@ func (sub *Subscription) pushLocked(o *Object) {
 // dropOldestLocked drops the oldest whole groups from the application
 // queue, down to three quarters of the limit (so that an application that
 // stays behind costs one pass per quarter of the buffer), keeping at least
-// the newest group.
+// the newest group unless it alone is over the limit. The limit does not
+// count the largest object queued: an object of any size the session
+// accepts is delivered.
 func (sub *Subscription) dropOldestLocked() {
 	newest := sub.q[len(sub.q)-1].Group
-	target := sub.limit / 4 * 3
+	largest := 0
+	for _, o := range sub.q {
+		largest = max(largest, o.cost())
+	}
+	sub.qMax = largest
+	target := sub.limit/4*3 + largest
 	i := 0
 	for i < len(sub.q) && sub.qBytes > target {
 		g := sub.q[i].Group
-		if g == newest && sub.qBytes <= sub.limit {
+		if g == newest && sub.qBytes <= sub.limit+largest {
 			break
 		}
 		if g == newest {
@@ -255,6 +353,7 @@ func (sub *Subscription) dropOldestLocked() {
 // counted: call lateStreamEnded when the stream ends).
 func (sub *Subscription) streamStarted(g uint64) bool {
 	sub.mu.Lock()
+	sub.noteGroupLocked(g)
 	sub.seen++
 	if sub.delivered && g < sub.last {
 		sub.late++
@@ -402,6 +501,9 @@ func (sub *Subscription) deliverStream(o *Object) {
 
 // deliverDatagram takes an object received in a datagram.
 func (sub *Subscription) deliverDatagram(o *Object) {
+	sub.mu.Lock()
+	sub.noteGroupLocked(o.Group)
+	sub.mu.Unlock()
 	if sub.fwd != nil {
 		sub.forward(o, true)
 		return

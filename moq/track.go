@@ -1,6 +1,7 @@
 package moq
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"sync"
@@ -20,6 +21,16 @@ const (
 	// DeliveryDatagram sends each object in one QUIC datagram: unreliable,
 	// unordered, and the object must fit (see MaxDatagramPayload).
 	DeliveryDatagram
+	// DeliveryStreamReliable is DeliveryStream that never drops at the
+	// publisher: DeliveryStream drops the oldest whole groups queued for a
+	// subscriber that falls behind (Options.SubscriptionBuffer; counted in
+	// TrackStats.Dropped), whereas a DeliveryStreamReliable write that
+	// finds a subscriber's queue full writes nothing and fails with
+	// ErrWouldBlock (counted in TrackStats.WouldBlock), and its objects,
+	// once queued, are never dropped. A relay in between may still drop for
+	// its own subscribers that fall behind; they count and log it
+	// (SubscriptionStats.Dropped).
+	DeliveryStreamReliable
 )
 
 // MaxDatagramPayload is the largest object payload accepted for datagram
@@ -136,6 +147,8 @@ type Track struct {
 	tooBigGroup uint64
 	stats       TrackStats
 	dropped     atomic.Uint64
+	room        chan struct{} // closed when a subscriber takes its queue (WaitWritable)
+	roomWait    atomic.Bool   // room is set
 }
 
 // TrackStats are a track's counters.
@@ -144,7 +157,8 @@ type TrackStats struct {
 	BytesIn    uint64 // their payload bytes
 	ObjectsOut uint64 // objects queued to subscribers (one per subscriber)
 	BytesOut   uint64 // their payload bytes
-	Dropped    uint64 // objects dropped because a subscriber fell behind or stopped their stream
+	Dropped    uint64 // objects dropped because a subscriber fell behind or stopped their stream, or datagrams the network refused
+	WouldBlock uint64 // DeliveryStreamReliable writes refused with ErrWouldBlock
 }
 
 // Stats returns the track's counters.
@@ -167,9 +181,13 @@ func (t *Track) OnIdle(f func()) {
 type retainedGroup struct {
 	id      uint64
 	objects []*Object
-	bytes   int
-	closed  bool
-	born    time.Time // when its first object was written
+	// dgram[i] tells whether objects[i] was sent as a datagram: a late
+	// joiner's replay sends each object the way it was first sent, not in
+	// the track's default mode.
+	dgram  []bool
+	bytes  int
+	closed bool
+	born   time.Time // when its first object was written
 	// endedSub lists the subgroups whose stream ended (EndSubgroup), and
 	// resetSub those whose stream was reset upstream (resetSubgroup): a
 	// late joiner's replayed stream for them ends the same way.
@@ -243,6 +261,10 @@ func (t *Track) Write(payload []byte) (uint64, error) {
 func (t *Track) writeOwned(p []byte) (uint64, error) { return t.writeOwnedMode(p, t.delivery) }
 
 func (t *Track) writeOwnedMode(p []byte, mode Delivery) (uint64, error) {
+	return t.writeOwnedModePriority(p, mode, t.Priority())
+}
+
+func (t *Track) writeOwnedModePriority(p []byte, mode Delivery, prio uint8) (uint64, error) {
 	if err := t.checkPayloadMode(len(p), mode); err != nil {
 		return 0, err
 	}
@@ -252,9 +274,70 @@ func (t *Track) writeOwnedMode(p []byte, mode Delivery) (uint64, error) {
 		return 0, fmt.Errorf("moq: track %s/%s: %w", t.ns, t.name, ErrEnded)
 	}
 	g := t.nextGroup
-	t.publishLocked(&Object{Group: g, ID: 0, Priority: t.Priority(), Payload: p}, mode == DeliveryDatagram)
+	if err := t.publishLocked(&Object{Group: g, ID: 0, Priority: prio, Payload: p}, mode); err != nil {
+		return 0, err
+	}
 	t.endGroupLocked(g)
 	return g, nil
+}
+
+// WaitWritable waits until a DeliveryStreamReliable write of an object of
+// size payload bytes would not fail with ErrWouldBlock (unless another
+// writer fills the queues first), or until ctx is done (its error).
+func (t *Track) WaitWritable(ctx context.Context, size int) error {
+	cost := size + objectOverhead
+	for {
+		t.mu.Lock()
+		full := false
+		for s := range t.subs {
+			if s.full(cost) {
+				full = true
+				break
+			}
+		}
+		if !full || t.ended {
+			t.mu.Unlock()
+			return nil
+		}
+		if t.room == nil {
+			t.room = make(chan struct{})
+			t.roomWait.Store(true)
+		}
+		ch := t.room
+		t.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// roomMade wakes WaitWritable: a subscriber has taken its queue, left, or
+// the track ended.
+func (t *Track) roomMade() {
+	if !t.roomWait.Load() {
+		return
+	}
+	t.mu.Lock()
+	t.roomMadeLocked()
+	t.mu.Unlock()
+}
+
+func (t *Track) roomMadeLocked() {
+	if t.room != nil {
+		close(t.room)
+		t.room = nil
+		t.roomWait.Store(false)
+	}
+}
+
+// WriteModePriority is WriteMode with an explicit publisher priority for
+// this one object.
+func (t *Track) WriteModePriority(payload []byte, mode Delivery, priority uint8) (uint64, error) {
+	p := make([]byte, len(payload))
+	copy(p, payload)
+	return t.writeOwnedModePriority(p, mode, priority)
 }
 
 // WriteMode is Write with an explicit delivery for this one object
@@ -297,8 +380,7 @@ func (t *Track) WriteObject(o *Object) error {
 	if t.hasContent && o.Group < t.largest.Group && t.findGroup(o.Group) == nil {
 		return fmt.Errorf("moq: group %d is older than the retained groups: %w", o.Group, ErrInvalid)
 	}
-	t.publishLocked(o, t.delivery == DeliveryDatagram)
-	return nil
+	return t.publishLocked(o, t.delivery)
 }
 
 // writeForwarded publishes an object received from an upstream
@@ -309,8 +391,11 @@ func (t *Track) writeForwarded(o *Object, datagram bool) error {
 	if t.ended {
 		return ErrEnded
 	}
-	t.publishLocked(o, datagram)
-	return nil
+	mode := DeliveryStream
+	if datagram {
+		mode = DeliveryDatagram
+	}
+	return t.publishLocked(o, mode)
 }
 
 // EndGroup tells subscribers that group g is complete: its streams end.
@@ -360,6 +445,7 @@ func (t *Track) Close() {
 		return
 	}
 	t.ended = true
+	t.roomMadeLocked()
 	subs := make([]*subscriber, 0, len(t.subs))
 	for s := range t.subs {
 		subs = append(subs, s)
@@ -413,7 +499,8 @@ func (t *Track) dropGroupsLocked(n int) {
 		t.retained -= rg.bytes
 		if len(t.spare) < spareGroups {
 			clear(rg.objects)
-			*rg = retainedGroup{objects: rg.objects[:0], endedSub: rg.endedSub[:0], resetSub: rg.resetSub[:0]}
+			clear(rg.dgram)
+			*rg = retainedGroup{objects: rg.objects[:0], dgram: rg.dgram[:0], endedSub: rg.endedSub[:0], resetSub: rg.resetSub[:0]}
 			t.spare = append(t.spare, rg)
 		}
 	}
@@ -429,8 +516,20 @@ func (t *Track) dropGroupsLocked(n int) {
 	t.groups = t.groups[n:]
 }
 
-// publishLocked retains o and fans it out.
-func (t *Track) publishLocked(o *Object, datagram bool) {
+// publishLocked retains o and fans it out. In DeliveryStreamReliable mode
+// it first checks that every subscriber's queue has room (ErrWouldBlock,
+// and nothing is written, when one has not).
+func (t *Track) publishLocked(o *Object, mode Delivery) error {
+	keep := mode == DeliveryStreamReliable
+	if keep {
+		for s := range t.subs {
+			if s.full(o.cost()) {
+				t.stats.WouldBlock++
+				return fmt.Errorf("moq: track %s/%s: %w", t.ns, t.name, ErrWouldBlock)
+			}
+		}
+	}
+	datagram := mode == DeliveryDatagram
 	loc := Location{Group: o.Group, Object: o.ID}
 	if !t.hasContent || t.largest.Less(loc) {
 		t.largest = loc
@@ -440,20 +539,22 @@ func (t *Track) publishLocked(o *Object, datagram bool) {
 		t.nextGroup = o.Group + 1
 	}
 	// Retain (unless this group outgrew the retention limit on its own).
-	t.retainLocked(o)
+	t.retainLocked(o, datagram)
 	t.stats.ObjectsIn++
 	t.stats.BytesIn += uint64(len(o.Payload))
 	t.stats.ObjectsOut += uint64(len(t.subs))
 	t.stats.BytesOut += uint64(len(o.Payload) * len(t.subs))
 	for s := range t.subs {
-		s.enqueue(event{kind: evObject, obj: o, datagram: datagram})
+		s.enqueue(event{kind: evObject, obj: o, datagram: datagram, keep: keep})
 	}
+	return nil
 }
 
 // retainLocked keeps o for late joiners and FETCH, within the limits. A
-// group bigger than the byte limit on its own is not retained at all (a
-// late joiner would otherwise get its tail without its start).
-func (t *Track) retainLocked(o *Object) {
+// group of several objects bigger than the byte limit on its own is not
+// retained at all (a late joiner would otherwise get its tail without its
+// start); a group of one object is, whatever its size.
+func (t *Track) retainLocked(o *Object, datagram bool) {
 	if t.tooBig && o.Group == t.tooBigGroup {
 		return
 	}
@@ -479,6 +580,7 @@ func (t *Track) retainLocked(o *Object) {
 		t.groups[i] = rg
 	}
 	rg.objects = append(rg.objects, o)
+	rg.dgram = append(rg.dgram, datagram)
 	rg.bytes += o.cost()
 	t.retained += o.cost()
 	t.trimLocked()
@@ -498,7 +600,13 @@ func (t *Track) trimLocked() {
 	}
 	t.expireLocked()
 	n, left := 0, t.retained
-	for k := len(t.groups); k-n > 0 && (k-n > t.retainG || left > t.retainB); n++ {
+	// The newest group is kept over the byte limit when it is one object:
+	// an object of any size accepted is retained (for late joiners and
+	// FETCH) until the next group comes.
+	over := func(k int) bool {
+		return left > t.retainB && (k-n > 1 || len(t.groups[n].objects) > 1)
+	}
+	for k := len(t.groups); k-n > 0 && (k-n > t.retainG || over(k)); n++ {
 		if k-n == 1 && k-n <= t.retainG {
 			t.tooBig, t.tooBigGroup = true, t.groups[n].id
 		}
@@ -589,8 +697,8 @@ func (t *Track) attach(s *subscriber, f Filter, d wire.Draft, replayFrom *Locati
 			if rg.id < start.Group {
 				continue
 			}
-			for _, o := range rg.objects {
-				s.enqueue(event{kind: evObject, obj: o, datagram: t.delivery == DeliveryDatagram})
+			for i, o := range rg.objects {
+				s.enqueue(event{kind: evObject, obj: o, datagram: rg.dgram[i]})
 			}
 			for _, sg := range rg.endedSub {
 				s.enqueue(event{kind: evEndSubgroup, group: rg.id, subgroup: sg})
@@ -627,6 +735,7 @@ func (t *Track) detach(s *subscriber) {
 	t.mu.Lock()
 	_, was := t.subs[s]
 	delete(t.subs, s)
+	t.roomMadeLocked()
 	idle := was && len(t.subs) == 0 && !t.ended && t.onIdle != nil
 	f := t.onIdle
 	t.mu.Unlock()

@@ -66,7 +66,7 @@ done
 
 CFLAGS=(-std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 -Iinclude -Itests/c)
 CXXFLAGS=(-std=c++17 -Wall -Wextra -Werror -g -O1 -Iinclude -Itests/c -Iexamples/cpp)
-C_TESTS=(test_errors test_pubsub test_callbacks test_kill test_compat test_v03 test_reconnect test_token test_crossdraft test_jwt test_subscribed)
+C_TESTS=(test_errors test_pubsub test_callbacks test_kill test_compat test_v03 test_reconnect test_token test_crossdraft test_jwt test_subscribed test_delivery)
 
 # The README's "C in a few lines" program, exactly as written there: built
 # with the tests and run against a relay (argv[1] is its URL).
@@ -226,6 +226,8 @@ suite() {
     run "$prefix test_v03 moqt draft 07cf" "${w[@]}" "$dir/test_v03"
   MOQ_FFI_PIN_SHA256=$FP_SPEC MOQ_TEST_URL=https://$ADDR_SPEC/ MOQ_FFI_DRAFT=07 \
     run "$prefix test_v03 https draft 07" "${w[@]}" "$dir/test_v03"
+  MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=https://$ADDR_CF/ \
+    run "$prefix test_delivery" "${w[@]}" "$dir/test_delivery"
 }
 
 # The subset run under valgrind by default: every function, both drafts,
@@ -253,6 +255,8 @@ valgrind_subset() {
   MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=https://$ADDR_CF/ MOQ_FFI_DRAFT=14 \
     run "valgrind test_v03 https draft 14" "${w[@]}" "$dir/test_v03"
   run "valgrind test_reconnect" "${w[@]}" "$dir/test_reconnect"
+  MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=https://$ADDR_CF/ \
+    run "valgrind test_delivery" "${w[@]}" "$dir/test_delivery"
 }
 
 VG=(valgrind --tool=memcheck --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect,possible

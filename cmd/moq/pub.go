@@ -84,7 +84,7 @@ the track and disconnects at once.
 	fl.Float64Var(&f.rate, "rate", 10, "with --pattern: objects per second (0: as fast as possible)")
 	fl.IntVar(&f.count, "count", 0, "with --pattern: stop after this many objects (0: no limit)")
 	fl.DurationVar(&f.duration, "duration", 0, "with --pattern: stop after this long (0: no limit)")
-	fl.StringVar(&f.delivery, "delivery", "stream", "stream (reliable, one QUIC stream per group) or datagram (one QUIC datagram per object)")
+	fl.StringVar(&f.delivery, "delivery", "stream", "stream (one QUIC stream per group; the oldest groups are dropped when the connection cannot keep up), reliable (stream, but waits instead of dropping) or datagram (one QUIC datagram per object)")
 	fl.IntVar(&f.groupSize, "group-size", 1, "objects per group")
 	fl.BoolVar(&f.waitSub, "wait-subscriber", true, "read no input until the track has a subscriber")
 	fl.DurationVar(&f.drain, "drain", 5*time.Second, "at the end of the input, how long to wait for the relay to receive what was sent")
@@ -134,8 +134,10 @@ func checkPubFlags(cmd *cobra.Command, f *pubFlags) (moq.Delivery, error) {
 		return moq.DeliveryStream, nil
 	case "datagram":
 		return moq.DeliveryDatagram, nil
+	case "reliable":
+		return moq.DeliveryStreamReliable, nil
 	}
-	return 0, fmt.Errorf("--delivery %q: want stream or datagram", f.delivery)
+	return 0, fmt.Errorf("--delivery %q: want stream, reliable or datagram", f.delivery)
 }
 
 func runPub(cmd *cobra.Command, args []string, f *pubFlags) (err error) {
@@ -194,7 +196,7 @@ func runPub(cmd *cobra.Command, args []string, f *pubFlags) (err error) {
 		prog.status("subscribed")
 	}
 
-	w := &groupWriter{track: track, size: f.groupSize}
+	w := &groupWriter{ctx: ctx, track: track, size: f.groupSize}
 	var src func(context.Context, func([]byte) error) error
 	if f.pattern {
 		src = func(ctx context.Context, emit func([]byte) error) error { return generatePattern(ctx, f, emit) }
@@ -304,13 +306,28 @@ func drainTrack(ctx context.Context, sess *moq.Session, track *moq.Track, d time
 
 // groupWriter puts size consecutive objects in each group.
 type groupWriter struct {
+	ctx   context.Context
 	track *moq.Track
 	size  int
 	gw    *moq.GroupWriter
 	n     int
 }
 
+// write writes p, waiting while a DeliveryStreamReliable track's
+// subscriber queue is full.
 func (w *groupWriter) write(p []byte) error {
+	for {
+		err := w.writeOnce(p)
+		if !errors.Is(err, moq.ErrWouldBlock) {
+			return err
+		}
+		if err := w.track.WaitWritable(w.ctx, len(p)); err != nil {
+			return err
+		}
+	}
+}
+
+func (w *groupWriter) writeOnce(p []byte) error {
 	if w.size == 1 {
 		_, err := w.track.Write(p)
 		return err

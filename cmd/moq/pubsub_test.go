@@ -184,6 +184,23 @@ func TestPubSubDatagrams(t *testing.T) {
 	}
 }
 
+// TestPubSubReliable: --delivery reliable publishes as fast as the
+// connection takes the objects, none dropped.
+func TestPubSubReliable(t *testing.T) {
+	const n = 300
+	_, sub := pubSub(t, "test/reliable", "", []string{"--delivery", "reliable", "--pattern", "--rate", "0", "--count", fmt.Sprint(n)},
+		[]string{"--count", fmt.Sprint(n)})
+	lines := strings.Split(strings.TrimSuffix(sub.stdout, "\n"), "\n")
+	if len(lines) != n {
+		t.Fatalf("sub printed %d lines, want %d", len(lines), n)
+	}
+	for i, l := range lines {
+		if !strings.HasPrefix(l, fmt.Sprintf("seq %d time ", i)) {
+			t.Fatalf("line %d: %q", i, l)
+		}
+	}
+}
+
 // TestPubSubPatternJSON: generated objects, three to a group, printed as
 // JSON with every field.
 func TestPubSubPatternJSON(t *testing.T) {
@@ -284,6 +301,7 @@ func TestPubSubAnnouncesErrors(t *testing.T) {
 		{[]string{"announces", u, "--draft", "14"}, []string{"moq announces:", "empty namespace prefix", "PREFIX"}},
 		{[]string{"announces", u, "a/"}, []string{"prefix", "field 2 is empty"}},
 		{[]string{"announces"}, []string{"accepts between 1 and 2 arg(s)"}},
+		{[]string{"relay", "--listen", "127.0.0.1:0", "--subscriber-buffer", "0"}, []string{"--subscriber-buffer", "positive"}},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			code, out, errOut := runCLI(t, "", tc.args...)

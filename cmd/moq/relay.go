@@ -32,6 +32,7 @@ type relayFlags struct {
 	cacheGroups int
 	cacheBytes  int
 	cacheAge    time.Duration
+	subBuffer   int
 	layout07    string
 	drafts      string
 	tokenFile   string
@@ -112,6 +113,7 @@ names another relay of the cluster in its GOAWAY.`,
 	fl.IntVar(&f.cacheGroups, "cache-groups", 4, "groups kept per track for late joiners and FETCH")
 	fl.IntVar(&f.cacheBytes, "cache-bytes", 16<<20, "bytes kept per track for late joiners and FETCH")
 	fl.DurationVar(&f.cacheAge, "cache-age", 0, "drop cached groups older than this (0: no age limit)")
+	fl.IntVar(&f.subBuffer, "subscriber-buffer", 8<<20, "bytes queued per subscriber that the network has not taken; past it the oldest whole groups are dropped (the subscriber counts and logs the loss). A single object up to the maximum object size always goes through")
 	fl.StringVar(&f.layout07, "draft07-layout", "07cf", "data layout used with draft-07 clients: 07cf (Cloudflare, moq-rs) or 07 (specification)")
 	fl.StringVar(&f.drafts, "drafts", "", "accept only these drafts, comma-separated: 18, 16, 14, 07 (default: all)")
 	fl.StringVar(&f.tokenFile, "token-file", "", "admit only sessions that present the token T (this file's first line) in the URL (?token=T) or as AUTHORIZATION TOKEN")
@@ -185,10 +187,13 @@ func runRelay(cmd *cobra.Command, f relayFlags) error {
 			return fmt.Errorf("--drafts %q: want 18, 16, 14 and/or 07", f.drafts)
 		}
 	}
+	if f.subBuffer < 1 {
+		return fmt.Errorf("--subscriber-buffer %d: want a positive number of bytes", f.subBuffer)
+	}
 	cfg := relay.Config{
 		Addr: f.listen,
 		Session: moq.Options{TLS: moq.TLSConfig{Certificates: []tls.Certificate{cert}}, WebTransportPath: f.path,
-			Draft07Layout: layout, Drafts: drafts},
+			Draft07Layout: layout, Drafts: drafts, SubscriptionBuffer: f.subBuffer},
 		CacheGroups: f.cacheGroups,
 		CacheBytes:  f.cacheBytes,
 		CacheAge:    f.cacheAge,
