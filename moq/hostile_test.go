@@ -27,6 +27,7 @@ type rawPeer struct {
 	req     transport.Stream
 	reqCR   *wire.ControlReader
 	nextReq uint64 // above the highest Request ID sent
+	reqOf   uint64 // draft-18: the Request ID of the request stream req
 	server  *Session
 	ln      *Listener
 }
@@ -128,6 +129,7 @@ func (r *rawPeer) sendMsg(m wire.Message) {
 			r.t.Fatal(err)
 		}
 		r.req, r.reqCR = st, wire.NewControlReader(st, r.draft, nil)
+		r.reqOf = requestID18(m)
 		if id := requestID18(m); id+2 > r.nextReq {
 			r.nextReq = id + 2
 		}
@@ -182,6 +184,16 @@ func (r *rawPeer) read() wire.Message {
 		m, err := r.reqCR.Read()
 		if err != nil {
 			r.t.Fatalf("reading the server's request stream: %v", err)
+		}
+		// Answers on a draft-18 request stream carry no Request ID: it is
+		// the stream's, as the session engine reads it.
+		switch a := m.(type) {
+		case *wire.SubscribeOK:
+			a.RequestID = r.reqOf
+		case *wire.RequestOK:
+			a.RequestID = r.reqOf
+		case *wire.RequestError:
+			a.RequestID = r.reqOf
 		}
 		return m
 	}
