@@ -267,7 +267,12 @@ func TestMetrics(t *testing.T) {
 	if err := expectGroups(ctx, sub, 0, 5, 2); err != nil {
 		t.Fatal(err)
 	}
-	m = scrape()
+	// A session serves its requests as soon as its setup is done; the relay
+	// counts it when its accept loop takes it, which may come just after.
+	eventually(t, "both sessions to be counted", func() bool {
+		m = scrape()
+		return m["moq_relay_sessions"] == 2
+	})
 	if m["moq_relay_sessions"] != 2 || m["moq_relay_tracks"] != 1 || m["moq_relay_objects_in_total"] != 10 ||
 		m["moq_relay_objects_out_total"] != 10 || m["moq_relay_announced_namespaces"] != 1 {
 		t.Fatalf("active relay: %v", m)
