@@ -275,12 +275,17 @@ func Dial(ctx context.Context, rawURL string, opts *Options) (*Session, error) {
 		}
 	}
 	switch got := conn.NegotiatedProtocol(); {
-	case got == wire.Draft18.ALPN() && slices.Contains(drafts, Draft18):
-		s, err := setupOn(ctx, conn, u, Draft18, opts)
+	case got == wire.Draft20.ALPN() && slices.Contains(drafts, Draft20),
+		got == wire.Draft18.ALPN() && slices.Contains(drafts, Draft18):
+		d := Draft18
+		if got == wire.Draft20.ALPN() {
+			d = Draft20
+		}
+		s, err := setupOn(ctx, conn, u, d, opts)
 		if err == nil {
 			return s, nil
 		}
-		errs = append(errs, fmt.Errorf("draft %s: %w", Draft18, err))
+		errs = append(errs, fmt.Errorf("draft %s: %w", d, err))
 		return fail()
 	case got == wire.Draft16.ALPN() && slices.Contains(drafts, Draft16):
 		s, err := setupOn(ctx, conn, u, Draft16, opts)
@@ -330,7 +335,7 @@ func dialConn(ctx context.Context, rawURL string, opts *Options, protos []string
 	topts := opts.transportOptions(true)
 	topts.Protocols = protos
 	if strings.HasPrefix(strings.ToLower(rawURL), "https:") && !slices.Contains(protos, wire.Draft16.ALPN()) &&
-		!slices.Contains(protos, wire.Draft18.ALPN()) {
+		!slices.Contains(protos, wire.Draft18.ALPN()) && !slices.Contains(protos, wire.Draft20.ALPN()) {
 		// WebTransport without draft-16 or 18: no WT-Available-Protocols at all,
 		// as before protocol negotiation (servers of those drafts need
 		// none, and some may not expect the header).
