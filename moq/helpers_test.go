@@ -26,7 +26,7 @@ func is14(d Draft) bool { return d == Draft14 || d == Draft16 || gen18(d) }
 
 // gen18 reports whether d has draft-18 sessions (a stream per request).
 func gen18(d Draft) bool { return d == Draft18 || d == Draft20 }
-func is07(d Draft) bool { return d.Is07() }
+func is07(d Draft) bool  { return d.Is07() }
 func anyDraft(Draft) bool {
 	return true
 }
