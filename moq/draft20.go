@@ -357,3 +357,31 @@ func (s *Session) joiningFetch20(ctx context.Context, sub *Subscription, start u
 	}
 	return f, nil
 }
+
+// refuse20 is the REQUEST_ERROR for a draft-20 request the engine does not
+// serve (nil: serve it): Range Filters (SUBGROUP_, OBJECTID_, PRIORITY_,
+// OBJECT_PROPERTY_ and TRACK_PROPERTY_FILTER) are decoded but not applied,
+// so a SUBSCRIBE, FETCH or TRACK_STATUS carrying one is refused
+// NOT_SUPPORTED rather than answered with objects outside them.
+func refuse20(s *Session, m wire.Message) *wire.RequestError {
+	if !s.rules.draft20 {
+		return nil
+	}
+	var ps wire.Params
+	switch m := m.(type) {
+	case *wire.Subscribe:
+		ps = m.Params
+	case *wire.Fetch:
+		ps = m.Params
+	case *wire.TrackStatusRequest:
+		ps = m.Params
+	default:
+		return nil
+	}
+	for _, p := range ps {
+		if p.Key >= wire.Param20SubgroupFilter && p.Key <= wire.Param20TrackPropertyFilter {
+			return &wire.RequestError{ErrorCode: s.rules.codes.notSupported, Reason: "range filters are not supported"}
+		}
+	}
+	return nil
+}

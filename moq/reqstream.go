@@ -454,6 +454,15 @@ func (s *Session) readAnswers(rs *reqStream) {
 			done = true
 			m.RequestID = rs.id
 			s.onPublishDone(m)
+		case *wire.PublishStateNotify:
+			// Draft 20: the publisher reports its state (Largest Object,
+			// FORWARD, filter) on a subscription's stream: taken as
+			// information, not acted on.
+			if rs.op != opSubscribe || !answered || failed {
+				violation("unexpected PUBLISH_STATE_NOTIFY")
+				return
+			}
+			s.log.Debug("PUBLISH_STATE_NOTIFY", "request", rs.id, "largest", m.Largest, "exists", m.ContentExists)
 		case *wire.GoAway:
 			// A per-request GOAWAY: the responder asks for the request
 			// elsewhere. It is not re-issued (the request stays as it is
@@ -587,10 +596,15 @@ func (s *Session) serveRequestStream(st transport.Stream) {
 	s.mu.Lock()
 	goingAway := s.goAwaySent
 	s.mu.Unlock()
+	refusal := refuse20(s, m)
 	if goingAway {
 		// After our GOAWAY every new request is refused GOING_AWAY.
+		refusal = &wire.RequestError{RequestID: id, ErrorCode: reqGoingAway, Reason: "going away"}
+	}
+	if refusal != nil {
 		if s.acceptRequestID(id) {
-			s.answer18(id, &wire.RequestError{RequestID: id, ErrorCode: reqGoingAway, Reason: "going away"}, true)
+			refusal.RequestID = id
+			s.answer18(id, refusal, true)
 			s.retireRequest()
 			st.CancelRead(reqCancelled)
 		}
