@@ -267,7 +267,17 @@ func fillRange(fill *wire.FillParameters, largest Location, exists bool) (start,
 // REQUEST_UPDATE id on subscription sub: a fill fetch stream (FETCH_HEADER
 // with id) of the track's retained objects before the subscription's start.
 // With nothing to send the stream carries the header alone.
+//
+// At most maxFills fills are sent at a time per session; past that a fill
+// is not sent (a peer asking for fills faster than it reads them would
+// otherwise pile them up). The fill stops when the subscription ends.
 func (s *Session) serveFill(sub *subscriber, id uint64, fill *wire.FillParameters) {
+	if s.fills.Add(1) > maxFills {
+		s.fills.Add(-1)
+		s.log.Debug("fill not sent: too many in flight", "request", id)
+		return
+	}
+	defer s.fills.Add(-1)
 	s.mu.Lock()
 	largest, exists := sub.okLargest, sub.okExists
 	s.mu.Unlock()
@@ -275,10 +285,15 @@ func (s *Session) serveFill(sub *subscriber, id uint64, fill *wire.FillParameter
 	if start, end, ok := fillRange(fill, largest, exists); ok {
 		objs = sub.track.retainedRange(start, end)
 	}
-	ctx, cancel := context.WithCancel(s.ctx)
-	defer cancel()
+	ctx := sub.ctx
+	if ctx == nil {
+		ctx = s.ctx
+	}
 	s.writeFetchStream(ctx, id, objs, false)
 }
+
+// maxFills bounds the fill fetch streams a session sends at a time.
+const maxFills = 16
 
 // JoiningFetch on a draft-20 session: a REQUEST_UPDATE of sub carrying
 // FILL_PARAMETERS; the objects come on the fill fetch stream of the

@@ -233,6 +233,10 @@ func (s *Session) onSubscribeUpdate(m *wire.SubscribeUpdate) {
 		return
 	}
 	if m.Fill != nil && s.rules.draft20 {
+		if s.fills.Load() >= maxFills {
+			s.send(&wire.RequestError{RequestID: m.RequestID, ErrorCode: s.rules.codes.internal, Reason: "too many fills in flight"})
+			return
+		}
 		// After the answer: the fill fetch stream of this update.
 		defer func() { go s.serveFill(sub, m.RequestID, m.Fill) }()
 	}

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/moq-ffi/moq-ffi-go/internal/transport"
@@ -70,6 +71,7 @@ type Session struct {
 	inSubs        map[uint64]*subscriber
 	inAlias       uint64 // draft-14: aliases we assign as publisher
 	inFetches     map[uint64]context.CancelFunc
+	fills         atomic.Int32 // draft-20 fill fetch streams being sent (draft20.go)
 	// reqStreams are the request streams of draft-18 by Request ID: ours,
 	// the peer's, and the peer's REQUEST_UPDATE IDs while unanswered.
 	reqStreams map[uint64]*reqStream
