@@ -282,3 +282,58 @@ func TestDraft20GoAway(t *testing.T) {
 		t.Fatalf("subscribe after GOAWAY: %v, want REQUEST_ERROR GOING_AWAY", err)
 	}
 }
+
+// TestDraft20ClientPublishStateNotify: a draft-20 client takes
+// PUBLISH_STATE_NOTIFY on a subscription's stream after SUBSCRIBE_OK as
+// information (the subscription goes on); before SUBSCRIBE_OK it is a
+// protocol violation. Its SUBSCRIBE carries the filter as LOCATION_FILTER.
+func TestDraft20ClientPublishStateNotify(t *testing.T) {
+	for _, early := range []bool{false, true} {
+		name := "after SUBSCRIBE_OK"
+		if early {
+			name = "before SUBSCRIBE_OK"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			r := newRawServer(t, "moqt", Draft20)
+			ctx := ctxT(t)
+			type result struct {
+				sub *Subscription
+				err error
+			}
+			ch := make(chan result, 1)
+			go func() {
+				sub, err := r.client.Subscribe(ctx, Namespace{"x"}, "t", SubscribeOptions{Filter: Filter{Type: FilterLargestObject}})
+				ch <- result{sub, err}
+			}()
+			st, m := r.acceptRequest()
+			sm, ok := m.(*wire.Subscribe)
+			if !ok {
+				t.Fatalf("got %T, want SUBSCRIBE", m)
+			}
+			if sm.Location != (wire.LocationFilter{Fields: 2}) {
+				t.Fatalf("SUBSCRIBE LOCATION_FILTER %+v, want the Next Object form {0,0}", sm.Location)
+			}
+			if early {
+				writeMsg20(t, st, &wire.PublishStateNotify{})
+				expectViolation(t, r.client)
+				return
+			}
+			writeMsg20(t, st, &wire.SubscribeOK{TrackAlias: 1})
+			res := <-ch
+			if res.err != nil {
+				t.Fatal(res.err)
+			}
+			writeMsg20(t, st, &wire.PublishStateNotify{ContentExists: true, Largest: loc(4, 0)})
+			// Then PUBLISH_DONE ends the subscription normally: the
+			// notification was read and passed over.
+			writeMsg20(t, st, &wire.PublishDone{StatusCode: 0x2})
+			if _, err := res.sub.ReadObject(ctx); !errors.Is(err, ErrEnded) {
+				t.Fatalf("after PUBLISH_DONE: %v, want ErrEnded", err)
+			}
+			if err := r.client.Err(); err != nil {
+				t.Fatalf("session ended: %v", err)
+			}
+		})
+	}
+}
