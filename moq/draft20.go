@@ -54,9 +54,10 @@ func to20(m wire.Message) wire.Message {
 			}
 			c.Location = locationOf(ft, m.Start, end)
 			if c.Location.Fields == 0 {
-				// Start {0,0}, open: the widest filter. An empty
-				// LOCATION_FILTER would remove the filter instead.
-				c.Location = wire.LocationFilter{Fields: 2}
+				// Start {0,0}, open: the filter does not change (an empty
+				// LOCATION_FILTER would remove it, {0,0} in two fields
+				// would move the start to the Next Object).
+				c.Changed &^= wire.UpdateFilter
 			}
 		}
 		c.FilterType, c.Start, c.EndGroup, c.EndObject = 0, Location{}, 0, 0

@@ -337,3 +337,62 @@ func TestDraft20ClientPublishStateNotify(t *testing.T) {
 		})
 	}
 }
+
+// TestDraft20Conversions: the engine's filters and fetch ranges survive
+// the trip through their draft-20 wire forms, and the forms that would
+// change meaning are not sent.
+func TestDraft20Conversions(t *testing.T) {
+	for _, f := range []Filter{
+		{Type: FilterNextGroupStart},
+		{Type: FilterLargestObject},
+		{Type: FilterAbsoluteStart, Start: loc(3, 2)},
+		{Type: FilterAbsoluteStart},
+		{Type: FilterAbsoluteRange, Start: loc(3, 2), EndGroup: 7},
+	} {
+		out := to20(&wire.Subscribe{FilterType: f.Type, Start: f.Start, EndGroup: f.EndGroup,
+			Params: wire.Params{wire.BytesParam(wire.Param16SubscriptionFilter, nil)}}).(*wire.Subscribe)
+		if out.FilterType != 0 || len(out.Params) != 0 {
+			t.Fatalf("%+v: to20 left %d / %v", f, out.FilterType, out.Params)
+		}
+		b, err := wire.AppendMessage(nil, Draft20, out)
+		if err != nil {
+			t.Fatalf("%+v: %v", f, err)
+		}
+		m, _, err := wire.ParseMessage(b, Draft20, nil)
+		if err != nil {
+			t.Fatalf("%+v: %v", f, err)
+		}
+		in := m.(*wire.Subscribe)
+		from20(in)
+		if got := (Filter{Type: in.FilterType, Start: in.Start, EndGroup: in.EndGroup}); got != f {
+			t.Fatalf("filter %+v came back as %+v (LOCATION_FILTER %+v)", f, got, out.Location)
+		}
+	}
+	// Fetch: inclusive ends, the whole end group.
+	for _, tc := range []struct{ start, end Location }{
+		{loc(0, 1), loc(2, 0)},
+		{loc(1, 0), Location{Group: 4, Object: ^uint64(0)}},
+	} {
+		wend := tc.end
+		if wend.Object == ^uint64(0) {
+			wend.Object = 0
+		} else {
+			wend.Object++
+		}
+		out := to20(&wire.Fetch{FetchType: wire.FetchStandalone, Start: tc.start, End: wend}).(*wire.Fetch)
+		in := &wire.Fetch{Location: out.Location}
+		from20(in)
+		if in.Start != tc.start || in.End != wend {
+			t.Fatalf("fetch %v..%v came back as %v..%v (LOCATION_FILTER %+v)", tc.start, tc.end, in.Start, in.End, out.Location)
+		}
+	}
+	// An update that keeps the start where it is carries no filter.
+	u := to20(&wire.SubscribeUpdate{FilterType: wire.FilterAbsoluteStart, Changed: wire.UpdateAll}).(*wire.SubscribeUpdate)
+	if u.Changed&wire.UpdateFilter != 0 {
+		t.Fatalf("update with start {0,0} sends LOCATION_FILTER %+v", u.Location)
+	}
+	// GOAWAY loses its Request ID.
+	if g := to20(&wire.GoAway{RequestID: 4, HasRequestID: true}).(*wire.GoAway); g.HasRequestID {
+		t.Fatal("draft-20 GOAWAY with a Request ID")
+	}
+}
