@@ -97,11 +97,7 @@ func groups0to2(r *rawPeer, ns Namespace) *Track {
 // is the last object sent.
 func TestDraft20Fetch(t *testing.T) {
 	all := []Location{loc(0, 0), loc(0, 1), loc(1, 0), loc(1, 1), loc(2, 0), loc(2, 1)}
-	cases := []struct {
-		name string
-		lf   wire.LocationFilter
-		want []Location
-	}{
+	cases := []fetchCase20{
 		{"no filter", wire.LocationFilter{}, all},
 		{"relative 2", wire.LocationFilter{Fields: 1, StartGroup: 2}, all[2:]},
 		{"relative 0", wire.LocationFilter{Fields: 1}, nil},
@@ -109,7 +105,24 @@ func TestDraft20Fetch(t *testing.T) {
 		{"whole end group", wire.LocationFilter{Fields: 3, StartGroup: 0, StartObject: 1, EndGroup: 1}, all[1:4]},
 		{"end object", wire.LocationFilter{Fields: 4, StartGroup: 1, EndGroup: 2, EndObject: 0}, all[2:5]},
 	}
-	r := newRawPeer(t, "moqt", Draft20, nil)
+	for _, scheme := range schemes {
+		t.Run(scheme, func(t *testing.T) {
+			t.Parallel()
+			draft20Fetch(t, scheme, cases)
+		})
+	}
+}
+
+// fetchCase20 is a FETCH's LOCATION_FILTER and the objects it must get
+// (nil: refused INVALID_RANGE).
+type fetchCase20 struct {
+	name string
+	lf   wire.LocationFilter
+	want []Location
+}
+
+func draft20Fetch(t *testing.T, scheme string, cases []fetchCase20) {
+	r := newRawPeer(t, scheme, Draft20, nil)
 	ns := Namespace{"f20"}
 	groups0to2(r, ns)
 	for i, tc := range cases {
@@ -147,7 +160,16 @@ func TestDraft20Fetch(t *testing.T) {
 // by the update's Request ID. A Range Filter is refused NOT_SUPPORTED and
 // the session goes on.
 func TestDraft20Fill(t *testing.T) {
-	r := newRawPeer(t, "moqt", Draft20, nil)
+	for _, scheme := range schemes {
+		t.Run(scheme, func(t *testing.T) {
+			t.Parallel()
+			draft20Fill(t, scheme)
+		})
+	}
+}
+
+func draft20Fill(t *testing.T, scheme string) {
+	r := newRawPeer(t, scheme, Draft20, nil)
 	ns := Namespace{"fill20"}
 	tr := groups0to2(r, ns)
 	st, cr := r.req20(&wire.Subscribe{RequestID: 0, Namespace: ns, Name: "t", SubscriberPriority: 128, Forward: true,
