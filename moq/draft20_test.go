@@ -418,3 +418,37 @@ func TestDraft20Conversions(t *testing.T) {
 		t.Fatal("draft-20 GOAWAY with a Request ID")
 	}
 }
+
+// TestDraft20FillLimit: with maxFills fills in flight, a REQUEST_UPDATE
+// asking for one more is refused and the subscription goes on.
+func TestDraft20FillLimit(t *testing.T) {
+	r := newRawPeer(t, "moqt", Draft20, nil)
+	ns := Namespace{"fill20"}
+	tr := groups0to2(r, ns)
+	st, cr := r.req20(&wire.Subscribe{RequestID: 0, Namespace: ns, Name: "t", SubscriberPriority: 128, Forward: true,
+		Location: wire.LocationFilter{Fields: 2}})
+	if m, err := readOn(t, st, cr); err != nil {
+		t.Fatal(err)
+	} else if _, ok := m.(*wire.SubscribeOK); !ok {
+		t.Fatalf("%#v, want SUBSCRIBE_OK", m)
+	}
+	r.server.fills.Store(maxFills) // as if that many were being sent
+	writeMsg20(t, st, &wire.SubscribeUpdate{RequestID: 2, Fill: &wire.FillParameters{}})
+	if m, err := readOn(t, st, cr); err != nil {
+		t.Fatal(err)
+	} else if re, ok := m.(*wire.RequestError); !ok || re.ErrorCode != codes16.internal {
+		t.Fatalf("%#v, want REQUEST_ERROR", m)
+	}
+	r.server.fills.Store(0)
+	writeGroup(t, tr, 1, false)
+	in, err := r.conn.AcceptUniStream(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var o wire.Object
+	sr := wire.NewStreamReader(in, Draft20, nil)
+	if err := sr.Next(&o); err != nil || sr.Kind() != wire.StreamSubgroup || o.Group != 3 {
+		t.Fatalf("subscription's stream: %v, kind %v, group %d; want group 3", err, sr.Kind(), o.Group)
+	}
+}
