@@ -81,6 +81,8 @@ func loadConfig(st *settings) (*config, error) {
 	if v := strings.TrimSpace(getenv("MOQ_FFI_DRAFT")); v != "" {
 		for _, f := range strings.Split(v, ",") {
 			switch strings.ToLower(strings.TrimSpace(f)) {
+			case "20":
+				o.Drafts = append(o.Drafts, moq.Draft20)
 			case "18":
 				o.Drafts = append(o.Drafts, moq.Draft18)
 			case "16":
@@ -92,7 +94,7 @@ func loadConfig(st *settings) (*config, error) {
 			case "07cf":
 				o.Drafts = append(o.Drafts, moq.Draft07Cloudflare)
 			default:
-				return nil, errf(codeInvalid, "MOQ_FFI_DRAFT=%q: want a comma-separated list of 18, 16, 14, 07, 07cf", v)
+				return nil, errf(codeInvalid, "MOQ_FFI_DRAFT=%q: want a comma-separated list of 20, 18, 16, 14, 07, 07cf", v)
 			}
 		}
 	}

@@ -24,6 +24,7 @@ const (
 	draft14   = 14
 	draft16   = 16
 	draft18   = 18
+	draft20   = 20
 )
 
 // maxConfiguredObject bounds MoqClientConfig.max_object_size.
@@ -122,8 +123,10 @@ func parseSettings(cc *C.MoqClientConfig) (*settings, error) {
 		st.drafts = []moq.Draft{moq.Draft16}
 	case draft18:
 		st.drafts = []moq.Draft{moq.Draft18}
+	case draft20:
+		st.drafts = []moq.Draft{moq.Draft20}
 	default:
-		return nil, errf(codeInvalid, "config draft %d is not a MoqDraft (0 auto, 7, 70, 14, 16, 18)", int(cc.draft))
+		return nil, errf(codeInvalid, "config draft %d is not a MoqDraft (0 auto, 7, 70, 14, 16, 18, 20)", int(cc.draft))
 	}
 	if cc.ca_file != nil {
 		f, err := goString(cc.ca_file, "config ca_file", maxURLLen)

@@ -31,13 +31,15 @@
  * PROTOCOL
  * ---------------------------------------------------------------------------
  * URLs: "https://host[:port]/path" connects over WebTransport (HTTP/3);
- * "moqt://host[:port]/path" connects over raw QUIC (ALPN "moqt-18",
- * "moqt-16" and/or "moq-00", by the drafts offered). The default port is 443.
+ * "moqt://host[:port]/path" connects over raw QUIC (ALPN "moqt-20",
+ * "moqt-18", "moqt-16" and/or "moq-00", by the drafts offered). The default
+ * port is 443.
  *
- * Drafts: MoQT draft-18, draft-16, draft-14 and draft-07 (both the
+ * Drafts: MoQT draft-20, draft-18, draft-16, draft-14 and draft-07 (both the
  * specification's data layout and the Cloudflare / moq-rs layout). By default
- * moq_connect offers draft-18, draft-16 and draft-14 in one handshake (ALPN
- * "moqt-18", "moqt-16" and "moq-00"; over WebTransport the
+ * moq_connect offers draft-20, draft-18, draft-16 and draft-14 in one
+ * handshake (ALPN "moqt-20", "moqt-18", "moqt-16" and "moq-00"; over
+ * WebTransport the
  * WT-Available-Protocols header) and runs the one the server picks; if the
  * server refuses draft-14 in SETUP, it reconnects offering
  * draft-07 with the Cloudflare layout. The environment variable MOQ_FFI_DRAFT
@@ -91,9 +93,9 @@
  *   MOQ_FFI_PIN_SHA256          server certificate pin(s), see TLS.
  *   MOQ_FFI_CA_FILE             extra trusted root certificates (PEM file).
  *   MOQ_FFI_DRAFT               drafts to offer, in order, comma-separated:
- *                               "18", "16", "14", "07" (specification
+ *                               "20", "18", "16", "14", "07" (specification
  *                               layout), "07cf" (Cloudflare / moq-rs layout).
- *                               Default "18,16,14,07cf". Unknown values make moq_connect
+ *                               Default "20,18,16,14,07cf". Unknown values make moq_connect
  *                               fail with MOQ_ERROR_INVALID_ARGUMENT.
  *   MOQ_FFI_CONNECT_TIMEOUT_MS  moq_connect deadline, default 10000.
  *   MOQ_FFI_REQUEST_TIMEOUT_MS  deadline for the relay's answer to ANNOUNCE,
@@ -364,7 +366,7 @@ typedef void (*MoqCatalogCallback)(void* user_data, const MoqTrackInfo* tracks, 
 
 /** MoQT draft and wire layout of a client's sessions. */
 typedef enum {
-    /** MOQ_FFI_DRAFT when set; otherwise draft-18, draft-16 or draft-14,
+    /** MOQ_FFI_DRAFT when set; otherwise draft-20, draft-18, draft-16 or draft-14,
      *  as the server picks, falling back to draft-07 (Cloudflare layout) on
      *  a fresh connection when the server takes none of them. The default. */
     MOQ_DRAFT_AUTO = 0,
@@ -379,7 +381,11 @@ typedef enum {
     /** Draft-18: requests on streams of their own (added after 0.5.0;
      *  a library that predates it refuses the value with
      *  MOQ_ERROR_INVALID_ARGUMENT). */
-    MOQ_DRAFT_18 = 18
+    MOQ_DRAFT_18 = 18,
+    /** Draft-20: draft-18 sessions with FETCH ranges as LOCATION_FILTER
+     *  and joining fetches as fills (added after 0.5.0; a library that
+     *  predates it refuses the value with MOQ_ERROR_INVALID_ARGUMENT). */
+    MOQ_DRAFT_20 = 20
 } MoqDraft;
 
 /**
@@ -653,7 +659,7 @@ MOQ_API bool moq_init(void);
 
 /**
  * Returns the library version and the drafts it speaks, a static string that
- * is never freed: "moq_ffi 0.5.0 (IETF Draft 07, 14, 16, 18)". Does not touch
+ * is never freed: "moq_ffi 0.5.0 (IETF Draft 07, 14, 16, 18, 20)". Does not touch
  * moq_last_error.
  */
 MOQ_API const char* moq_version(void);

@@ -38,8 +38,8 @@ func dialDrafts(t *testing.T, ln *Listener, fp [32]byte, scheme string, drafts [
 	return c, s, nil
 }
 
-// TestVersionNegotiation16: a client allowing 18, 16, 14 and 07cf (the
-// default) makes one handshake offering moqt-18, moqt-16 and moq-00 and
+// TestVersionNegotiation16: a client allowing 20, 18, 16, 14 and 07cf (the
+// default) makes one handshake offering moqt-20, moqt-18, moqt-16 and moq-00 and
 // runs the draft the server's configuration leads to.
 func TestVersionNegotiation16(t *testing.T) {
 	cases := []struct {
@@ -51,8 +51,12 @@ func TestVersionNegotiation16(t *testing.T) {
 		{"server 14 only", []Draft{Draft14}, nil, Draft14},
 		{"server 16 only", []Draft{Draft16}, nil, Draft16},
 		{"server 16 and 14", []Draft{Draft16, Draft14}, nil, Draft16},
-		{"server default", nil, nil, Draft18},
+		{"server default", nil, nil, Draft20},
 		{"server 18 only", []Draft{Draft18}, nil, Draft18},
+		{"server 20 only", []Draft{Draft20}, nil, Draft20},
+		{"server 18 and 16, client default", []Draft{Draft18, Draft16}, nil, Draft18},
+		{"client 18 and 16, server default", nil, []Draft{Draft18, Draft16}, Draft18},
+		{"client prefers 18, server prefers 20", nil, []Draft{Draft18, Draft20}, Draft20},
 		{"server 16 and 14, client default", []Draft{Draft16, Draft14}, nil, Draft16},
 		{"client 16 and 14, server default", nil, []Draft{Draft16, Draft14}, Draft16},
 		{"client prefers 16, server prefers 18", nil, []Draft{Draft16, Draft18}, Draft18},
@@ -96,6 +100,8 @@ func TestVersionMismatch16(t *testing.T) {
 		{"client 18, server 16", []Draft{Draft16}, []Draft{Draft18}},
 		{"client 16, server 18", []Draft{Draft18}, []Draft{Draft16}},
 		{"client 18, server 14", []Draft{Draft14}, []Draft{Draft18}},
+		{"client 20, server 18", []Draft{Draft18}, []Draft{Draft20}},
+		{"client 18, server 20", []Draft{Draft20}, []Draft{Draft18}},
 	}
 	for _, tc := range cases {
 		for _, scheme := range schemes {
@@ -529,7 +535,7 @@ func TestDoesNotExistObjects(t *testing.T) {
 				}
 			}
 			want := []Location{loc(0, 0), loc(0, 1), loc(0, 2)}
-			if v.draft == Draft16 || v.draft == Draft18 {
+			if v.draft == Draft16 || gen18(v.draft) {
 				want = []Location{loc(0, 0), loc(0, 2)}
 			}
 			for i, w := range want {

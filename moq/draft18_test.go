@@ -258,9 +258,16 @@ type rawServer18 struct {
 	client *Session
 	setup  *wire.Setup // the client's
 	addr   string      // host:port the client dialed
+	draft  Draft       // 18 or 20
 }
 
 func newRawServer18(t *testing.T, scheme string) *rawServer18 {
+	t.Helper()
+	return newRawServer(t, scheme, Draft18)
+}
+
+// newRawServer is a raw server of draft d (18 or 20).
+func newRawServer(t *testing.T, scheme string, d Draft) *rawServer18 {
 	t.Helper()
 	cert, fp, err := transport.GenerateSelfSigned(nil, 0)
 	if err != nil {
@@ -268,7 +275,7 @@ func newRawServer18(t *testing.T, scheme string) *rawServer18 {
 	}
 	ln, err := transport.Listen("127.0.0.1:0", transport.ServerOptions{
 		Options:   transport.Options{TLS: transport.TLSOptions{Certificates: []tls.Certificate{cert}}},
-		Protocols: []string{Draft18.ALPN()},
+		Protocols: []string{d.ALPN()},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -282,10 +289,10 @@ func newRawServer18(t *testing.T, scheme string) *rawServer18 {
 	ch := make(chan dialed, 1)
 	go func() {
 		s, err := Dial(ctx, fmt.Sprintf("%s://%s/raw", scheme, ln.Addr()),
-			&Options{Drafts: []Draft{Draft18}, TLS: TLSConfig{PinSHA256: [][32]byte{fp}}})
+			&Options{Drafts: []Draft{d}, TLS: TLSConfig{PinSHA256: [][32]byte{fp}}})
 		ch <- dialed{s, err}
 	}()
-	r := &rawServer18{t: t}
+	r := &rawServer18{t: t, draft: d}
 	if r.conn, err = ln.Accept(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +301,7 @@ func newRawServer18(t *testing.T, scheme string) *rawServer18 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := wire.NewControlReader(in, Draft18, nil).Read()
+	m, err := wire.NewControlReader(in, d, nil).Read()
 	if err != nil || !isSetup(m) {
 		t.Fatalf("client's control stream: %T, %v; want SETUP", m, err)
 	}
@@ -304,11 +311,11 @@ func newRawServer18(t *testing.T, scheme string) *rawServer18 {
 		t.Fatal(err)
 	}
 	writeMsg18(t, out, &wire.Setup{})
-	d := <-ch
-	if d.err != nil {
-		t.Fatal(d.err)
+	dl := <-ch
+	if dl.err != nil {
+		t.Fatal(dl.err)
 	}
-	r.client = d.s
+	r.client = dl.s
 	t.Cleanup(func() { r.client.Close(); r.client.Wait() })
 	return r
 }
@@ -321,7 +328,7 @@ func (r *rawServer18) acceptRequest() (transport.Stream, wire.Message) {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	m, err := readOn(r.t, st, wire.NewControlReader(st, Draft18, nil))
+	m, err := readOn(r.t, st, wire.NewControlReader(st, r.draft, nil))
 	if err != nil {
 		r.t.Fatal(err)
 	}

@@ -43,6 +43,10 @@ type draftRules struct {
 	// REQUESTS_BLOCKED; the control channel is a pair of unidirectional
 	// streams opened with SETUP (18; reqstream.go).
 	requestStreams bool
+	// draft20: the engine's draft-14 style filters, fetch ranges and
+	// joining fetches are converted to and from LOCATION_FILTER and
+	// FILL_PARAMETERS (to20 / from20, draft20.go) (20).
+	draft20 bool
 	// codes are the request error codes the engine sends.
 	codes requestCodes
 }
@@ -89,6 +93,13 @@ func rulesFor(d wire.Draft) draftRules {
 		return draftRules{requestIDs: true, genericAnswers: true, namespaceStreams: true,
 			namespaceDoneByID: true, updateAnswered: true, emptyPrefix: true, sendAuthority: true,
 			requestStreams: true, codes: codes16}
+	case wire.Draft20:
+		// 18's rules plus draft20: FETCH's range in LOCATION_FILTER, the
+		// joining fetch as FILL_PARAMETERS, GOAWAY without a Request ID
+		// (draft20.go).
+		return draftRules{requestIDs: true, genericAnswers: true, namespaceStreams: true,
+			namespaceDoneByID: true, updateAnswered: true, emptyPrefix: true, sendAuthority: true,
+			requestStreams: true, draft20: true, codes: codes16}
 	}
 	return draftRules{emptyPrefix: true, codes: codes07}
 }
@@ -171,7 +182,7 @@ func (r *draftRules) specialize(m wire.Message) wire.Message {
 // knownDraft reports whether d is a draft this package speaks.
 func knownDraft(d Draft) bool {
 	switch d {
-	case Draft07, Draft07Cloudflare, Draft14, Draft16, Draft18:
+	case Draft07, Draft07Cloudflare, Draft14, Draft16, Draft18, Draft20:
 		return true
 	}
 	return false

@@ -75,6 +75,9 @@ func (s *Session) JoiningFetch(ctx context.Context, sub *Subscription, start uin
 	if !s.rules.requestIDs {
 		return nil, fmt.Errorf("moq: joining fetch needs draft-14: %w", ErrUnsupported)
 	}
+	if s.rules.draft20 {
+		return s.joiningFetch20(ctx, sub, start, relative, opts)
+	}
 	ft := wire.FetchAbsoluteJoining
 	if relative {
 		ft = wire.FetchRelativeJoining

@@ -22,8 +22,11 @@ func variantsWhere(keep func(Draft) bool) []struct {
 }
 
 // is14 keeps draft-14 and later (16), whose semantics the draft-14 tests check.
-func is14(d Draft) bool { return d == Draft14 || d == Draft16 || d == Draft18 }
-func is07(d Draft) bool { return d.Is07() }
+func is14(d Draft) bool { return d == Draft14 || d == Draft16 || gen18(d) }
+
+// gen18 reports whether d has draft-18 sessions (a stream per request).
+func gen18(d Draft) bool { return d == Draft18 || d == Draft20 }
+func is07(d Draft) bool  { return d.Is07() }
 func anyDraft(Draft) bool {
 	return true
 }

@@ -42,6 +42,10 @@ const (
 	// a pair of unidirectional control streams and every request on its own
 	// bidirectional stream.
 	Draft18 = wire.Draft18
+	// Draft20 is draft-ietf-moq-transport-20, selected by ALPN ("moqt-20"):
+	// draft 18's sessions with FETCH ranges in LOCATION_FILTER and the
+	// joining fetch replaced by FILL_PARAMETERS (see docs/protocol.md).
+	Draft20 = wire.Draft20
 )
 
 // Namespace is a track namespace: a tuple of 1 to 32 byte strings.
@@ -188,7 +192,7 @@ func (o *Options) maxRequestID() uint64 {
 
 func (o *Options) clientDrafts() []Draft {
 	if len(o.Drafts) == 0 {
-		return []Draft{Draft18, Draft16, Draft14, Draft07Cloudflare}
+		return []Draft{Draft20, Draft18, Draft16, Draft14, Draft07Cloudflare}
 	}
 	return o.Drafts
 }
@@ -197,6 +201,9 @@ func (o *Options) clientDrafts() []Draft {
 // newest draft.
 func (o *Options) serverProtocols() []string {
 	var ps []string
+	if o.accepts(Draft20) {
+		ps = append(ps, Draft20.ALPN())
+	}
 	if o.accepts(Draft18) {
 		ps = append(ps, Draft18.ALPN())
 	}

@@ -124,14 +124,14 @@ func (s *Session) setupReadErr(ctx context.Context, err error) error {
 
 // serverSetup18 reads the client's SETUP from its control stream, opens
 // ours and answers SETUP.
-func serverSetup18(ctx context.Context, conn transport.Conn, opts *Options) (*Session, error) {
+func serverSetup18(ctx context.Context, conn transport.Conn, opts *Options, d Draft) (*Session, error) {
 	fail := func(code uint64, format string, args ...any) (*Session, error) {
 		err := fmt.Errorf(format, args...)
 		conn.CloseWithError(code, err.Error())
 		return nil, err
 	}
-	if !opts.accepts(Draft18) {
-		return fail(CodeVersionNegotiationFailed, "moq: draft-18 is not accepted")
+	if !opts.accepts(d) {
+		return fail(CodeVersionNegotiationFailed, "moq: draft-%s is not accepted", d)
 	}
 	in, err := conn.AcceptUniStream(ctx)
 	if err != nil {
@@ -140,21 +140,21 @@ func serverSetup18(ctx context.Context, conn transport.Conn, opts *Options) (*Se
 	if dl, ok := ctx.Deadline(); ok {
 		in.SetReadDeadline(dl)
 	}
-	cr := wire.NewControlReader(in, wire.Draft18, opts.limits())
+	cr := wire.NewControlReader(in, d, opts.limits())
 	m, err := cr.Read()
 	if err != nil {
 		return fail(CodeProtocolViolation, "moq: read SETUP: %v", err)
 	}
 	cs, ok := m.(*wire.Setup)
 	if !ok {
-		return fail(CodeProtocolViolation, "moq: expected SETUP, got %s", wire.MessageName(wire.Draft18, m))
+		return fail(CodeProtocolViolation, "moq: expected SETUP, got %s", wire.MessageName(d, m))
 	}
 	in.SetReadDeadline(time.Time{})
 	ctrl, err := conn.OpenUniStreamSync(ctx)
 	if err != nil {
 		return fail(CodeInternalError, "moq: open control stream: %v", err)
 	}
-	s := newSession(conn, ctrl, wire.Draft18, opts, true)
+	s := newSession(conn, ctrl, d, opts, true)
 	s.ctrlReader = cr
 	if code, err := s.acceptClientSetup(cs.Params); err != nil {
 		return fail(code, "%v", err)
@@ -170,6 +170,9 @@ func serverSetup18(ctx context.Context, conn transport.Conn, opts *Options) (*Se
 // send18 routes one message the engine built (draft-16 style) in a
 // draft-18 session.
 func (s *Session) send18(m wire.Message) error {
+	if s.rules.draft20 {
+		m = to20(m)
+	}
 	switch m := m.(type) {
 	case *wire.Setup, *wire.GoAway:
 		return s.sendControl(m)
@@ -451,6 +454,15 @@ func (s *Session) readAnswers(rs *reqStream) {
 			done = true
 			m.RequestID = rs.id
 			s.onPublishDone(m)
+		case *wire.PublishStateNotify:
+			// Draft 20: the publisher reports its state (Largest Object,
+			// FORWARD, filter) on a subscription's stream: taken as
+			// information, not acted on.
+			if rs.op != opSubscribe || !answered || failed {
+				violation("unexpected PUBLISH_STATE_NOTIFY")
+				return
+			}
+			s.log.Debug("PUBLISH_STATE_NOTIFY", "request", rs.id, "largest", m.Largest, "exists", m.ContentExists)
 		case *wire.GoAway:
 			// A per-request GOAWAY: the responder asks for the request
 			// elsewhere. It is not re-issued (the request stays as it is
@@ -544,6 +556,9 @@ func (s *Session) serveRequestStream(st transport.Stream) {
 		return
 	}
 	st.SetReadDeadline(time.Time{})
+	if s.rules.draft20 {
+		from20(m)
+	}
 	var id uint64
 	var op string
 	switch m := m.(type) {
@@ -581,10 +596,15 @@ func (s *Session) serveRequestStream(st transport.Stream) {
 	s.mu.Lock()
 	goingAway := s.goAwaySent
 	s.mu.Unlock()
+	refusal := refuse20(s, m)
 	if goingAway {
 		// After our GOAWAY every new request is refused GOING_AWAY.
+		refusal = &wire.RequestError{RequestID: id, ErrorCode: reqGoingAway, Reason: "going away"}
+	}
+	if refusal != nil {
 		if s.acceptRequestID(id) {
-			s.answer18(id, &wire.RequestError{RequestID: id, ErrorCode: reqGoingAway, Reason: "going away"}, true)
+			refusal.RequestID = id
+			s.answer18(id, refusal, true)
 			s.retireRequest()
 			st.CancelRead(reqCancelled)
 		}
@@ -618,6 +638,9 @@ func (s *Session) serveRequestStream(st transport.Stream) {
 		case *wire.SubscribeUpdate:
 			if !s.registerPeerStream(rs, m.RequestID) {
 				return
+			}
+			if s.rules.draft20 {
+				from20(m)
 			}
 			if op != opSubscribe {
 				if s.acceptRequestID(m.RequestID) {
@@ -681,7 +704,7 @@ func (s *Session) peerRequestEnded(rs *reqStream, reset bool) {
 // delta-coded keys, draft-18 properties (delta-coded, vi64). Pairs go out
 // sorted by key. A block that cannot be converted is left out.
 func (s *Session) extToWire(ext []byte) []byte {
-	if (s.draft != Draft16 && s.draft != Draft18) || len(ext) == 0 {
+	if (s.draft != Draft16 && s.draft != Draft18 && s.draft != Draft20) || len(ext) == 0 {
 		return ext
 	}
 	ps, err := wire.ParseExtensions(ext, nil)
@@ -698,7 +721,7 @@ func (s *Session) extToWire(ext []byte) []byte {
 // extFromWire converts received extension headers (draft-16 delta-coded,
 // draft-18 properties) to the API's draft-14 form.
 func (s *Session) extFromWire(ext []byte) []byte {
-	if (s.draft != Draft16 && s.draft != Draft18) || len(ext) == 0 {
+	if (s.draft != Draft16 && s.draft != Draft18 && s.draft != Draft20) || len(ext) == 0 {
 		return ext
 	}
 	ps, err := wire.ParseExtensionsDraft(s.draft, ext, s.lim)

@@ -113,7 +113,7 @@ func (s *subscriber) inRange(l Location) bool {
 		if l.Group > s.endGroup {
 			return false
 		}
-		if s.sess.draft.Is07() && l.Group == s.endGroup && s.endObject != 0 && l.Object >= s.endObject {
+		if (s.sess.draft.Is07() || s.sess.rules.draft20) && l.Group == s.endGroup && s.endObject != 0 && l.Object >= s.endObject {
 			return false
 		}
 	}

@@ -142,6 +142,9 @@ func (s *Session) serveSubscribe(m *wire.Subscribe, ph *subscriber) {
 		largest Location
 		exists  bool
 	)
+	if s.rules.draft20 {
+		req.Filter = relativeStart20(m, t, req.Filter)
+	}
 	for try := 1; ; try++ {
 		sub = newSubscriber(s, t, m.RequestID, alias, m.SubscriberPriority)
 		sub.paused = !req.Forward // draft-14 Forward = 0: set up, send nothing yet
@@ -174,6 +177,9 @@ func (s *Session) serveSubscribe(m *wire.Subscribe, ph *subscriber) {
 	s.mu.Unlock()
 	s.send(&wire.SubscribeOK{RequestID: m.RequestID, TrackAlias: alias, GroupOrder: wire.GroupOrderAscending,
 		ContentExists: exists, Largest: largest})
+	if m.Fill != nil && s.rules.draft20 {
+		go s.serveFill(sub, m.RequestID, m.Fill)
+	}
 	go sub.run()
 }
 
@@ -225,6 +231,14 @@ func (s *Session) onSubscribeUpdate(m *wire.SubscribeUpdate) {
 			s.send(&wire.RequestError{RequestID: m.RequestID, ErrorCode: s.rules.codes.doesNotExist, Reason: "no such subscription"})
 		}
 		return
+	}
+	if m.Fill != nil && s.rules.draft20 {
+		if s.fills.Load() >= maxFills {
+			s.send(&wire.RequestError{RequestID: m.RequestID, ErrorCode: s.rules.codes.internal, Reason: "too many fills in flight"})
+			return
+		}
+		// After the answer: the fill fetch stream of this update.
+		defer func() { go s.serveFill(sub, m.RequestID, m.Fill) }()
 	}
 	if s.rules.updateAnswered {
 		defer s.send(&wire.RequestOK{RequestID: m.RequestID})
@@ -350,6 +364,9 @@ func (s *Session) serveFetch(ctx context.Context, m *wire.Fetch) {
 			s.fetchError(m.RequestID, code, reason)
 			return
 		}
+		if s.rules.draft20 {
+			req.Start, req.End = fetchRange20(m, t, req.Start, req.End)
+		}
 	}
 	objs := t.retainedRange(req.Start, req.End)
 	if len(objs) == 0 {
@@ -357,7 +374,7 @@ func (s *Session) serveFetch(ctx context.Context, m *wire.Fetch) {
 		return
 	}
 	last := objs[len(objs)-1]
-	descending := s.draft == Draft18 && m.GroupOrder == wire.GroupOrderDescending
+	descending := s.rules.requestStreams && m.GroupOrder == wire.GroupOrderDescending
 	if descending {
 		// Draft-18 sends fetched groups in the order asked for (objects
 		// within a group in ID order).
@@ -366,6 +383,12 @@ func (s *Session) serveFetch(ctx context.Context, m *wire.Fetch) {
 	s.send(&wire.FetchOK{RequestID: m.RequestID, GroupOrder: wire.GroupOrderAscending,
 		End: Location{Group: last.Group, Object: last.ID}})
 	defer s.endFetch(m.RequestID)
+	s.writeFetchStream(ctx, m.RequestID, objs, descending)
+}
+
+// writeFetchStream sends objs on a fetch stream of request id (a FETCH's,
+// or on draft 20 the fill of a SUBSCRIBE or REQUEST_UPDATE).
+func (s *Session) writeFetchStream(ctx context.Context, id uint64, objs []*Object, descending bool) {
 	st, err := s.conn.OpenUniStreamSync(ctx)
 	if err != nil {
 		return
@@ -374,7 +397,7 @@ func (s *Session) serveFetch(ctx context.Context, m *wire.Fetch) {
 	// peer's flow control.
 	stop := context.AfterFunc(ctx, func() { st.CancelWrite(resetCancelled) })
 	defer stop()
-	b := wire.AppendFetchHeader(nil, s.draft, wire.FetchHeader{RequestID: m.RequestID})
+	b := wire.AppendFetchHeader(nil, s.draft, wire.FetchHeader{RequestID: id})
 	enc := wire.FetchEncoder{Draft: s.draft} // draft-16 objects refer to the prior one
 	if descending {
 		enc.GroupOrder = wire.GroupOrderDescending

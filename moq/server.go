@@ -113,8 +113,11 @@ func serverSetup(ctx context.Context, conn transport.Conn, opts *Options) (*Sess
 		conn.CloseWithError(code, err.Error())
 		return nil, err
 	}
-	if conn.NegotiatedProtocol() == wire.Draft18.ALPN() {
-		return serverSetup18(ctx, conn, opts)
+	switch conn.NegotiatedProtocol() {
+	case wire.Draft18.ALPN():
+		return serverSetup18(ctx, conn, opts, Draft18)
+	case wire.Draft20.ALPN():
+		return serverSetup18(ctx, conn, opts, Draft20)
 	}
 	ctrl, err := conn.AcceptStream(ctx)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/moq-ffi/moq-ffi-go/internal/transport"
@@ -70,6 +71,7 @@ type Session struct {
 	inSubs        map[uint64]*subscriber
 	inAlias       uint64 // draft-14: aliases we assign as publisher
 	inFetches     map[uint64]context.CancelFunc
+	fills         atomic.Int32 // draft-20 fill fetch streams being sent (draft20.go)
 	// reqStreams are the request streams of draft-18 by Request ID: ours,
 	// the peer's, and the peer's REQUEST_UPDATE IDs while unanswered.
 	reqStreams map[uint64]*reqStream
@@ -275,12 +277,17 @@ func Dial(ctx context.Context, rawURL string, opts *Options) (*Session, error) {
 		}
 	}
 	switch got := conn.NegotiatedProtocol(); {
-	case got == wire.Draft18.ALPN() && slices.Contains(drafts, Draft18):
-		s, err := setupOn(ctx, conn, u, Draft18, opts)
+	case got == wire.Draft20.ALPN() && slices.Contains(drafts, Draft20),
+		got == wire.Draft18.ALPN() && slices.Contains(drafts, Draft18):
+		d := Draft18
+		if got == wire.Draft20.ALPN() {
+			d = Draft20
+		}
+		s, err := setupOn(ctx, conn, u, d, opts)
 		if err == nil {
 			return s, nil
 		}
-		errs = append(errs, fmt.Errorf("draft %s: %w", Draft18, err))
+		errs = append(errs, fmt.Errorf("draft %s: %w", d, err))
 		return fail()
 	case got == wire.Draft16.ALPN() && slices.Contains(drafts, Draft16):
 		s, err := setupOn(ctx, conn, u, Draft16, opts)
@@ -330,7 +337,7 @@ func dialConn(ctx context.Context, rawURL string, opts *Options, protos []string
 	topts := opts.transportOptions(true)
 	topts.Protocols = protos
 	if strings.HasPrefix(strings.ToLower(rawURL), "https:") && !slices.Contains(protos, wire.Draft16.ALPN()) &&
-		!slices.Contains(protos, wire.Draft18.ALPN()) {
+		!slices.Contains(protos, wire.Draft18.ALPN()) && !slices.Contains(protos, wire.Draft20.ALPN()) {
 		// WebTransport without draft-16 or 18: no WT-Available-Protocols at all,
 		// as before protocol negotiation (servers of those drafts need
 		// none, and some may not expect the header).

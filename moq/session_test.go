@@ -23,6 +23,8 @@ var variants = []struct {
 	scheme string
 	draft  Draft
 }{
+	{"quic/20", "moqt", Draft20},
+	{"wt/20", "https", Draft20},
 	{"quic/18", "moqt", Draft18},
 	{"wt/18", "https", Draft18},
 	{"quic/16", "moqt", Draft16},

@@ -47,7 +47,7 @@ func TestStopSendingCounted(t *testing.T) {
 				t.Fatal(err)
 			}
 			r.subscribe(r.reqID(1), ns, "sync")
-			if ok := readUntil[*wire.SubscribeOK](r); ok.RequestID != r.reqID(1) {
+			if ok := readUntil[*wire.SubscribeOK](r); !gen18(v.draft) && ok.RequestID != r.reqID(1) { // 18, 20: no Request ID in answers
 				t.Fatalf("SUBSCRIBE_OK for %d", ok.RequestID)
 			}
 			if d := tr.Stats().Dropped; d != 0 {

@@ -121,7 +121,7 @@ const (
 )
 
 func expiredTokenCode(d moq.Draft) uint64 {
-	if d == moq.Draft16 || d == moq.Draft18 {
+	if d == moq.Draft16 || d == moq.Draft18 || d == moq.Draft20 {
 		return reqExpiredAuthToken16
 	}
 	return reqExpiredAuthToken

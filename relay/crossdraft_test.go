@@ -18,6 +18,8 @@ import (
 // (07cf clients) and with the specification's (07 clients).
 
 var (
+	quic20 = client{"quic/20", "moqt", moq.Draft20}
+	wt20   = client{"wt/20", "https", moq.Draft20}
 	quic18 = client{"quic/18", "moqt", moq.Draft18}
 	wt18   = client{"wt/18", "https", moq.Draft18}
 	quic16 = client{"quic/16", "moqt", moq.Draft16}
@@ -30,7 +32,7 @@ func kindsFor(l moq.Draft) []client {
 	if l == moq.Draft07 {
 		k07 = []client{quic07, wt07}
 	}
-	return append([]client{quic18, wt18, quic16, wt16, quic14, wt14}, k07...)
+	return append([]client{quic20, wt20, quic18, wt18, quic16, wt16, quic14, wt14}, k07...)
 }
 
 // crossObjects are the objects every pair must carry: payloads of several
@@ -218,4 +220,65 @@ func TestCrossDraftNamespaces(t *testing.T) {
 
 // hasDoesNotExist reports whether draft d has the object status "does not
 // exist" (gone from 16 on).
-func hasDoesNotExist(d moq.Draft) bool { return d != moq.Draft16 && d != moq.Draft18 }
+func hasDoesNotExist(d moq.Draft) bool {
+	return d != moq.Draft16 && d != moq.Draft18 && d != moq.Draft20
+}
+
+// TestCrossDraftJoiningFill: a joining FETCH and a draft-20 fill (its
+// replacement: FILL_PARAMETERS in a REQUEST_UPDATE, answered with a fill
+// fetch stream) are both served from the relay's cache of the track,
+// whatever the publisher's draft: 14 and 16 subscribers joining a track
+// published over 20, and 20 subscribers filling from tracks published over
+// 14 and 16.
+func TestCrossDraftJoiningFill(t *testing.T) {
+	cases := []struct{ pub, sub client }{
+		{quic20, quic14}, {wt20, wt16}, {quic14, wt20}, {wt16, quic20},
+	}
+	for _, tc := range cases {
+		t.Run(tc.pub.name+"->"+tc.sub.name, func(t *testing.T) {
+			r := startRelay(t, Config{})
+			ctx := ctxT(t)
+			ns := moq.Namespace{"join", tc.pub.name}
+			_, tr := r.publish(t, tc.pub, ns, "t")
+			// A first subscriber makes the track active; the relay caches
+			// what it forwards.
+			first, err := r.dial(t, quic18, nil).Subscribe(ctx, ns, "t", moq.SubscribeOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeGroups(t, tr, 3, 2)
+			if err := expectGroups(ctx, first, 0, 3, 2); err != nil {
+				t.Fatal(err)
+			}
+			s := r.dial(t, tc.sub, nil)
+			sub, err := s.Subscribe(ctx, ns, "t", moq.SubscribeOptions{Filter: moq.Filter{Type: moq.FilterLargestObject}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if l, ok := sub.Largest(); !ok || l != (moq.Location{Group: 2, Object: 1}) {
+				t.Fatalf("SUBSCRIBE_OK largest %v %v, want {2 1}", l, ok)
+			}
+			f, err := s.JoiningFetch(ctx, sub, 1, true, moq.FetchOptions{})
+			if err != nil {
+				t.Fatalf("joining fetch: %v", err)
+			}
+			for _, w := range []moq.Location{{Group: 1, Object: 0}, {Group: 1, Object: 1}, {Group: 2, Object: 0}, {Group: 2, Object: 1}} {
+				o, err := f.ReadObject(ctx)
+				if err != nil {
+					t.Fatalf("joined object %v: %v", w, err)
+				}
+				if o.Group != w.Group || o.ID != w.Object || string(o.Payload) != string(payloadOf(w.Group, w.Object)) {
+					t.Fatalf("joined (%d,%d) %q, want %v", o.Group, o.ID, o.Payload, w)
+				}
+			}
+			if _, err := f.ReadObject(ctx); !errors.Is(err, moq.ErrEnded) {
+				t.Fatalf("after the joined objects: %v, want ErrEnded", err)
+			}
+			// The subscription goes on from there.
+			writeGroups(t, tr, 1, 1)
+			if err := expectGroups(ctx, sub, 3, 1, 1); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

@@ -636,7 +636,7 @@ func downstreamError(up moq.Draft, err error) error {
 		// draft-14's 0x4 on 16 (MALFORMED_AUTH_TOKEN in the text), taken
 		// as before.
 		notExist, alsoNotExist = 0x10, 0x4
-	case up == moq.Draft18:
+	case up == moq.Draft18, up == moq.Draft20:
 		notExist, alsoNotExist = 0x10, 0x10
 	}
 	if re.Code == notExist || re.Code == alsoNotExist {

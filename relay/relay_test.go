@@ -124,7 +124,7 @@ func TestLateJoiner(t *testing.T) {
 // is served from the relay's cache; a track that is not active is refused
 // with the draft's "does not exist" code.
 func TestFetchFromCache(t *testing.T) {
-	for _, fc := range []client{quic18, wt18, quic14, wt14, quic07cf, wt07cf} {
+	for _, fc := range []client{quic20, quic18, wt18, quic14, wt14, quic07cf, wt07cf} {
 		t.Run(fc.name, func(t *testing.T) {
 			r := startRelay(t, Config{})
 			ctx := ctxT(t)
@@ -168,7 +168,7 @@ func notExistCode(d moq.Draft) uint64 {
 	switch {
 	case d.Is07():
 		return 0x3
-	case d == moq.Draft16 || d == moq.Draft18:
+	case d == moq.Draft16 || d == moq.Draft18 || d == moq.Draft20:
 		return 0x10 // REQUEST_ERROR DOES_NOT_EXIST
 	}
 	return 0x4

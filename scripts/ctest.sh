@@ -187,7 +187,7 @@ suite() {
   MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=https://$ADDR_CF/ \
     run "$prefix test_errors" "${w[@]}" "$dir/test_errors"
   for u in "https://$ADDR_CF/moq" "moqt://$ADDR_CF/"; do
-    for d in 18 16 14 07cf; do
+    for d in 20 18 16 14 07cf; do
       MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=$u MOQ_FFI_DRAFT=$d \
         run "$prefix test_pubsub $u draft $d" "${w[@]}" "$dir/test_pubsub"
     done
@@ -217,7 +217,7 @@ suite() {
   MOQ_FFI_PIN_SHA256=$FP_TOKEN MOQ_TEST_ADDR=$ADDR_TOKEN MOQ_TEST_TOKEN=$TOKEN \
     run "$prefix test_token" "${w[@]}" "$dir/test_token"
   MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_ADDR=$ADDR_CF \
-    run "$prefix test_crossdraft (18, 16 <-> 14, 07cf)" "${w[@]}" "$dir/test_crossdraft"
+    run "$prefix test_crossdraft (20, 18, 16 <-> 14, 07cf)" "${w[@]}" "$dir/test_crossdraft"
   MOQ_FFI_PIN_SHA256=$FP_JWT MOQ_TEST_ADDR=$ADDR_JWT MOQ_TEST_JWT=$JWT_OK MOQ_TEST_JWT_EXPIRED=$JWT_EXPIRED \
     run "$prefix test_jwt" "${w[@]}" "$dir/test_jwt"
   MOQ_FFI_PIN_SHA256=$FP_CF MOQ_TEST_URL=https://$ADDR_CF/ MOQ_FFI_DRAFT=14 \

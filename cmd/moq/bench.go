@@ -59,7 +59,7 @@ run, against the same relay.`,
 	fl.Float64Var(&f.seconds, "seconds", 2, "duration of each measurement")
 	fl.IntVar(&f.window, "window", 256, "objects in flight at most (pubsub)")
 	fl.IntVar(&f.rate, "rate", 1000, "objects per second (latency)")
-	fl.StringVar(&f.draft, "draft", "14", "draft: 18, 16, 14, 07cf or 07")
+	fl.StringVar(&f.draft, "draft", "14", "draft: 20, 18, 16, 14, 07cf or 07")
 	cmd.MarkFlagRequired("url")
 	root.AddCommand(cmd)
 }
@@ -224,6 +224,8 @@ func runBench(cmd *cobra.Command, f benchFlags) error {
 
 func parseDraftFlag(s string) (moq.Draft, error) {
 	switch strings.TrimSpace(s) {
+	case "20":
+		return moq.Draft20, nil
 	case "18":
 		return moq.Draft18, nil
 	case "16":
@@ -235,5 +237,5 @@ func parseDraftFlag(s string) (moq.Draft, error) {
 	case "07":
 		return moq.Draft07, nil
 	}
-	return 0, errors.New("--draft must be 18, 16, 14, 07cf or 07")
+	return 0, errors.New("--draft must be 20, 18, 16, 14, 07cf or 07")
 }

@@ -56,7 +56,7 @@ type connFlags struct {
 // addConnFlags registers the connection flags on cmd.
 func addConnFlags(cmd *cobra.Command, f *connFlags) {
 	fl := cmd.Flags()
-	fl.StringVar(&f.draft, "draft", "auto", "protocol drafts to offer, in order, comma-separated: 18, 16, 14, 07cf (draft-07, Cloudflare/moq-rs layout), 07 (draft-07, specification layout: the relay must use it too, e.g. moq relay --draft07-layout 07), or auto (18, 16, 14, then 07cf)")
+	fl.StringVar(&f.draft, "draft", "auto", "protocol drafts to offer, in order, comma-separated: 20, 18, 16, 14, 07cf (draft-07, Cloudflare/moq-rs layout), 07 (draft-07, specification layout: the relay must use it too, e.g. moq relay --draft07-layout 07), or auto (20, 18, 16, 14, then 07cf)")
 	fl.StringVar(&f.draft, "drafts", "auto", "same as --draft")
 	fl.StringVar(&f.pin, "pin", "", "trust the server certificate with this SHA-256 fingerprint (hex; several separated by commas)")
 	fl.StringVar(&f.ca, "ca", "", "trust the CA certificates in this PEM file")
@@ -76,7 +76,7 @@ func (f *connFlags) drafts() ([]moq.Draft, error) {
 	for _, s := range strings.Split(f.draft, ",") {
 		d, err := parseDraftFlag(s)
 		if err != nil {
-			return nil, fmt.Errorf("--draft must be a comma-separated list of 18, 16, 14, 07cf and 07, or auto (got %q)", f.draft)
+			return nil, fmt.Errorf("--draft must be a comma-separated list of 20, 18, 16, 14, 07cf and 07, or auto (got %q)", f.draft)
 		}
 		ds = append(ds, d)
 	}

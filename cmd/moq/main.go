@@ -44,8 +44,8 @@ func newRootCmd() *cobra.Command {
 MoQT is a publish/subscribe protocol for live media over QUIC or WebTransport:
 publishers announce tracks, subscribers subscribe to them, and relays fan the
 objects (frames, samples, state updates) out. moq-ffi-go speaks drafts 07
-(in the specification's layout and in Cloudflare's), 14, 16 and 18 of the
-protocol.`,
+(in the specification's layout and in Cloudflare's), 14, 16, 18 and
+20 of the protocol.`,
 		SilenceUsage:  true, // errors are one line, printed by main
 		SilenceErrors: true,
 	}

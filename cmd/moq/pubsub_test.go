@@ -134,7 +134,7 @@ func pubSub(t *testing.T, ns, stdin string, pubArgs, subArgs []string) (pub, sub
 // drafts (the relay translates), with an empty line kept as an empty
 // object and a last line without its newline.
 func TestPubSubLines(t *testing.T) {
-	for _, d := range []struct{ pub, sub string }{{"14", "14"}, {"07cf", "14"}, {"14", "07cf"}, {"18", "16"}, {"16,14", "18"}, {"auto", "auto"}} {
+	for _, d := range []struct{ pub, sub string }{{"14", "14"}, {"07cf", "14"}, {"14", "07cf"}, {"18", "16"}, {"16,14", "18"}, {"20", "14"}, {"18", "20"}, {"auto", "auto"}} {
 		t.Run(d.pub+"-"+d.sub, func(t *testing.T) {
 			_, sub := pubSub(t, "test/lines", "one\ntwo\n\nfour\nfive",
 				[]string{"--draft", d.pub}, []string{"--draft", d.sub, "--count", "5", "--output", "lines"})

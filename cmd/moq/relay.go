@@ -48,15 +48,15 @@ func addRelayCmd(root *cobra.Command) {
 	var f relayFlags
 	cmd := &cobra.Command{
 		Use:   "relay",
-		Short: "Run a MoQT relay (drafts 07, 14, 16 and 18, raw QUIC and WebTransport on one port)",
+		Short: "Run a MoQT relay (drafts 07, 14, 16, 18 and 20, raw QUIC and WebTransport on one port)",
 		Long: `relay runs a Media over QUIC relay. Publishers connect and announce namespaces;
 subscribers connect and subscribe to tracks; the relay forwards each track from
 its publisher to all its subscribers, keeping the most recent groups for late
 joiners and FETCH.
 
-One UDP port serves raw QUIC (moqt://HOST:PORT/, ALPN moqt-18, moqt-16 or
-moq-00) and WebTransport (https://HOST:PORT/PATH), and draft-07, draft-14,
-draft-16 and draft-18 clients alike: a publisher's tracks reach subscribers of
+One UDP port serves raw QUIC (moqt://HOST:PORT/, ALPN moqt-20, moqt-18,
+moqt-16 or moq-00) and WebTransport (https://HOST:PORT/PATH), and draft-07,
+draft-14, draft-16, draft-18 and draft-20 clients alike: a publisher's tracks reach subscribers of
 every draft.
 
 Without --cert/--key it makes a self-signed certificate valid for 13 days and
@@ -115,7 +115,7 @@ names another relay of the cluster in its GOAWAY.`,
 	fl.DurationVar(&f.cacheAge, "cache-age", 0, "drop cached groups older than this (0: no age limit)")
 	fl.IntVar(&f.subBuffer, "subscriber-buffer", 8<<20, "bytes queued per subscriber that the network has not taken; past it the oldest whole groups are dropped (the subscriber counts and logs the loss). A single object up to the maximum object size always goes through")
 	fl.StringVar(&f.layout07, "draft07-layout", "07cf", "data layout used with draft-07 clients: 07cf (Cloudflare, moq-rs) or 07 (specification)")
-	fl.StringVar(&f.drafts, "drafts", "", "accept only these drafts, comma-separated: 18, 16, 14, 07 (default: all)")
+	fl.StringVar(&f.drafts, "drafts", "", "accept only these drafts, comma-separated: 20, 18, 16, 14, 07 (default: all)")
 	fl.StringVar(&f.tokenFile, "token-file", "", "admit only sessions that present the token T (this file's first line) in the URL (?token=T) or as AUTHORIZATION TOKEN")
 	fl.StringVar(&f.jwtKey, "jwt-key", "", "admit sessions that present a JWT verified with this key file (HS256 secret or ES256 PEM public key); with --jwt-alg")
 	fl.StringVar(&f.jwtAlg, "jwt-alg", "", "algorithm of --jwt-key: HS256 or ES256 (tokens of any other algorithm are refused)")
@@ -175,6 +175,8 @@ func runRelay(cmd *cobra.Command, f relayFlags) error {
 	for _, d := range strings.Split(f.drafts, ",") {
 		switch strings.TrimSpace(d) {
 		case "":
+		case "20":
+			drafts = append(drafts, moq.Draft20)
 		case "18":
 			drafts = append(drafts, moq.Draft18)
 		case "16":
@@ -184,7 +186,7 @@ func runRelay(cmd *cobra.Command, f relayFlags) error {
 		case "07", "07cf":
 			drafts = append(drafts, layout)
 		default:
-			return fmt.Errorf("--drafts %q: want 18, 16, 14 and/or 07", f.drafts)
+			return fmt.Errorf("--drafts %q: want 20, 18, 16, 14 and/or 07", f.drafts)
 		}
 	}
 	if f.subBuffer < 1 {

@@ -68,7 +68,7 @@ func addWireCmd(root *cobra.Command) {
 			return cmd.Help()
 		},
 	}
-	wireCmd.PersistentFlags().StringVar(&draftFlag, "draft", "", "protocol draft: 07, 07cf (Cloudflare/moq-rs layout), 14, 16 or 18 (required)")
+	wireCmd.PersistentFlags().StringVar(&draftFlag, "draft", "", "protocol draft: 07, 07cf (Cloudflare/moq-rs layout), 14, 16, 18 or 20 (required)")
 	wireCmd.PersistentFlags().StringVar(&kindFlag, "kind", "",
 		"unit: control, subgroup, datagram or fetch (decode: default control; encode: default from the JSON's message_type or stream_type)")
 
@@ -76,7 +76,7 @@ func addWireCmd(root *cobra.Command) {
 	// defaultKind.
 	options := func(defaultKind wirejson.Kind) (wire.Draft, wirejson.Kind, error) {
 		if draftFlag == "" {
-			return 0, "", errors.New("--draft is required (07, 07cf, 14, 16 or 18)")
+			return 0, "", errors.New("--draft is required (07, 07cf, 14, 16, 18 or 20)")
 		}
 		d, err := wire.ParseDraft(draftFlag)
 		if err != nil {

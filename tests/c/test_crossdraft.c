@@ -4,7 +4,8 @@
  * schemes; then the other way round (a draft-14 and a draft-07cf publisher
  * to a draft-16 subscriber). MOQ_TEST_ADDR is the relay's host:port;
  * MOQ_FFI_PIN_SHA256 its certificate. The drafts are chosen per connection
- * by setting MOQ_FFI_DRAFT before each moq_connect (read at each connect). */
+ * by setting MOQ_FFI_DRAFT before each moq_connect (read at each connect).
+ * Drafts 18 and 20 are paired with every other draft the same way. */
 #include "test_net.h"
 
 static const char* addr;
@@ -116,6 +117,20 @@ TEST(draft16_14_and_07cf_publishers_to_18) {
     pair_test("moqt", "07cf", subs, 1);
 }
 
+TEST(draft20_publisher_to_18_16_14_and_07cf) {
+    const char* subs[] = {"18", "16", "14", "07cf"};
+    pair_test("moqt", "20", subs, 4);
+    pair_test("https", "20", subs, 4);
+}
+
+TEST(draft18_16_14_and_07cf_publishers_to_20) {
+    const char* subs[] = {"20"};
+    pair_test("https", "18", subs, 1);
+    pair_test("moqt", "16", subs, 1);
+    pair_test("moqt", "14", subs, 1);
+    pair_test("https", "07cf", subs, 1);
+}
+
 int main(void) {
     addr = getenv("MOQ_TEST_ADDR");
     if (!addr) {
@@ -127,5 +142,7 @@ int main(void) {
     RUN(draft14_and_07cf_publishers_to_16);
     RUN(draft18_publisher_to_16_14_and_07cf);
     RUN(draft16_14_and_07cf_publishers_to_18);
+    RUN(draft20_publisher_to_18_16_14_and_07cf);
+    RUN(draft18_16_14_and_07cf_publishers_to_20);
     return t_summary("test_crossdraft");
 }

@@ -35,6 +35,7 @@ static long log_count(void) {
 
 /* ---- helpers ----------------------------------------------------------- */
 static MoqDraft env_draft(void) {
+    if (strcmp(g_draft, "20") == 0) return MOQ_DRAFT_20;
     if (strcmp(g_draft, "18") == 0) return MOQ_DRAFT_18;
     if (strcmp(g_draft, "16") == 0) return MOQ_DRAFT_16;
     if (strcmp(g_draft, "14") == 0) return MOQ_DRAFT_14;
@@ -229,12 +230,13 @@ TEST(draft_selection) {
     if (e) snprintf(saved, sizeof saved, "%s", e);
     unsetenv("MOQ_FFI_DRAFT");
     moq_set_log_callback(on_log, MOQ_LOG_INFO, &g_log);
+    CHECK(connected_with(MOQ_DRAFT_20, "20"));
     CHECK(connected_with(MOQ_DRAFT_18, "18"));
     CHECK(connected_with(MOQ_DRAFT_16, "16"));
     CHECK(connected_with(MOQ_DRAFT_14, "14"));
     CHECK(connected_with(MOQ_DRAFT_07_CLOUDFLARE, "07cf"));
-    /* The default offers 18, 16 and 14 in one handshake; our relay picks 18. */
-    CHECK(connected_with(MOQ_DRAFT_AUTO, "18"));
+    /* The default offers 20, 18, 16 and 14 in one handshake; our relay picks 20. */
+    CHECK(connected_with(MOQ_DRAFT_AUTO, "20"));
     /* The configuration beats the environment. */
     setenv("MOQ_FFI_DRAFT", "14", 1);
     CHECK(connected_with(MOQ_DRAFT_07_CLOUDFLARE, "07cf"));
