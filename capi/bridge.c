@@ -47,7 +47,7 @@ MOQ_API MoqResultCode moq_last_error_code(void) { return moq__err_set ? (MoqResu
 
 MOQ_API void moq_free_str(const char* str) { free((void*)str); }
 
-MOQ_API const char* moq_version(void) { return "moq_ffi 0.5.0 (IETF Draft 07, 14, 16, 18, 20)"; }
+MOQ_API const char* moq_version(void) { return "moq_ffi 0.6.0 (IETF Draft 07, 14, 16, 18, 20)"; }
 
 void moq__call_conn(uintptr_t cb, uintptr_t ud, int state) {
     moq__cb_depth++;

@@ -126,7 +126,7 @@ func loadConfig(st *settings) (*config, error) {
 		}
 		o.AuthToken = v
 	}
-	o.Implementation = "moq-ffi-go/0.5.0"
+	o.Implementation = "moq-ffi-go/0.6.0"
 	if st != nil {
 		st.apply(cfg)
 	}

@@ -7,7 +7,10 @@
  * and types under "BEYOND THE OLD HEADER"; 0.4 appends two fields to
  * MoqSubscriberStats, a 0.3 host keeping its layout; 0.5 adds MOQ_DRAFT_16,
  * offers draft-16 by default, and appends auth_token to MoqClientConfig with
- * moq_client_config_init_sized): a host written against 0.1.x compiles and
+ * moq_client_config_init_sized; 0.6 adds drafts 18 and 20 (offered first by
+ * default), MOQ_DELIVERY_STREAM_RELIABLE with MOQ_ERROR_WOULD_BLOCK,
+ * moq_publisher_stats, moq_last_error_code, and on_subscribed at the end of
+ * MoqSubscribeOptions with moq_subscribe_options_init_sized): a host written against 0.1.x compiles and
  * links against this library unchanged. Where 0.1.x
  * misbehaved, this library does what the documentation below says; each such
  * change is marked "Changed from 0.1".
@@ -361,7 +364,7 @@ typedef void (*MoqCatalogCallback)(void* user_data, const MoqTrackInfo* tracks, 
 
 /** The library version these declarations describe. */
 #define MOQ_FFI_VERSION_MAJOR 0
-#define MOQ_FFI_VERSION_MINOR 5
+#define MOQ_FFI_VERSION_MINOR 6
 #define MOQ_FFI_VERSION_PATCH 0
 
 /** MoQT draft and wire layout of a client's sessions. */
@@ -378,13 +381,12 @@ typedef enum {
     MOQ_DRAFT_14 = 14,
     /** Draft-16 (Added in 0.5). */
     MOQ_DRAFT_16 = 16,
-    /** Draft-18: requests on streams of their own (added after 0.5.0;
-     *  a library that predates it refuses the value with
-     *  MOQ_ERROR_INVALID_ARGUMENT). */
+    /** Draft-18: requests on streams of their own (Added in 0.6; a
+     *  0.5 library refuses the value with MOQ_ERROR_INVALID_ARGUMENT). */
     MOQ_DRAFT_18 = 18,
     /** Draft-20: draft-18 sessions with FETCH ranges as LOCATION_FILTER
-     *  and joining fetches as fills (added after 0.5.0; a library that
-     *  predates it refuses the value with MOQ_ERROR_INVALID_ARGUMENT). */
+     *  and joining fetches as fills (Added in 0.6; a 0.5 library
+     *  refuses the value with MOQ_ERROR_INVALID_ARGUMENT). */
     MOQ_DRAFT_20 = 20
 } MoqDraft;
 
@@ -659,7 +661,7 @@ MOQ_API bool moq_init(void);
 
 /**
  * Returns the library version and the drafts it speaks, a static string that
- * is never freed: "moq_ffi 0.5.0 (IETF Draft 07, 14, 16, 18, 20)". Does not touch
+ * is never freed: "moq_ffi 0.6.0 (IETF Draft 07, 14, 16, 18, 20)". Does not touch
  * moq_last_error.
  */
 MOQ_API const char* moq_version(void);

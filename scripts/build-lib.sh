@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/usr/local/go/bin:$PATH
-VERSION=0.5.0
+VERSION=0.6.0
 OUT=${1:-build}
 shift || true
 mkdir -p "$OUT/lib/pkgconfig" "$OUT/include"

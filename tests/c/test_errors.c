@@ -12,7 +12,7 @@ TEST(version_and_init) {
     CHECK(moq_init());
     CHECK(moq_last_error() == NULL);
     const char* v = moq_version();
-    CHECK(v != NULL && strncmp(v, "moq_ffi 0.5.0", 13) == 0);
+    CHECK(v != NULL && strncmp(v, "moq_ffi 0.6.0", 13) == 0);
     CHECK(strstr(v, "07") && strstr(v, "14"));
     CHECK(moq_version() == v);
     moq_free_str(NULL);
