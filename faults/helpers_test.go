@@ -98,6 +98,8 @@ var drafts = []draftRow{
 	{"07cf", moq.Draft07Cloudflare},
 	{"14", moq.Draft14},
 	{"16", wire.Draft16},
+	{"18", moq.Draft18},
+	{"20", moq.Draft20},
 }
 
 // skipUnsupported skips t when err says that the draft cannot be spoken

@@ -41,12 +41,13 @@ func TestLoad(t *testing.T) {
 	// every combination of drafts and both transports.
 	variant := func(i int) (string, *moq.Options) {
 		p := i / 2
-		drafts := []moq.Draft{moq.Draft16, moq.Draft14, moq.Draft07Cloudflare}
-		d := drafts[p%3] // the publisher's draft
+		drafts := []moq.Draft{moq.Draft20, moq.Draft18, moq.Draft16, moq.Draft14, moq.Draft07Cloudflare}
+		nd := len(drafts)
+		d := drafts[p%nd] // the publisher's draft
 		if i%2 == 1 {
-			d = drafts[(p/3)%3] // the subscriber's
+			d = drafts[(p/nd)%nd] // the subscriber's
 		}
-		scheme := []string{"moqt", "https"}[(p/9)%2]
+		scheme := []string{"moqt", "https"}[(p/(nd*nd))%2]
 		return fmt.Sprintf("%s://%s/", scheme, r.addr),
 			&moq.Options{TLS: moq.TLSConfig{PinSHA256: [][32]byte{fp}}, Drafts: []moq.Draft{d}}
 	}
@@ -319,7 +320,7 @@ func TestLoad(t *testing.T) {
 	if e := r.stderr.String(); strings.Contains(e, "level=ERROR") {
 		t.Fatalf("the relay logged errors:\n%s", e)
 	}
-	figure(t, "%d sessions (%d publishers, %d subscribers, drafts 16, 14 and 07cf, QUIC and WebTransport) held on one relay: connected in %v, subscribed in %v; %d objects each delivered in order in %v while %d flood requests (%d refused) and a never-reading subscriber of a %d-object busy track ran",
+	figure(t, "%d sessions (%d publishers, %d subscribers, drafts 20, 18, 16, 14 and 07cf, QUIC and WebTransport) held on one relay: connected in %v, subscribed in %v; %d objects each delivered in order in %v while %d flood requests (%d refused) and a never-reading subscriber of a %d-object busy track ran",
 		n, pubs, pubs, connected.Round(time.Millisecond), setup.Round(time.Millisecond), objects, trafficTime.Round(time.Millisecond),
 		floodSent.Load(), floodRefused.Load(), busyWritten.Load())
 	figure(t, "relay RSS %d KiB idle, %d KiB with %d sessions: %.1f KiB per session; relay CPU %v for connecting and subscribing (%.2f ms per session), %v for the traffic",

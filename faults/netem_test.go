@@ -64,12 +64,13 @@ func TestNetem(t *testing.T) {
 	})
 	t.Run("loss30-blackout10s", func(t *testing.T) {
 		// Draft-16 over WebTransport (the ordering of its uni streams is
-		// restored above QUIC) and draft-14 over raw QUIC; the short form
-		// runs only the first reconnect row.
+		// restored above QUIC), draft-14 and draft-20 (requests on streams
+		// of their own) over raw QUIC; the short form runs only the first
+		// reconnect row.
 		rows := []struct {
 			d      draftRow
 			scheme string
-		}{{drafts[3], "https"}, {drafts[2], "moqt"}}
+		}{{drafts[3], "https"}, {drafts[2], "moqt"}, {drafts[5], "moqt"}}
 		if !full(t) {
 			rows = rows[:1]
 		}
