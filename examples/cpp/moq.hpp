@@ -42,6 +42,7 @@ MOQ_HPP_ERROR(Timeout, MOQ_ERROR_TIMEOUT)
 MOQ_HPP_ERROR(Internal, MOQ_ERROR_INTERNAL)
 MOQ_HPP_ERROR(Unsupported, MOQ_ERROR_UNSUPPORTED)
 MOQ_HPP_ERROR(BufferTooSmall, MOQ_ERROR_BUFFER_TOO_SMALL)
+MOQ_HPP_ERROR(WouldBlock, MOQ_ERROR_WOULD_BLOCK)
 #undef MOQ_HPP_ERROR
 
 // throw_error throws the subclass of Error for code (a code this header does
@@ -55,6 +56,7 @@ MOQ_HPP_ERROR(BufferTooSmall, MOQ_ERROR_BUFFER_TOO_SMALL)
     case MOQ_ERROR_INTERNAL: throw Internal(what);
     case MOQ_ERROR_UNSUPPORTED: throw Unsupported(what);
     case MOQ_ERROR_BUFFER_TOO_SMALL: throw BufferTooSmall(what);
+    case MOQ_ERROR_WOULD_BLOCK: throw WouldBlock(what);
     default: throw Error(code, what);
     }
 }
@@ -155,6 +157,26 @@ public:
         check(moq_publish_data(h_, static_cast<const uint8_t*>(data), n, mode), "moq_publish_data");
     }
     void publish(const std::string& s) { publish(s.data(), s.size()); }
+    // try_publish: as publish, but in MOQ_DELIVERY_STREAM_RELIABLE mode a
+    // full queue toward a subscriber returns false (nothing was published;
+    // try again next frame) instead of throwing moq::WouldBlock.
+    bool try_publish(const void* data, size_t n) { return try_publish(data, n, mode_); }
+    bool try_publish(const void* data, size_t n, MoqDeliveryMode mode) {
+        MoqResult r = moq_publish_data(h_, static_cast<const uint8_t*>(data), n, mode);
+        if (r.code == MOQ_ERROR_WOULD_BLOCK) {
+            moq_free_str(r.message);
+            return false;
+        }
+        check(r, "moq_publish_data");
+        return true;
+    }
+    // stats: the track's counters (objects, bytes, dropped, would_block).
+    MoqPublisherStats stats() const {
+        MoqPublisherStats st{};
+        st.struct_size = sizeof st;
+        check(moq_publisher_stats(h_, &st), "moq_publisher_stats");
+        return st;
+    }
     void reset() {
         if (h_) moq_publisher_destroy(h_);
         h_ = nullptr;

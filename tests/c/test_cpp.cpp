@@ -137,7 +137,7 @@ int main() {
         const MoqResultCode codes[] = {MOQ_ERROR_INVALID_ARGUMENT, MOQ_ERROR_CONNECTION_FAILED,
                                        MOQ_ERROR_NOT_CONNECTED,    MOQ_ERROR_TIMEOUT,
                                        MOQ_ERROR_INTERNAL,         MOQ_ERROR_UNSUPPORTED,
-                                       MOQ_ERROR_BUFFER_TOO_SMALL};
+                                       MOQ_ERROR_BUFFER_TOO_SMALL, MOQ_ERROR_WOULD_BLOCK};
         int typed = 0;
         for (MoqResultCode code : codes) {
             try {
@@ -156,9 +156,11 @@ int main() {
                 typed += code == MOQ_ERROR_UNSUPPORTED;
             } catch (const moq::BufferTooSmall&) {
                 typed += code == MOQ_ERROR_BUFFER_TOO_SMALL;
+            } catch (const moq::WouldBlock&) {
+                typed += code == MOQ_ERROR_WOULD_BLOCK;
             }
         }
-        CHECK(typed == 7);
+        CHECK(typed == 8);
     }
     {
         moq::Client pub, sub;
@@ -188,6 +190,15 @@ int main() {
             std::lock_guard<std::mutex> lk(in.mu);
             size_t k = in.items.size() - 3;
             CHECK(in.items[k].empty() && in.items[k + 1] == "a" && in.items[k + 2] == "bc");
+        }
+        // Reliable mode through the wrapper: an idle queue takes the object
+        // (try_publish true), and the track's stats count it.
+        {
+            MoqPublisherStats before = p.stats();
+            CHECK(p.try_publish("r", 1, MOQ_DELIVERY_STREAM_RELIABLE));
+            CHECK(in.wait(base + 4, 10 * slow));
+            MoqPublisherStats after = p.stats();
+            CHECK(after.objects == before.objects + 1 && after.would_block == 0);
         }
         // Issue 15, item 7: on_subscribed says when the subscription is
         // live; one object published then arrives (no probes).
