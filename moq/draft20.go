@@ -331,29 +331,10 @@ func (s *Session) joiningFetch20(ctx context.Context, sub *Subscription, start u
 	// The fill ends where the subscription began (its SUBSCRIBE_OK's
 	// Largest Location), as served here.
 	end, _ := sub.Largest()
-	f := &FetchStream{sess: s, id: id, ok: &wire.FetchOK{End: end}, q: &Subscription{sess: s, reqID: id,
-		ns: sub.ns, name: sub.name, limit: 1 << 62, wake: make(chan struct{}, 1), open: map[uint64]int{},
-		buffered: map[uint64][]*Object{}, done: make(chan struct{})}}
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		return nil, s.closedErr()
-	}
-	p := s.register(id, opRequestUpdate)
-	s.fetches[id] = f
-	s.mu.Unlock()
-	cleanup := func() {
-		delete(s.pending, id)
-		if s.fetches[id] == f {
-			delete(s.fetches, id)
-		}
-	}
-	err = s.send(m)
-	unlock()
+	f := s.newFetchStream(id, sub.ns, sub.name)
+	f.ok = &wire.FetchOK{End: end}
+	p, cleanup, err := s.sendFetch(f, opRequestUpdate, m, unlock)
 	if err != nil {
-		s.mu.Lock()
-		cleanup()
-		s.mu.Unlock()
 		return nil, err
 	}
 	a, err := s.await(ctx, p, func() { delete(s.pending, id) })

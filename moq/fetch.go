@@ -85,6 +85,47 @@ func (s *Session) JoiningFetch(ctx context.Context, sub *Subscription, start uin
 	return s.fetch(ctx, &wire.Fetch{FetchType: ft, JoiningRequestID: sub.reqID, JoiningStart: start}, opts)
 }
 
+// newFetchStream makes the receiving side of a fetch whose objects come on
+// the fetch stream of request id: a FETCH's, or a draft-20 fill's. Its queue
+// takes the whole range, and groups missing from the range are not counted
+// as lost (noteGroupLocked).
+func (s *Session) newFetchStream(id uint64, ns Namespace, name string) *FetchStream {
+	return &FetchStream{sess: s, id: id, q: &Subscription{sess: s, reqID: id, ns: ns, name: name,
+		limit: 1 << 62, wake: make(chan struct{}, 1), open: map[uint64]int{}, buffered: map[uint64][]*Object{},
+		done: make(chan struct{}), fetch: true}}
+}
+
+// sendFetch registers f under its request ID as the pending request op,
+// sends m (the request whose answer f waits for) and releases the request
+// lock with unlock. cleanup (to be called holding s.mu) forgets f and the
+// pending request; sendFetch has called it already when it fails.
+func (s *Session) sendFetch(f *FetchStream, op string, m wire.Message, unlock func()) (*pendingReq, func(), error) {
+	id := f.id
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return nil, nil, s.closedErr()
+	}
+	p := s.register(id, op)
+	s.fetches[id] = f
+	s.mu.Unlock()
+	cleanup := func() {
+		delete(s.pending, id)
+		if s.fetches[id] == f {
+			delete(s.fetches, id)
+		}
+	}
+	err := s.send(m)
+	unlock()
+	if err != nil {
+		s.mu.Lock()
+		cleanup()
+		s.mu.Unlock()
+		return nil, nil, err
+	}
+	return p, cleanup, nil
+}
+
 func (s *Session) fetch(ctx context.Context, m *wire.Fetch, opts FetchOptions) (*FetchStream, error) {
 	m.SubscriberPriority = 128
 	if opts.Priority != nil {
@@ -102,29 +143,10 @@ func (s *Session) fetch(ctx context.Context, m *wire.Fetch, opts FetchOptions) (
 		return nil, err
 	}
 	m.RequestID = id
-	f := &FetchStream{sess: s, id: id, q: &Subscription{sess: s, reqID: id, ns: m.Namespace, name: m.Name,
-		limit: 1 << 62, wake: make(chan struct{}, 1), open: map[uint64]int{}, buffered: map[uint64][]*Object{},
-		done: make(chan struct{}), fetch: true}, order: m.GroupOrder}
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		return nil, s.closedErr()
-	}
-	p := s.register(id, "FETCH")
-	s.fetches[id] = f
-	s.mu.Unlock()
-	cleanup := func() {
-		delete(s.pending, id)
-		if s.fetches[id] == f {
-			delete(s.fetches, id)
-		}
-	}
-	err = s.send(m)
-	unlock()
+	f := s.newFetchStream(id, m.Namespace, m.Name)
+	f.order = m.GroupOrder
+	p, cleanup, err := s.sendFetch(f, "FETCH", m, unlock)
 	if err != nil {
-		s.mu.Lock()
-		cleanup()
-		s.mu.Unlock()
 		return nil, err
 	}
 	resp, err := s.await(ctx, p, cleanup)
