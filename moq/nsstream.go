@@ -217,16 +217,8 @@ func (s *Session) bidiLoop() {
 // serveNamespaceStream serves one bidirectional stream from the peer.
 func (s *Session) serveNamespaceStream(st transport.Stream) {
 	defer s.wg.Done()
-	st.SetReadDeadline(time.Now().Add(s.opts.requestTimeout()))
-	cr := wire.NewControlReader(st, s.draft, s.lim)
-	m, err := cr.Read()
-	if err != nil {
-		if pe, ok := wire.AsProtocolError(err); ok {
-			s.protocolViolation(CodeProtocolViolation, "bidirectional stream: %v", pe)
-			return
-		}
-		st.CancelRead(nsStreamCancelled)
-		st.CancelWrite(nsStreamCancelled)
+	cr, m, ok := s.readOpeningMessage(st, "bidirectional stream", nsStreamCancelled)
+	if !ok {
 		return
 	}
 	req, ok := m.(*wire.SubscribeNamespace)
@@ -235,6 +227,26 @@ func (s *Session) serveNamespaceStream(st transport.Stream) {
 		return
 	}
 	s.serveNamespaceRequest(st, cr, req)
+}
+
+// readOpeningMessage reads the first message of a bidirectional stream the
+// peer opened, waiting at most the request timeout. A malformed message
+// closes the session (PROTOCOL_VIOLATION, naming what); a stream that ends
+// or stays silent first is reset both ways with code. ok is false then.
+func (s *Session) readOpeningMessage(st transport.Stream, what string, code uint64) (*wire.ControlReader, wire.Message, bool) {
+	st.SetReadDeadline(time.Now().Add(s.opts.requestTimeout()))
+	cr := wire.NewControlReader(st, s.draft, s.lim)
+	m, err := cr.Read()
+	if err != nil {
+		if pe, ok := wire.AsProtocolError(err); ok {
+			s.protocolViolation(CodeProtocolViolation, "%s: %v", what, pe)
+			return nil, nil, false
+		}
+		st.CancelRead(code)
+		st.CancelWrite(code)
+		return nil, nil, false
+	}
+	return cr, m, true
 }
 
 // serveNamespaceRequest serves the peer's SUBSCRIBE_NAMESPACE req, read

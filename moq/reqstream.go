@@ -543,16 +543,8 @@ func (s *Session) ownRequestEnded(rs *reqStream, answered, done, failed, reset b
 // request, then what follows it on the stream.
 func (s *Session) serveRequestStream(st transport.Stream) {
 	defer s.wg.Done()
-	st.SetReadDeadline(time.Now().Add(s.opts.requestTimeout()))
-	cr := wire.NewControlReader(st, s.draft, s.lim)
-	m, err := cr.Read()
-	if err != nil {
-		if pe, ok := wire.AsProtocolError(err); ok {
-			s.protocolViolation(CodeProtocolViolation, "request stream: %v", pe)
-			return
-		}
-		st.CancelRead(reqCancelled)
-		st.CancelWrite(reqCancelled)
+	cr, m, ok := s.readOpeningMessage(st, "request stream", reqCancelled)
+	if !ok {
 		return
 	}
 	st.SetReadDeadline(time.Time{})
