@@ -168,18 +168,24 @@ func updateMask(m *SubscribeUpdate) *UpdateFields { return &m.Changed }
 // in draft-14, that plus one (0 = open). An update built the draft-14 way
 // (FilterType 0) is written as AbsoluteStart, or AbsoluteRange when
 // EndGroup is set.
-func bindUpdateFilter() pbind {
-	return pbind{key: Param16SubscriptionFilter,
+func bindUpdateFilter() pbind { return bindUpdateFilterOf(filter16) }
+
+// bindUpdateFilterOf is bindUpdateFilter in the coding c.
+func bindUpdateFilterOf(c filterCoding) pbind {
+	return pbind{key: c.key,
 		set: func(m Message, p *Param) error {
 			u := m.(*SubscribeUpdate)
 			if p == nil {
 				return nil
 			}
-			if err := parseFilter(p.Bytes, &u.FilterType, &u.Start, &u.EndGroup); err != nil {
+			if err := c.parse(p.Bytes, &u.FilterType, &u.Start, &u.EndGroup); err != nil {
 				return err
 			}
 			if u.FilterType == FilterAbsoluteRange {
-				u.EndGroup++ // below 2^62, no overflow
+				if u.EndGroup == ^uint64(0) { // draft 18 and on: a delta can reach it
+					return errf(KindInvalidValue, "end_group_delta", "end group 2^64-1 cannot be held as last group plus one")
+				}
+				u.EndGroup++
 			}
 			return nil
 		},
@@ -195,8 +201,8 @@ func bindUpdateFilter() pbind {
 			if ft == FilterAbsoluteRange && u.EndGroup > 0 {
 				end = u.EndGroup - 1
 			}
-			b, err := appendFilter(nil, ft, u.Start, end)
-			return BytesParam(Param16SubscriptionFilter, b), emitAlways, err
+			b, err := c.append(nil, ft, u.Start, end)
+			return BytesParam(c.key, b), emitAlways, err
 		}}
 }
 

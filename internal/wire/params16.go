@@ -228,29 +228,49 @@ func bindLargest[M any](f func(*M) (*bool, *Location)) pbind {
 		}}
 }
 
+// filterCoding is a draft's SUBSCRIPTION_FILTER: its parameter key and the
+// coding of its Subscription Filter structure (End Group is the last group
+// in 16, a delta from the start group in 18 and 20).
+type filterCoding struct {
+	key    uint64
+	parse  func(b []byte, ft *FilterType, start *Location, end *uint64) error
+	append func(b []byte, ft FilterType, start Location, end uint64) ([]byte, error)
+}
+
+var (
+	filter16 = filterCoding{Param16SubscriptionFilter, parseFilter, appendFilter}
+	filter18 = filterCoding{Param18SubscriptionFilter, parseFilter18, appendFilter18}
+)
+
 // bindFilter: SUBSCRIPTION_FILTER (0x21): Filter Type, [Start Location],
 // [End Group]. Absent means unfiltered, which the text makes equal to
 // AbsoluteStart {0,0}. A typed FilterType 0 is never written.
 func bindFilter[M any](f func(*M) (*FilterType, *Location, *uint64)) pbind {
-	return pbind{key: Param16SubscriptionFilter,
+	return bindFilterOf(filter16, f)
+}
+
+// bindFilterOf is bindFilter in the coding c (the typed end is the last
+// group in every draft).
+func bindFilterOf[M any](c filterCoding, f func(*M) (*FilterType, *Location, *uint64)) pbind {
+	return pbind{key: c.key,
 		set: func(m Message, p *Param) error {
 			ft, start, end := f(any(m).(*M))
 			if p == nil {
 				*ft, *start, *end = FilterAbsoluteStart, Location{}, 0
 				return nil
 			}
-			return parseFilter(p.Bytes, ft, start, end)
+			return c.parse(p.Bytes, ft, start, end)
 		},
 		get: func(m Message) (Param, emit, error) {
 			ft, start, end := f(any(m).(*M))
 			if *ft == 0 {
 				return Param{}, emitNever, nil
 			}
-			b, err := appendFilter(nil, *ft, *start, *end)
+			b, err := c.append(nil, *ft, *start, *end)
 			if err != nil {
 				return Param{}, emitNever, err
 			}
-			return BytesParam(Param16SubscriptionFilter, b), pick(*ft == FilterAbsoluteStart && *start == (Location{}), emitDefault, emitAlways), nil
+			return BytesParam(c.key, b), pick(*ft == FilterAbsoluteStart && *start == (Location{}), emitDefault, emitAlways), nil
 		}}
 }
 

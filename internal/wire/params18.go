@@ -421,26 +421,7 @@ func bindLargest18[M any](f func(*M) (*bool, *Location)) pbind {
 // bindFilter18: SUBSCRIPTION_FILTER (0x21), as bindFilter but with the
 // draft-18 filter (End Group Delta; the typed EndGroup is the last group).
 func bindFilter18[M any](f func(*M) (*FilterType, *Location, *uint64)) pbind {
-	return pbind{key: Param18SubscriptionFilter,
-		set: func(m Message, p *Param) error {
-			ft, start, end := f(any(m).(*M))
-			if p == nil {
-				*ft, *start, *end = FilterAbsoluteStart, Location{}, 0
-				return nil
-			}
-			return parseFilter18(p.Bytes, ft, start, end)
-		},
-		get: func(m Message) (Param, emit, error) {
-			ft, start, end := f(any(m).(*M))
-			if *ft == 0 {
-				return Param{}, emitNever, nil
-			}
-			b, err := appendFilter18(nil, *ft, *start, *end)
-			if err != nil {
-				return Param{}, emitNever, err
-			}
-			return BytesParam(Param18SubscriptionFilter, b), pick(*ft == FilterAbsoluteStart && *start == (Location{}), emitDefault, emitAlways), nil
-		}}
+	return bindFilterOf(filter18, f)
 }
 
 // parseFilter18 decodes a draft-18 Subscription Filter: Filter Type,
@@ -491,37 +472,4 @@ func appendFilter18(b []byte, ft FilterType, start Location, end uint64) ([]byte
 // bindUpdateFilter18 is SUBSCRIPTION_FILTER in a draft-18 REQUEST_UPDATE,
 // as bindUpdateFilter: SubscribeUpdate.EndGroup is the last group plus one
 // (0 = open).
-func bindUpdateFilter18() pbind {
-	return pbind{key: Param18SubscriptionFilter,
-		set: func(m Message, p *Param) error {
-			u := m.(*SubscribeUpdate)
-			if p == nil {
-				return nil
-			}
-			if err := parseFilter18(p.Bytes, &u.FilterType, &u.Start, &u.EndGroup); err != nil {
-				return err
-			}
-			if u.FilterType == FilterAbsoluteRange {
-				if u.EndGroup == ^uint64(0) {
-					return errf(KindInvalidValue, "end_group_delta", "end group 2^64-1 cannot be held as last group plus one")
-				}
-				u.EndGroup++
-			}
-			return nil
-		},
-		get: func(m Message) (Param, emit, error) {
-			u := m.(*SubscribeUpdate)
-			ft, end := u.FilterType, uint64(0)
-			if ft == 0 {
-				ft = FilterAbsoluteStart
-				if u.EndGroup > 0 {
-					ft = FilterAbsoluteRange
-				}
-			}
-			if ft == FilterAbsoluteRange && u.EndGroup > 0 {
-				end = u.EndGroup - 1
-			}
-			b, err := appendFilter18(nil, ft, u.Start, end)
-			return BytesParam(Param18SubscriptionFilter, b), emitAlways, err
-		}}
-}
+func bindUpdateFilter18() pbind { return bindUpdateFilterOf(filter18) }
