@@ -134,12 +134,7 @@ func (s *Session) Announce(ctx context.Context, ns Namespace) error {
 			delete(s.pending, id)
 		}
 	}
-	err = s.send(&wire.PublishNamespace{RequestID: id, Namespace: ns, Params: s.authParams(false, "")})
-	unlock()
-	if err != nil {
-		s.mu.Lock()
-		cleanup()
-		s.mu.Unlock()
+	if err := s.sendRequest(&wire.PublishNamespace{RequestID: id, Namespace: ns, Params: s.authParams(false, "")}, unlock, cleanup); err != nil {
 		return err
 	}
 	m, err := s.await(ctx, p, cleanup)
@@ -260,12 +255,7 @@ func (s *Session) Subscribe(ctx context.Context, ns Namespace, name string, opts
 		}
 		s.wakeAliasWaitersLocked()
 	}
-	err = s.send(msg)
-	unlock()
-	if err != nil {
-		s.mu.Lock()
-		cleanup()
-		s.mu.Unlock()
+	if err := s.sendRequest(msg, unlock, cleanup); err != nil {
 		return nil, err
 	}
 	m, err := s.await(ctx, p, cleanup)

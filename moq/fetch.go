@@ -115,12 +115,7 @@ func (s *Session) sendFetch(f *FetchStream, op string, m wire.Message, unlock fu
 			delete(s.fetches, id)
 		}
 	}
-	err := s.send(m)
-	unlock()
-	if err != nil {
-		s.mu.Lock()
-		cleanup()
-		s.mu.Unlock()
+	if err := s.sendRequest(m, unlock, cleanup); err != nil {
 		return nil, nil, err
 	}
 	return p, cleanup, nil

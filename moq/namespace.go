@@ -174,12 +174,7 @@ func (s *Session) SubscribeNamespace(ctx context.Context, prefix Namespace) (*Na
 			delete(s.nsSubs, k)
 		}
 	}
-	err = s.send(&wire.SubscribeNamespace{RequestID: id, Prefix: prefix, Params: s.authParams(false, "")})
-	unlock()
-	if err != nil {
-		s.mu.Lock()
-		cleanup()
-		s.mu.Unlock()
+	if err := s.sendRequest(&wire.SubscribeNamespace{RequestID: id, Prefix: prefix, Params: s.authParams(false, "")}, unlock, cleanup); err != nil {
 		return nil, err
 	}
 	m, err := s.await(ctx, p, cleanup)

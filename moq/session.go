@@ -760,6 +760,20 @@ func ctxErr(ctx context.Context) error {
 	return ctx.Err()
 }
 
+// sendRequest sends the request m and releases the request lock with
+// unlock; when the send fails it runs cleanup (which forgets the pending
+// request) under s.mu.
+func (s *Session) sendRequest(m wire.Message, unlock, cleanup func()) error {
+	err := s.send(m)
+	unlock()
+	if err != nil {
+		s.mu.Lock()
+		cleanup()
+		s.mu.Unlock()
+	}
+	return err
+}
+
 // lockRequests serialises new requests, so that request IDs go out in the
 // order they were allocated (the peer requires it). The caller holds it from
 // allocRequestID until the request is written, and calls the returned

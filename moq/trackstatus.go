@@ -60,12 +60,7 @@ func (s *Session) TrackStatus(ctx context.Context, ns Namespace, name string) (T
 	}
 	req := &wire.TrackStatusRequest{RequestID: id, Namespace: ns, Name: name, SubscriberPriority: 128,
 		FilterType: wire.FilterLargestObject, Forward: true, Params: s.authParams(false, "")}
-	err = s.send(req)
-	unlock()
-	if err != nil {
-		s.mu.Lock()
-		cleanup()
-		s.mu.Unlock()
+	if err := s.sendRequest(req, unlock, cleanup); err != nil {
 		return TrackStatus{}, err
 	}
 	m, err := s.await(ctx, p, cleanup)

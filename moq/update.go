@@ -72,12 +72,7 @@ func (sub *Subscription) Update(ctx context.Context, u SubscriptionUpdate) error
 	p := s.register(id, opRequestUpdate)
 	s.mu.Unlock()
 	cleanup := func() { delete(s.pending, id) }
-	err = s.send(m)
-	unlock()
-	if err != nil {
-		s.mu.Lock()
-		cleanup()
-		s.mu.Unlock()
+	if err := s.sendRequest(m, unlock, cleanup); err != nil {
 		return err
 	}
 	a, err := s.await(ctx, p, cleanup)
