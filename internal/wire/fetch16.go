@@ -89,6 +89,12 @@ func (e *FetchEncoder) AppendObjectHeaderFlags(b []byte, o *Object, payloadLen i
 	if f >= 128 { // End of Range
 		b = AppendVarint(AppendVarint(b, o.Group), o.ID)
 		b = AppendVarint(b, 0)
+		if !e.started {
+			// The marker keeps the prior object's subgroup and priority, and
+			// before any object the priority is 128, as FetchDecoder reads
+			// it: an object after it that leaves out its priority has 128.
+			e.prev.Priority = 128
+		}
 		e.started, e.prev.Group, e.prev.ID = true, o.Group, o.ID
 		return b, nil
 	}
