@@ -29,12 +29,7 @@ lint:
 
 ## fuzz: runs every fuzz target for FUZZTIME each (default 60s).
 fuzz:
-	@set -e; for pkg in $$($(GO) list $(PKGS)); do \
-	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
-	    echo "== $$pkg $$f"; \
-	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
-	  done; \
-	done
+	GO=$(GO) bash scripts/fuzz.sh $(FUZZTIME) 1
 
 ## bench: all Go benchmarks, with allocation counts.
 bench:

@@ -32,11 +32,4 @@ soak:
 FUZZ_CI_TIME ?= 20s
 FUZZ_CI_JOBS ?= 2
 fuzz-ci:
-	@set -eo pipefail; dir=$$(mktemp -d); trap 'rm -rf $$dir' EXIT; \
-	for pkg in $$($(GO) list $(PKGS)); do \
-	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do echo "$$pkg $$f"; done; \
-	done >$$dir/targets; \
-	echo "fuzz-ci: $$(wc -l <$$dir/targets) targets, $(FUZZ_CI_TIME) each, $(FUZZ_CI_JOBS) at a time"; \
-	xargs -P $(FUZZ_CI_JOBS) -L 1 bash -c 'out=$$(mktemp); \
-	  if $(GO) test -run "^\$$" -fuzz "^$$1\$$" -fuzztime $(FUZZ_CI_TIME) -parallel 1 $$0 >$$out 2>&1; \
-	  then echo "ok   $$0 $$1"; rm -f $$out; else echo "FAIL $$0 $$1"; cat $$out; rm -f $$out; exit 1; fi' <$$dir/targets
+	GO=$(GO) bash scripts/fuzz.sh $(FUZZ_CI_TIME) $(FUZZ_CI_JOBS) 1
