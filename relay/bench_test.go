@@ -16,6 +16,11 @@ package relay
 //     one op is one object, so b.N objects take b.N milliseconds (use
 //     -benchtime 3000x for three seconds). Reports the one-way latency from
 //     Track.Write to the return of ReadObject: p50 and p99 in µs.
+//   - BenchmarkRelayLatencyPaired: the same objects written to a relay path
+//     and a direct pair at once; reports the per-object difference (what
+//     the relay adds, with noise common to both paths cancelled), each
+//     path's own percentiles, and how much the machine and the runtime
+//     held the process up meanwhile (os-wait-ms/s, gosched-p99-µs, gcs).
 //   - BenchmarkRelayFanout100: one publisher, 100 subscribers via the relay,
 //     1 KiB objects; reports the process CPU time per GB delivered (summed
 //     over all subscribers), next to the direct 1 -> 1 case.
@@ -30,9 +35,14 @@ import (
 	"crypto/tls"
 	"encoding/binary"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
+	"os"
+	"runtime/metrics"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -558,6 +568,241 @@ func latencyRun(b *testing.B, ctx context.Context, cancel context.CancelFunc, s 
 	b.ReportMetric(us(lat[len(lat)-1]), "max-µs")
 	b.ReportMetric(float64(lost), "dropped")
 	return l
+}
+
+// BenchmarkRelayLatencyPaired: what the relay adds to the latency of each
+// object, with the machine's noise taken out. A relay path (publisher ->
+// relay -> subscriber) and a direct session pair (publisher -> subscriber)
+// run side by side in this process; every object i is written to both
+// tracks back to back at start + i ms (200 B, one per group), each write
+// stamped just before it, and read on both. For each object the added
+// latency is lat_relay(i) - lat_direct(i): a GC pause, a descheduling or
+// another job's burst that delays both copies of an object cancels out,
+// where a difference of separately measured percentiles does not. Writes
+// alternate which path goes first (even objects the relay's, odd ones the
+// direct one's), so that the second write's wait behind the first is shared
+// evenly; the log line gives the median of each half.
+//
+// Reports p50, p99 and max of the per-object added latency (added-*), each
+// path's own p50 and p99 (relay-*, direct-*), in µs. One op is one object
+// (ns/op ~ 1e6 by design, as BenchmarkRelayLatency).
+func BenchmarkRelayLatencyPaired(b *testing.B) {
+	ctx, cancel := context.WithTimeout(context.Background(), relayBenchTimeout)
+	defer cancel()
+	rs := setupRelay(b, ctx, 1)
+	defer rs.closeAll()
+	ds := setupDirect(b, ctx)
+	defer ds.closeAll()
+	pairedLatencyRun(b, ctx, cancel, rs, ds)
+}
+
+// pairedResult is what pairedLatencyRun measured, in µs.
+type pairedResult struct {
+	relay, direct, added latencies
+	addedMax             float64
+}
+
+// pairedLatencyRun writes b.N objects at 1000/s to rs's and ds's tracks
+// (one subscription each) and returns the percentiles of each path's
+// latency and of their per-object difference.
+func pairedLatencyRun(b *testing.B, ctx context.Context, cancel context.CancelFunc, rs, ds *benchSetup) pairedResult {
+	const size, interval = 200, time.Millisecond
+	n := b.N
+	base := time.Now() // time.Since(base) reads the monotonic clock
+	// lat[p][seq]: path p's latency of object seq (group seq: fresh tracks
+	// start at group 0); each slot is written by one reader.
+	var lat [2][]time.Duration
+	setups := [2]*benchSetup{rs, ds}
+	recvErr := make(chan error, 2)
+	var lost [2]int
+	b.ResetTimer()
+	for p := range setups {
+		lat[p] = make([]time.Duration, n)
+		for i := range lat[p] {
+			lat[p][i] = -1
+		}
+		go func() {
+			var err error
+			_, _, lost[p], err = reader(ctx, setups[p].subs[0], nil, n, size, 1, func(o *moq.Object, now time.Time) {
+				lat[p][o.Group] = now.Sub(base) - time.Duration(binary.LittleEndian.Uint64(o.Payload))
+			})
+			if err != nil {
+				cancel()
+			}
+			recvErr <- err
+		}()
+	}
+	payload := make([]byte, size) // Track.Write copies it
+	noise0 := readNoise()
+	start := time.Now()
+	var pubErr error
+	for seq := 0; seq < n && pubErr == nil; seq++ {
+		if d := time.Until(start.Add(time.Duration(seq) * interval)); d > 0 {
+			select {
+			case <-time.After(d):
+			case <-ctx.Done():
+				pubErr = ctx.Err()
+				continue
+			}
+		}
+		for k := range 2 {
+			tr := setups[(seq+k)%2].tr // even objects: relay first
+			binary.LittleEndian.PutUint64(payload, uint64(time.Since(base)))
+			if _, err := tr.Write(payload); err != nil {
+				pubErr = fmt.Errorf("object %d: %w", seq, err)
+				break
+			}
+		}
+	}
+	if pubErr != nil {
+		cancel()
+	}
+	rerr := errors.Join(<-recvErr, <-recvErr)
+	b.StopTimer()
+	noise := readNoise().since(noise0, time.Since(start))
+	if pubErr != nil || rerr != nil {
+		b.Fatalf("publish: %v; receive: %v; dropped on the way: relay %d, direct %d", pubErr, rerr, rs.dropped(), ds.dropped())
+	}
+	if *latDump != "" {
+		var sb strings.Builder
+		sb.WriteString("# object relay-µs direct-µs (-1: not received)\n")
+		for seq := range n {
+			fmt.Fprintf(&sb, "%d %.1f %.1f\n", seq, float64(lat[0][seq])/1e3, float64(lat[1][seq])/1e3)
+		}
+		if err := os.WriteFile(*latDump, []byte(sb.String()), 0o644); err != nil {
+			b.Errorf("-relay.latdump: %v", err)
+		}
+	}
+	var added, addedRelayFirst, addedDirectFirst []time.Duration
+	for seq := range n {
+		if lat[0][seq] < 0 || lat[1][seq] < 0 {
+			continue // lost on one path (counted in dropped)
+		}
+		d := lat[0][seq] - lat[1][seq]
+		added = append(added, d)
+		if seq%2 == 0 {
+			addedRelayFirst = append(addedRelayFirst, d)
+		} else {
+			addedDirectFirst = append(addedDirectFirst, d)
+		}
+	}
+	us := func(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+	pct := func(d []time.Duration) latencies {
+		d = slices.Clone(d)
+		slices.Sort(d)
+		if len(d) == 0 {
+			return latencies{}
+		}
+		return latencies{p50: us(percentile(d, 50)), p99: us(percentile(d, 99))}
+	}
+	received := func(l []time.Duration) []time.Duration {
+		return slices.DeleteFunc(slices.Clone(l), func(x time.Duration) bool { return x < 0 })
+	}
+	r := pairedResult{relay: pct(received(lat[0])), direct: pct(received(lat[1])), added: pct(added)}
+	if len(added) > 0 {
+		r.addedMax = us(slices.Max(added))
+	}
+	b.ReportMetric(r.added.p50, "added-p50-µs")
+	b.ReportMetric(r.added.p99, "added-p99-µs")
+	b.ReportMetric(r.addedMax, "added-max-µs")
+	b.ReportMetric(r.relay.p50, "relay-p50-µs")
+	b.ReportMetric(r.relay.p99, "relay-p99-µs")
+	b.ReportMetric(r.direct.p50, "direct-p50-µs")
+	b.ReportMetric(r.direct.p99, "direct-p99-µs")
+	b.ReportMetric(float64(lost[0]+lost[1]), "dropped")
+	noise.report(b)
+	if n >= 100 { // not on the b.N=1 probe
+		b.Logf("%d objects: added latency p50 %.0f µs when the relay's copy was written first, %.0f µs when the direct one was",
+			n, pct(addedRelayFirst).p50, pct(addedDirectFirst).p50)
+	}
+	return r
+}
+
+var latDump = flag.String("relay.latdump", "", "BenchmarkRelayLatencyPaired writes each object's latency on both paths to this file")
+
+// noiseSample is what the machine and the Go runtime did to this process
+// so far: the time its threads waited for a CPU while runnable (Linux
+// schedstat; -1 where unreadable), the Go scheduler's latency histogram
+// (goroutines runnable until running) and the GC cycles.
+type noiseSample struct {
+	osWait time.Duration
+	sched  *metrics.Float64Histogram
+	gcs    uint64
+}
+
+func readNoise() noiseSample {
+	ms := []metrics.Sample{{Name: "/sched/latencies:seconds"}, {Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(ms)
+	n := noiseSample{osWait: osRunqueueWait(), gcs: ms[1].Value.Uint64()}
+	if ms[0].Value.Kind() == metrics.KindFloat64Histogram {
+		n.sched = ms[0].Value.Float64Histogram()
+	}
+	return n
+}
+
+// noise is the machine's and the runtime's share in one run.
+type noise struct {
+	osWaitPerSec float64 // ms the process's threads waited for a CPU per second of the run (summed over threads)
+	schedP99     float64 // µs: p99 of the Go scheduler latency over the run (upper bucket bound)
+	gcs          uint64
+}
+
+// since returns what happened between n0 and n over a run of d.
+func (n noiseSample) since(n0 noiseSample, d time.Duration) noise {
+	r := noise{osWaitPerSec: -1, schedP99: -1, gcs: n.gcs - n0.gcs}
+	if n.osWait >= 0 && n0.osWait >= 0 {
+		r.osWaitPerSec = float64(n.osWait-n0.osWait) / float64(time.Millisecond) / d.Seconds()
+	}
+	if n.sched != nil && n0.sched != nil && len(n.sched.Counts) == len(n0.sched.Counts) {
+		var total uint64
+		counts := make([]uint64, len(n.sched.Counts))
+		for i := range counts {
+			counts[i] = n.sched.Counts[i] - n0.sched.Counts[i]
+			total += counts[i]
+		}
+		var acc uint64
+		for i, c := range counts {
+			acc += c
+			if total > 0 && acc*100 >= total*99 {
+				r.schedP99 = n.sched.Buckets[i+1] * 1e6
+				break
+			}
+		}
+	}
+	return r
+}
+
+func (n noise) report(b *testing.B) {
+	b.ReportMetric(n.osWaitPerSec, "os-wait-ms/s")
+	b.ReportMetric(n.schedP99, "gosched-p99-µs")
+	b.ReportMetric(float64(n.gcs), "gcs")
+}
+
+// osRunqueueWait sums the time this process's threads have spent waiting
+// on a CPU run queue (the second field of /proc/self/task/*/schedstat);
+// -1 where it cannot be read.
+func osRunqueueWait() time.Duration {
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return -1
+	}
+	var sum time.Duration
+	for _, t := range tasks {
+		b, err := os.ReadFile("/proc/self/task/" + t.Name() + "/schedstat")
+		if err != nil {
+			continue // the thread ended
+		}
+		f := strings.Fields(string(b))
+		if len(f) < 2 {
+			return -1
+		}
+		v, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil {
+			return -1
+		}
+		sum += time.Duration(v)
+	}
+	return sum
 }
 
 // latencies are a latency run's percentiles in µs.
