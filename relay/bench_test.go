@@ -361,6 +361,21 @@ func (s *benchSetup) packets() uint64 {
 	return n
 }
 
+// lostPackets counts the QUIC packets declared lost (quic-go's loss
+// detection: by a reordering threshold or a probe timeout) by every end of
+// every connection of s, the relay's ends included.
+func (s *benchSetup) lostPackets() uint64 {
+	ends := append([]*moq.Session{s.pubSess}, s.subSess...)
+	if s.relay != nil {
+		ends = append(ends, s.relay.sessionList()...)
+	}
+	var n uint64
+	for _, ss := range ends {
+		n += ss.ConnStats().PacketsLost
+	}
+	return n
+}
+
 // runFlow publishes b.N objects of size bytes through s, paced by a window
 // of windowSize objects, and reads them on every subscription; the
 // benchmark timer (and the CPU clock) cover the first write to the last
@@ -633,7 +648,12 @@ func pairedLatencyRun(b *testing.B, ctx context.Context, cancel context.CancelFu
 		}()
 	}
 	payload := make([]byte, size) // Track.Write copies it
+	// How far behind its schedule object seq was written (for the dump): Go
+	// timers wait in the network poller with a millisecond resolution, so
+	// up to ~1 ms is the timer's doing, and more is the process held up.
+	late := make([]time.Duration, n)
 	noise0 := readNoise()
+	lost0 := rs.lostPackets() + ds.lostPackets()
 	start := time.Now()
 	var pubErr error
 	for seq := 0; seq < n && pubErr == nil; seq++ {
@@ -645,6 +665,7 @@ func pairedLatencyRun(b *testing.B, ctx context.Context, cancel context.CancelFu
 				continue
 			}
 		}
+		late[seq] = time.Since(start) - time.Duration(seq)*interval
 		for k := range 2 {
 			tr := setups[(seq+k)%2].tr // even objects: relay first
 			binary.LittleEndian.PutUint64(payload, uint64(time.Since(base)))
@@ -660,14 +681,15 @@ func pairedLatencyRun(b *testing.B, ctx context.Context, cancel context.CancelFu
 	rerr := errors.Join(<-recvErr, <-recvErr)
 	b.StopTimer()
 	noise := readNoise().since(noise0, time.Since(start))
+	pktsLost := rs.lostPackets() + ds.lostPackets() - lost0
 	if pubErr != nil || rerr != nil {
 		b.Fatalf("publish: %v; receive: %v; dropped on the way: relay %d, direct %d", pubErr, rerr, rs.dropped(), ds.dropped())
 	}
 	if *latDump != "" {
 		var sb strings.Builder
-		sb.WriteString("# object relay-µs direct-µs (-1: not received)\n")
+		sb.WriteString("# object relay-µs direct-µs (-1: not received) written-late-µs\n")
 		for seq := range n {
-			fmt.Fprintf(&sb, "%d %.1f %.1f\n", seq, float64(lat[0][seq])/1e3, float64(lat[1][seq])/1e3)
+			fmt.Fprintf(&sb, "%d %.1f %.1f %.1f\n", seq, float64(lat[0][seq])/1e3, float64(lat[1][seq])/1e3, float64(late[seq])/1e3)
 		}
 		if err := os.WriteFile(*latDump, []byte(sb.String()), 0o644); err != nil {
 			b.Errorf("-relay.latdump: %v", err)
@@ -713,6 +735,7 @@ func pairedLatencyRun(b *testing.B, ctx context.Context, cancel context.CancelFu
 	b.ReportMetric(r.direct.p99, "direct-p99-µs")
 	b.ReportMetric(float64(lost[0]+lost[1]), "dropped")
 	noise.report(b)
+	b.ReportMetric(float64(pktsLost), "pkts-lost")
 	if n >= 100 { // not on the b.N=1 probe
 		b.Logf("%d objects: added latency p50 %.0f µs when the relay's copy was written first, %.0f µs when the direct one was",
 			n, pct(addedRelayFirst).p50, pct(addedDirectFirst).p50)
