@@ -748,19 +748,25 @@ var latDump = flag.String("relay.latdump", "", "BenchmarkRelayLatencyPaired writ
 // noiseSample is what the machine and the Go runtime did to this process
 // so far: the time its threads waited for a CPU while runnable (Linux
 // schedstat; -1 where unreadable), the Go scheduler's latency histogram
-// (goroutines runnable until running) and the GC cycles.
+// (goroutines runnable until running), the GC's stop-the-world pauses and
+// the GC cycles.
 type noiseSample struct {
 	osWait time.Duration
 	sched  *metrics.Float64Histogram
+	pauses *metrics.Float64Histogram // stop-the-world pauses for the GC, stopping included
 	gcs    uint64
 }
 
 func readNoise() noiseSample {
-	ms := []metrics.Sample{{Name: "/sched/latencies:seconds"}, {Name: "/gc/cycles/total:gc-cycles"}}
+	ms := []metrics.Sample{{Name: "/sched/latencies:seconds"}, {Name: "/gc/cycles/total:gc-cycles"},
+		{Name: "/sched/pauses/total/gc:seconds"}}
 	metrics.Read(ms)
 	n := noiseSample{osWait: osRunqueueWait(), gcs: ms[1].Value.Uint64()}
 	if ms[0].Value.Kind() == metrics.KindFloat64Histogram {
 		n.sched = ms[0].Value.Float64Histogram()
+	}
+	if ms[2].Value.Kind() == metrics.KindFloat64Histogram {
+		n.pauses = ms[2].Value.Float64Histogram()
 	}
 	return n
 }
@@ -769,12 +775,21 @@ func readNoise() noiseSample {
 type noise struct {
 	osWaitPerSec float64 // ms the process's threads waited for a CPU per second of the run (summed over threads)
 	schedP99     float64 // µs: p99 of the Go scheduler latency over the run (upper bucket bound)
+	gcPauseMax   float64 // µs: the longest GC stop-the-world pause in the run (upper bucket bound)
 	gcs          uint64
 }
 
 // since returns what happened between n0 and n over a run of d.
 func (n noiseSample) since(n0 noiseSample, d time.Duration) noise {
-	r := noise{osWaitPerSec: -1, schedP99: -1, gcs: n.gcs - n0.gcs}
+	r := noise{osWaitPerSec: -1, schedP99: -1, gcPauseMax: -1, gcs: n.gcs - n0.gcs}
+	if n.pauses != nil && n0.pauses != nil && len(n.pauses.Counts) == len(n0.pauses.Counts) {
+		r.gcPauseMax = 0
+		for i := range n.pauses.Counts {
+			if n.pauses.Counts[i] > n0.pauses.Counts[i] {
+				r.gcPauseMax = n.pauses.Buckets[i+1] * 1e6
+			}
+		}
+	}
 	if n.osWait >= 0 && n0.osWait >= 0 {
 		r.osWaitPerSec = float64(n.osWait-n0.osWait) / float64(time.Millisecond) / d.Seconds()
 	}
@@ -801,6 +816,7 @@ func (n noise) report(b *testing.B) {
 	b.ReportMetric(n.osWaitPerSec, "os-wait-ms/s")
 	b.ReportMetric(n.schedP99, "gosched-p99-µs")
 	b.ReportMetric(float64(n.gcs), "gcs")
+	b.ReportMetric(n.gcPauseMax, "gc-pause-max-µs")
 }
 
 // osRunqueueWait sums the time this process's threads have spent waiting
