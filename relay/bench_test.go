@@ -38,6 +38,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime/metrics"
 	"slices"
@@ -786,12 +787,13 @@ func (n noiseSample) since(n0 noiseSample, d time.Duration) noise {
 		r.gcPauseMax = 0
 		for i := range n.pauses.Counts {
 			if n.pauses.Counts[i] > n0.pauses.Counts[i] {
-				r.gcPauseMax = n.pauses.Buckets[i+1] * 1e6
+				r.gcPauseMax = bucketTop(n.pauses.Buckets, i) * 1e6
 			}
 		}
 	}
 	if n.osWait >= 0 && n0.osWait >= 0 {
-		r.osWaitPerSec = float64(n.osWait-n0.osWait) / float64(time.Millisecond) / d.Seconds()
+		// (A thread that ended in between takes its share with it.)
+		r.osWaitPerSec = float64(max(n.osWait-n0.osWait, 0)) / float64(time.Millisecond) / d.Seconds()
 	}
 	if n.sched != nil && n0.sched != nil && len(n.sched.Counts) == len(n0.sched.Counts) {
 		var total uint64
@@ -804,12 +806,21 @@ func (n noiseSample) since(n0 noiseSample, d time.Duration) noise {
 		for i, c := range counts {
 			acc += c
 			if total > 0 && acc*100 >= total*99 {
-				r.schedP99 = n.sched.Buckets[i+1] * 1e6
+				r.schedP99 = bucketTop(n.sched.Buckets, i) * 1e6
 				break
 			}
 		}
 	}
 	return r
+}
+
+// bucketTop is the upper bound of histogram bucket i, or its lower bound
+// for the open last bucket.
+func bucketTop(buckets []float64, i int) float64 {
+	if math.IsInf(buckets[i+1], 1) {
+		return buckets[i]
+	}
+	return buckets[i+1]
 }
 
 func (n noise) report(b *testing.B) {
