@@ -752,15 +752,16 @@ var latDump = flag.String("relay.latdump", "", "BenchmarkRelayLatencyPaired writ
 // (goroutines runnable until running), the GC's stop-the-world pauses and
 // the GC cycles.
 type noiseSample struct {
-	osWait time.Duration
-	sched  *metrics.Float64Histogram
-	pauses *metrics.Float64Histogram // stop-the-world pauses for the GC, stopping included
-	gcs    uint64
+	osWait   time.Duration
+	sched    *metrics.Float64Histogram
+	pauses   *metrics.Float64Histogram // stop-the-world pauses for the GC, stopping included
+	stopping *metrics.Float64Histogram // of which the time taken to stop every goroutine
+	gcs      uint64
 }
 
 func readNoise() noiseSample {
 	ms := []metrics.Sample{{Name: "/sched/latencies:seconds"}, {Name: "/gc/cycles/total:gc-cycles"},
-		{Name: "/sched/pauses/total/gc:seconds"}}
+		{Name: "/sched/pauses/total/gc:seconds"}, {Name: "/sched/pauses/stopping/gc:seconds"}}
 	metrics.Read(ms)
 	n := noiseSample{osWait: osRunqueueWait(), gcs: ms[1].Value.Uint64()}
 	if ms[0].Value.Kind() == metrics.KindFloat64Histogram {
@@ -768,6 +769,9 @@ func readNoise() noiseSample {
 	}
 	if ms[2].Value.Kind() == metrics.KindFloat64Histogram {
 		n.pauses = ms[2].Value.Float64Histogram()
+	}
+	if ms[3].Value.Kind() == metrics.KindFloat64Histogram {
+		n.stopping = ms[3].Value.Float64Histogram()
 	}
 	return n
 }
@@ -777,20 +781,14 @@ type noise struct {
 	osWaitPerSec float64 // ms the process's threads waited for a CPU per second of the run (summed over threads)
 	schedP99     float64 // µs: p99 of the Go scheduler latency over the run (upper bucket bound)
 	gcPauseMax   float64 // µs: the longest GC stop-the-world pause in the run (upper bucket bound)
+	gcStopMax    float64 // µs: the longest wait for the world to stop, for the GC
 	gcs          uint64
 }
 
 // since returns what happened between n0 and n over a run of d.
 func (n noiseSample) since(n0 noiseSample, d time.Duration) noise {
-	r := noise{osWaitPerSec: -1, schedP99: -1, gcPauseMax: -1, gcs: n.gcs - n0.gcs}
-	if n.pauses != nil && n0.pauses != nil && len(n.pauses.Counts) == len(n0.pauses.Counts) {
-		r.gcPauseMax = 0
-		for i := range n.pauses.Counts {
-			if n.pauses.Counts[i] > n0.pauses.Counts[i] {
-				r.gcPauseMax = bucketTop(n.pauses.Buckets, i) * 1e6
-			}
-		}
-	}
+	r := noise{osWaitPerSec: -1, schedP99: -1, gcs: n.gcs - n0.gcs,
+		gcPauseMax: histMaxSince(n.pauses, n0.pauses), gcStopMax: histMaxSince(n.stopping, n0.stopping)}
 	if n.osWait >= 0 && n0.osWait >= 0 {
 		// (A thread that ended in between takes its share with it.)
 		r.osWaitPerSec = float64(max(n.osWait-n0.osWait, 0)) / float64(time.Millisecond) / d.Seconds()
@@ -814,6 +812,21 @@ func (n noiseSample) since(n0 noiseSample, d time.Duration) noise {
 	return r
 }
 
+// histMaxSince returns the upper bound (µs) of the highest bucket of
+// seconds-histogram h that gained counts since h0; -1 if unknown.
+func histMaxSince(h, h0 *metrics.Float64Histogram) float64 {
+	if h == nil || h0 == nil || len(h.Counts) != len(h0.Counts) {
+		return -1
+	}
+	top := 0.0
+	for i := range h.Counts {
+		if h.Counts[i] > h0.Counts[i] {
+			top = bucketTop(h.Buckets, i) * 1e6
+		}
+	}
+	return top
+}
+
 // bucketTop is the upper bound of histogram bucket i, or its lower bound
 // for the open last bucket.
 func bucketTop(buckets []float64, i int) float64 {
@@ -828,6 +841,7 @@ func (n noise) report(b *testing.B) {
 	b.ReportMetric(n.schedP99, "gosched-p99-µs")
 	b.ReportMetric(float64(n.gcs), "gcs")
 	b.ReportMetric(n.gcPauseMax, "gc-pause-max-µs")
+	b.ReportMetric(n.gcStopMax, "gc-stop-max-µs")
 }
 
 // osRunqueueWait sums the time this process's threads have spent waiting
