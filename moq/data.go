@@ -283,10 +283,16 @@ func (s *Session) acceptDataStreams() {
 	}
 }
 
+// dataReader is what a data worker keeps from stream to stream.
+type dataReader struct {
+	r    wire.StreamReader // its buffers are reused
+	objs objectAlloc       // Objects with small payloads come in chunks
+}
+
 func (s *Session) dataWorker(w *dataWorkers, j dataJob) {
-	var r wire.StreamReader // its buffer is reused from stream to stream
+	d := &dataReader{}
 	for {
-		s.handleDataStream(w, &r, j.st, j.prev, j.mine)
+		s.handleDataStream(w, d, j.st, j.prev, j.mine)
 		j = dataJob{}
 		n := w.idle.Add(1)
 		if n > maxIdleDataWorkers {
@@ -311,7 +317,8 @@ func (s *Session) dataWorker(w *dataWorkers, j dataJob) {
 // handleDataStream reads one unidirectional stream from the peer with r.
 // It registers the stream once prev is released, and releases mine when it
 // has (or has failed to).
-func (s *Session) handleDataStream(w *dataWorkers, r *wire.StreamReader, st transport.ReceiveStream, prev, mine *streamGate) {
+func (s *Session) handleDataStream(w *dataWorkers, d *dataReader, st transport.ReceiveStream, prev, mine *streamGate) {
+	r := &d.r
 	defer mine.release()
 	// A peer that opens a stream and never sends its header must not hold
 	// the streams behind it beyond headerOrderWait of live time (mine's
@@ -348,13 +355,14 @@ func (s *Session) handleDataStream(w *dataWorkers, r *wire.StreamReader, st tran
 	switch r.Kind() {
 	case wire.StreamFetch:
 		mine.release()
-		s.readFetchStream(st, r)
+		s.readFetchStream(st, d)
 	default:
-		s.readSubgroupStream(st, r, mine)
+		s.readSubgroupStream(st, d, mine)
 	}
 }
 
-func (s *Session) readSubgroupStream(st transport.ReceiveStream, r *wire.StreamReader, mine *streamGate) {
+func (s *Session) readSubgroupStream(st transport.ReceiveStream, d *dataReader, mine *streamGate) {
+	r := &d.r
 	h := r.SubgroupHeader()
 	sub := s.subForAlias(h.TrackAlias, s.rules.requestIDs)
 	if sub == nil {
@@ -397,13 +405,13 @@ func (s *Session) readSubgroupStream(st transport.ReceiveStream, r *wire.StreamR
 	subgroup := h.Subgroup
 	var err error
 	for {
-		o := new(wire.Object)
-		if err = r.Next(o); err != nil {
+		var o wire.Object
+		if err = r.Next(&o); err != nil {
 			break
 		}
 		subgroup = o.Subgroup
 		o.Extensions = s.extFromWire(o.Extensions)
-		sub.deliverStream((*Object)(o))
+		sub.deliverStream(d.objs.copyOf((*Object)(&o)))
 		mine.release()
 	}
 	// At EOF the subgroup is complete. A reset stream, a closed session or
@@ -438,7 +446,8 @@ func (s *Session) readSubgroupStream(st transport.ReceiveStream, r *wire.StreamR
 	sub.streamEnded(g)
 }
 
-func (s *Session) readFetchStream(st transport.ReceiveStream, r *wire.StreamReader) {
+func (s *Session) readFetchStream(st transport.ReceiveStream, d *dataReader) {
+	r := &d.r
 	id := r.FetchHeader().RequestID
 	s.mu.Lock()
 	f := s.fetches[id]
@@ -451,11 +460,11 @@ func (s *Session) readFetchStream(st transport.ReceiveStream, r *wire.StreamRead
 		r.SetFetchGroupOrder(f.order) // draft-18 Group ID deltas count down
 	}
 	for {
-		o := new(wire.Object)
-		err := r.Next(o)
+		var o wire.Object
+		err := r.Next(&o)
 		if err == nil {
 			o.Extensions = s.extFromWire(o.Extensions)
-			f.q.deliverDatagram((*Object)(o)) // arrival order is the fetch's order
+			f.q.deliverDatagram(d.objs.copyOf((*Object)(&o))) // arrival order is the fetch's order
 			continue
 		}
 		s.mu.Lock()
