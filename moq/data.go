@@ -347,8 +347,19 @@ type dataReader struct {
 	wake chan struct{}     // the worker's wake channel (see streamGate)
 }
 
+// dataReaders keeps the state of ended data workers for new ones (of any
+// session): a burst of streams past the idle workers starts goroutines,
+// and the idle ones past keepIdleDataWorkers end after idleWorkerTrim. A
+// reused wake channel may still be registered with a gate of the worker
+// that had it: a spurious wake-up, which waitGate tolerates.
+var dataReaders = sync.Pool{New: func() any { return &dataReader{wake: make(chan struct{}, 1)} }}
+
 func (s *Session) dataWorker(w *dataWorkers, j dataJob) {
-	d := &dataReader{wake: make(chan struct{}, 1)}
+	d := dataReaders.Get().(*dataReader)
+	defer func() {
+		d.r.Reset(nil, 0, nil) // forget the stream, keep the buffers
+		dataReaders.Put(d)
+	}()
 	for {
 		s.handleDataStream(w, d, j.st, j.prev, j.mine)
 		j = dataJob{}
