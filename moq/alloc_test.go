@@ -86,3 +86,38 @@ func TestSubscriptionQueueReuse(t *testing.T) {
 		t.Errorf("queue one, read one (ten times): %v allocations, want 0", n)
 	}
 }
+
+// Track.Write copies small payloads into the track's slab: each retained
+// copy keeps its bytes when the caller reuses its buffer, and appending
+// to one never reaches the next.
+func TestTrackWriteSlabCopies(t *testing.T) {
+	tr := NewTrack(Namespace{"slab"}, "t", TrackOptions{RetainGroups: 8})
+	buf := make([]byte, 100)
+	for i := range 3 {
+		for j := range buf {
+			buf[j] = byte(i)
+		}
+		if _, err := tr.Write(buf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := tr.Write(nil); err != nil {
+		t.Fatal(err)
+	}
+	clear(buf)
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	if len(tr.groups) != 4 {
+		t.Fatalf("%d groups retained, want 4", len(tr.groups))
+	}
+	for i, rg := range tr.groups[:3] {
+		p := rg.objects[0].Payload
+		_ = append(p, 0xFF)
+		if len(p) != 100 || cap(p) != 100 || !bytes.Equal(p, bytes.Repeat([]byte{byte(i)}, 100)) {
+			t.Fatalf("group %d: payload %v (cap %d)", i, p, cap(p))
+		}
+	}
+	if p := tr.groups[3].objects[0].Payload; len(p) != 0 {
+		t.Fatalf("empty write retained %d bytes", len(p))
+	}
+}
