@@ -87,7 +87,12 @@ type TrackOptions struct {
 	MaxObjectSize int
 }
 
-// Object is one received (or published) object.
+// Object is one received (or published) object. A received object, and
+// the copy Track.Write makes, belong to the caller and are never reused by
+// the library; but a small payload or extension block (up to 1 KiB) is
+// carved from a 16 KiB allocation shared with the objects around it, and
+// the Object itself from a chunk of 32: holding one for long keeps those
+// alive (copy the payload to keep only its bytes).
 type Object struct {
 	Group    uint64
 	Subgroup uint64
