@@ -308,6 +308,15 @@ func (t *Track) WaitWritable(ctx context.Context, size int) error {
 	cost := size + objectOverhead
 	for {
 		t.mu.Lock()
+		// Armed before the queues are looked at: a subscriber that takes
+		// its queue after the look sees roomWait and closes room (armed
+		// after it, a subscriber taking its queue in between found
+		// roomWait false, and this waited for a wake-up that never came).
+		if t.room == nil {
+			t.room = make(chan struct{})
+			t.roomWait.Store(true)
+		}
+		ch := t.room
 		full := false
 		for s := range t.subs {
 			if s.full(cost) {
@@ -319,11 +328,6 @@ func (t *Track) WaitWritable(ctx context.Context, size int) error {
 			t.mu.Unlock()
 			return nil
 		}
-		if t.room == nil {
-			t.room = make(chan struct{})
-			t.roomWait.Store(true)
-		}
-		ch := t.room
 		t.mu.Unlock()
 		select {
 		case <-ch:
