@@ -122,11 +122,18 @@ func monoNow() int64 { return int64(time.Since(monoEpoch)) }
 // no longer holds the next stream, which then waits for the gates before
 // it instead: a stalled stream is passed over, and nothing overtakes the
 // streams before it.
+//
+// A stream that has to wait registers its worker's wake channel (see
+// dataWorker) with the gate; release signals every registered channel. The
+// channels belong to the workers and are reused from stream to stream, so
+// a wait allocates nothing; a worker may therefore be woken by a gate it
+// no longer waits for, and checks its gate again when woken.
 type streamGate struct {
 	mu       sync.Mutex
 	released bool
-	ch       chan struct{} // made by the first stream that has to wait
-	deadline atomic.Int64  // monoNow value; gateHeld while its stream waits for its predecessors
+	waiters  [2]chan struct{} // wake channels of the workers waiting (the first two)
+	more     []chan struct{}  // and of any more
+	deadline atomic.Int64     // monoNow value; gateHeld while its stream waits for its predecessors
 	prev     atomic.Pointer[streamGate]
 }
 
@@ -134,11 +141,34 @@ type streamGate struct {
 // waiting for the streams before it: they hold the next stream, not it.
 const gateHeld = math.MaxInt64
 
+// gateChunk is how many gates are allocated at once: one allocation per
+// gateChunk data streams. A gate kept (by a stream that never sends its
+// header, until the session ends) keeps its chunk, a few KiB.
+const gateChunk = 64
+
+// gateAlloc hands out gates from chunks; used by the accepting goroutine only.
+type gateAlloc struct{ free []streamGate }
+
+func (a *gateAlloc) newStreamGate(prev *streamGate, deadline int64) *streamGate {
+	if len(a.free) == 0 {
+		a.free = make([]streamGate, gateChunk)
+	}
+	g := &a.free[0]
+	a.free = a.free[1:]
+	g.init(prev, deadline)
+	return g
+}
+
+// newStreamGate allocates one gate.
 func newStreamGate(prev *streamGate, deadline int64) *streamGate {
-	g := &streamGate{}
+	g := new(streamGate)
+	g.init(prev, deadline)
+	return g
+}
+
+func (g *streamGate) init(prev *streamGate, deadline int64) {
 	g.deadline.Store(deadline)
 	g.prev.Store(prev)
-	return g
 }
 
 // release lets the next stream go; later calls do nothing.
@@ -150,24 +180,52 @@ func (g *streamGate) release() {
 	}
 	g.released = true
 	g.prev.Store(nil) // the chain of gates is kept only while it holds
-	ch := g.ch
+	w := g.waiters
+	more := g.more
+	g.waiters, g.more = [2]chan struct{}{}, nil
 	g.mu.Unlock()
-	if ch != nil {
-		close(ch)
+	for _, ch := range w {
+		if ch != nil {
+			wakeUp(ch)
+		}
+	}
+	for _, ch := range more {
+		wakeUp(ch)
 	}
 }
 
-// wait returns a channel closed on release, or nil if g is released.
-func (g *streamGate) wait() <-chan struct{} {
+// wakeUp signals a worker's wake channel (capacity 1) without blocking.
+func wakeUp(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// wait registers wake to be signalled on release (once however often it is
+// called) and returns true, or returns false if g is released.
+func (g *streamGate) wait(wake chan struct{}) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.released {
-		return nil
+		return false
 	}
-	if g.ch == nil {
-		g.ch = make(chan struct{})
+	for i, ch := range g.waiters {
+		if ch == wake {
+			return true
+		}
+		if ch == nil {
+			g.waiters[i] = wake
+			return true
+		}
 	}
-	return g.ch
+	for _, ch := range g.more {
+		if ch == wake {
+			return true
+		}
+	}
+	g.more = append(g.more, wake)
+	return true
 }
 
 // gateTick is how often streams waiting at a gate check its deadline: a
@@ -177,12 +235,11 @@ const gateTick = 100 * time.Millisecond
 
 // waitGate waits until prev is released, or, when its deadline has passed,
 // until the gate before it is (and so on); false if the session ended
-// first. The waiters of a session share one ticking channel (armed while
-// anyone waits) instead of a timer each.
-func (s *Session) waitGate(w *dataWorkers, prev *streamGate) bool {
+// first. wake is the worker's wake channel. The waiters of a session share
+// one ticking channel (armed while anyone waits) instead of a timer each.
+func (s *Session) waitGate(w *dataWorkers, prev *streamGate, wake chan struct{}) bool {
 	for g := prev; g != nil; {
-		ch := g.wait()
-		if ch == nil {
+		if !g.wait(wake) {
 			return true
 		}
 		if g.deadline.Load() <= w.clock.Now() {
@@ -190,8 +247,7 @@ func (s *Session) waitGate(w *dataWorkers, prev *streamGate) bool {
 			continue
 		}
 		select {
-		case <-ch:
-			return true
+		case <-wake: // g (or a gate this worker waited for before) is released: check g
 		case <-s.done:
 			return false
 		case <-w.tick():
@@ -266,14 +322,15 @@ func (s *Session) acceptDataStreams() {
 	conn := s.conn
 	w := &dataWorkers{jobs: make(chan dataJob), trim: make(chan struct{}),
 		clock: newLiveClock(func() uint64 { return conn.Stats().PacketsReceived })}
-	prev := newStreamGate(nil, 0)
+	var gates gateAlloc
+	prev := gates.newStreamGate(nil, 0)
 	prev.release()
 	for {
 		st, err := s.conn.AcceptUniStream(s.ctx)
 		if err != nil {
 			return
 		}
-		j := dataJob{st: st, prev: prev, mine: newStreamGate(prev, w.clock.Now()+int64(headerOrderWait))}
+		j := dataJob{st: st, prev: prev, mine: gates.newStreamGate(prev, w.clock.Now()+int64(headerOrderWait))}
 		prev = j.mine
 		select {
 		case w.jobs <- j:
@@ -283,10 +340,28 @@ func (s *Session) acceptDataStreams() {
 	}
 }
 
+// dataReader is what a data worker keeps from stream to stream.
+type dataReader struct {
+	r    wire.StreamReader // its buffers are reused
+	objs objectAlloc       // Objects with small payloads come in chunks
+	wake chan struct{}     // the worker's wake channel (see streamGate)
+}
+
+// dataReaders keeps the state of ended data workers for new ones (of any
+// session): a burst of streams past the idle workers starts goroutines,
+// and the idle ones past keepIdleDataWorkers end after idleWorkerTrim. A
+// reused wake channel may still be registered with a gate of the worker
+// that had it: a spurious wake-up, which waitGate tolerates.
+var dataReaders = sync.Pool{New: func() any { return &dataReader{wake: make(chan struct{}, 1)} }}
+
 func (s *Session) dataWorker(w *dataWorkers, j dataJob) {
-	var r wire.StreamReader // its buffer is reused from stream to stream
+	d := dataReaders.Get().(*dataReader)
+	defer func() {
+		d.r.Reset(nil, 0, nil) // forget the stream, keep the buffers
+		dataReaders.Put(d)
+	}()
 	for {
-		s.handleDataStream(w, &r, j.st, j.prev, j.mine)
+		s.handleDataStream(w, d, j.st, j.prev, j.mine)
 		j = dataJob{}
 		n := w.idle.Add(1)
 		if n > maxIdleDataWorkers {
@@ -311,7 +386,8 @@ func (s *Session) dataWorker(w *dataWorkers, j dataJob) {
 // handleDataStream reads one unidirectional stream from the peer with r.
 // It registers the stream once prev is released, and releases mine when it
 // has (or has failed to).
-func (s *Session) handleDataStream(w *dataWorkers, r *wire.StreamReader, st transport.ReceiveStream, prev, mine *streamGate) {
+func (s *Session) handleDataStream(w *dataWorkers, d *dataReader, st transport.ReceiveStream, prev, mine *streamGate) {
+	r := &d.r
 	defer mine.release()
 	// A peer that opens a stream and never sends its header must not hold
 	// the streams behind it beyond headerOrderWait of live time (mine's
@@ -329,7 +405,7 @@ func (s *Session) handleDataStream(w *dataWorkers, r *wire.StreamReader, st tran
 		// it, they hold the next one.
 		mine.deadline.Store(gateHeld)
 	}
-	if !s.waitGate(w, prev) {
+	if !s.waitGate(w, prev, d.wake) {
 		return
 	}
 	// Forwarding, this stream holds the next one until its first object is
@@ -348,13 +424,14 @@ func (s *Session) handleDataStream(w *dataWorkers, r *wire.StreamReader, st tran
 	switch r.Kind() {
 	case wire.StreamFetch:
 		mine.release()
-		s.readFetchStream(st, r)
+		s.readFetchStream(st, d)
 	default:
-		s.readSubgroupStream(st, r, mine)
+		s.readSubgroupStream(st, d, mine)
 	}
 }
 
-func (s *Session) readSubgroupStream(st transport.ReceiveStream, r *wire.StreamReader, mine *streamGate) {
+func (s *Session) readSubgroupStream(st transport.ReceiveStream, d *dataReader, mine *streamGate) {
+	r := &d.r
 	h := r.SubgroupHeader()
 	sub := s.subForAlias(h.TrackAlias, s.rules.requestIDs)
 	if sub == nil {
@@ -397,13 +474,13 @@ func (s *Session) readSubgroupStream(st transport.ReceiveStream, r *wire.StreamR
 	subgroup := h.Subgroup
 	var err error
 	for {
-		o := new(wire.Object)
-		if err = r.Next(o); err != nil {
+		var o wire.Object
+		if err = r.Next(&o); err != nil {
 			break
 		}
 		subgroup = o.Subgroup
 		o.Extensions = s.extFromWire(o.Extensions)
-		sub.deliverStream((*Object)(o))
+		sub.deliverStream(d.objs.copyOf((*Object)(&o)))
 		mine.release()
 	}
 	// At EOF the subgroup is complete. A reset stream, a closed session or
@@ -438,7 +515,8 @@ func (s *Session) readSubgroupStream(st transport.ReceiveStream, r *wire.StreamR
 	sub.streamEnded(g)
 }
 
-func (s *Session) readFetchStream(st transport.ReceiveStream, r *wire.StreamReader) {
+func (s *Session) readFetchStream(st transport.ReceiveStream, d *dataReader) {
+	r := &d.r
 	id := r.FetchHeader().RequestID
 	s.mu.Lock()
 	f := s.fetches[id]
@@ -451,11 +529,11 @@ func (s *Session) readFetchStream(st transport.ReceiveStream, r *wire.StreamRead
 		r.SetFetchGroupOrder(f.order) // draft-18 Group ID deltas count down
 	}
 	for {
-		o := new(wire.Object)
-		err := r.Next(o)
+		var o wire.Object
+		err := r.Next(&o)
 		if err == nil {
 			o.Extensions = s.extFromWire(o.Extensions)
-			f.q.deliverDatagram((*Object)(o)) // arrival order is the fetch's order
+			f.q.deliverDatagram(d.objs.copyOf((*Object)(&o))) // arrival order is the fetch's order
 			continue
 		}
 		s.mu.Lock()

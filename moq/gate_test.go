@@ -16,7 +16,7 @@ func TestGateReleased(t *testing.T) {
 	g := newStreamGate(nil, gateHeld)
 	g.release()
 	g.release() // a second release does nothing
-	if !s.waitGate(w, g) {
+	if !s.waitGate(w, g, make(chan struct{}, 1)) {
 		t.Fatal("waitGate on a released gate = false, want true")
 	}
 }
@@ -31,7 +31,7 @@ func TestGateExpiredWaitsForPredecessor(t *testing.T) {
 	first := newStreamGate(nil, gateHeld) // its stream has its header and waits
 	stalled := newStreamGate(first, 0)    // expired, never released
 	done := make(chan bool, 1)
-	go func() { done <- s.waitGate(w, stalled) }()
+	go func() { done <- s.waitGate(w, stalled, make(chan struct{}, 1)) }()
 	close(s.done)
 	if ok := <-done; ok {
 		t.Fatal("waitGate went past an expired gate while the gate before it held")
@@ -51,7 +51,7 @@ func TestGateExpiredPredecessorReleased(t *testing.T) {
 	first := newStreamGate(nil, gateHeld)
 	stalled := newStreamGate(first, 0)
 	done := make(chan bool, 1)
-	go func() { done <- s.waitGate(w, stalled) }()
+	go func() { done <- s.waitGate(w, stalled, make(chan struct{}, 1)) }()
 	first.release()
 	if ok := <-done; !ok {
 		t.Fatal("waitGate = false, want true once the predecessor is released")
@@ -64,7 +64,7 @@ func TestGateExpiredChain(t *testing.T) {
 	a := newStreamGate(nil, 0)
 	b := newStreamGate(a, 0)
 	c := newStreamGate(b, 0)
-	if !s.waitGate(w, c) {
+	if !s.waitGate(w, c, make(chan struct{}, 1)) {
 		t.Fatal("waitGate past a chain of expired gates = false, want true")
 	}
 }
@@ -74,9 +74,72 @@ func TestGateSessionEnds(t *testing.T) {
 	s, w := gateSession()
 	g := newStreamGate(nil, gateHeld)
 	done := make(chan bool, 1)
-	go func() { done <- s.waitGate(w, g) }()
+	go func() { done <- s.waitGate(w, g, make(chan struct{}, 1)) }()
 	close(s.done)
 	if ok := <-done; ok {
 		t.Fatal("waitGate = true after the session ended, want false")
+	}
+}
+
+// A worker's wake channel may hold a signal from a gate it waited for
+// before: that does not end the wait for a gate that still holds (here
+// only the end of the session does, with false).
+func TestGateStaleWake(t *testing.T) {
+	s, w := gateSession()
+	g := newStreamGate(nil, gateHeld)
+	wake := make(chan struct{}, 1)
+	wake <- struct{}{} // left over from an earlier gate
+	done := make(chan bool, 1)
+	go func() { done <- s.waitGate(w, g, wake) }()
+	close(s.done)
+	if ok := <-done; ok {
+		t.Fatal("waitGate = true on a stale wake-up while its gate held")
+	}
+}
+
+// Release signals every worker registered with the gate, each once
+// however often it registered.
+func TestGateWakesEveryWaiter(t *testing.T) {
+	g := newStreamGate(nil, gateHeld)
+	chans := []chan struct{}{make(chan struct{}, 1), make(chan struct{}, 1), make(chan struct{}, 1), make(chan struct{}, 1)}
+	for range 2 {
+		for _, ch := range chans {
+			if !g.wait(ch) {
+				t.Fatal("wait on a held gate = false")
+			}
+		}
+	}
+	if len(g.more) != len(chans)-len(g.waiters) {
+		t.Fatalf("gate keeps %d extra waiters, want %d", len(g.more), len(chans)-len(g.waiters))
+	}
+	g.release()
+	for i, ch := range chans {
+		select {
+		case <-ch:
+		default:
+			t.Fatalf("waiter %d not signalled on release", i)
+		}
+	}
+	if g.wait(chans[0]) {
+		t.Fatal("wait on a released gate = true")
+	}
+}
+
+// Gates from a gateAlloc are distinct, chained as asked, and come in
+// chunks: more than a chunk's worth works.
+func TestGateAlloc(t *testing.T) {
+	var a gateAlloc
+	prev := a.newStreamGate(nil, 0)
+	seen := map[*streamGate]bool{prev: true}
+	for i := range 2*gateChunk + 1 {
+		g := a.newStreamGate(prev, int64(i))
+		if seen[g] {
+			t.Fatalf("gate %d handed out twice", i)
+		}
+		seen[g] = true
+		if g.prev.Load() != prev || g.deadline.Load() != int64(i) || g.released {
+			t.Fatalf("gate %d not initialised", i)
+		}
+		prev = g
 	}
 }

@@ -75,10 +75,12 @@ type subscriber struct {
 	// run goroutine waiting for stream credit or flow control.
 	ctx    context.Context
 	cancel context.CancelFunc
-	cur    atomic.Pointer[outStream] // the stream being written
+	curMu  sync.Mutex
+	curSt  transport.SendStream // the stream being written
 
 	// Owned by the run goroutine.
 	streams     map[streamKey]*outStream
+	spareOut    []*outStream  // ended streams' records, for reuse (maxSpareOut at most)
 	streamCount atomic.Uint64 // read by detach on other goroutines
 	lastSent    Location
 	sentAny     bool
@@ -278,8 +280,11 @@ func (s *subscriber) run() {
 	// A write blocked on a peer's flow control is abandoned when the
 	// subscription ends.
 	stop := context.AfterFunc(s.ctx, func() {
-		if os := s.cur.Load(); os != nil {
-			os.st.CancelWrite(resetCancelled)
+		s.curMu.Lock()
+		st := s.curSt
+		s.curMu.Unlock()
+		if st != nil {
+			st.CancelWrite(resetCancelled)
 		}
 	})
 	defer stop()
@@ -358,7 +363,7 @@ func (s *subscriber) process(batch []event, i int) bool {
 		for k, os := range s.streams {
 			if k.group <= ev.group {
 				os.st.Close()
-				delete(s.streams, k)
+				s.forgetStream(k, os)
 			}
 		}
 		s.mu.Lock()
@@ -372,7 +377,7 @@ func (s *subscriber) process(batch []event, i int) bool {
 		k := streamKey{ev.group, ev.subgroup}
 		if os := s.streams[k]; os != nil {
 			os.st.Close()
-			delete(s.streams, k)
+			s.forgetStream(k, os)
 		}
 	case evResetSubgroup:
 		// Reset, but deliver what was forwarded where the transport can.
@@ -451,7 +456,8 @@ func (s *subscriber) writeObject(o *Object, fin bool) {
 		} else {
 			h.Type = wire.StreamTypeSubgroup07
 		}
-		os = &outStream{st: st, enc: wire.SubgroupEncoder{Draft: s.sess.draft, Header: h}}
+		os = s.newOutStream()
+		os.st, os.enc = st, wire.SubgroupEncoder{Draft: s.sess.draft, Header: h}
 		b, err = wire.AppendSubgroupHeader(b, s.sess.draft, &h)
 		if err != nil {
 			st.CancelWrite(resetInternal)
@@ -480,7 +486,9 @@ func (s *subscriber) writeObject(o *Object, fin bool) {
 		b = append(b, o.Payload...)
 	}
 	s.buf = b
-	s.cur.Store(os)
+	s.curMu.Lock()
+	s.curSt = os.st
+	s.curMu.Unlock()
 	if s.ctx.Err() != nil {
 		s.dropStream(k, os)
 		return
@@ -497,7 +505,7 @@ func (s *subscriber) writeObject(o *Object, fin bool) {
 	}
 	if fin || o.Status == StatusEndOfGroup || o.Status == StatusEndOfTrack {
 		os.st.Close()
-		delete(s.streams, k)
+		s.forgetStream(k, os)
 	}
 }
 
@@ -518,7 +526,32 @@ func (s *subscriber) writeFailed(k streamKey, os *outStream, err error) {
 
 func (s *subscriber) dropStream(k streamKey, os *outStream) {
 	os.st.CancelWrite(resetCancelled)
+	s.forgetStream(k, os)
+}
+
+// maxSpareOut bounds the outStream records a subscriber keeps for reuse.
+const maxSpareOut = 16
+
+// newOutStream returns a spare outStream record, or a new one.
+func (s *subscriber) newOutStream() *outStream {
+	if k := len(s.spareOut); k > 0 {
+		os := s.spareOut[k-1]
+		s.spareOut[k-1] = nil
+		s.spareOut = s.spareOut[:k-1]
+		return os
+	}
+	return new(outStream)
+}
+
+// forgetStream removes the ended stream k from the open ones and keeps its
+// record for reuse. Only the run goroutine refers to the records (the
+// cancellation callback holds the stream itself, curSt, not the record).
+func (s *subscriber) forgetStream(k streamKey, os *outStream) {
 	delete(s.streams, k)
+	*os = outStream{}
+	if len(s.spareOut) < maxSpareOut {
+		s.spareOut = append(s.spareOut, os)
+	}
 }
 
 // resetGroup resets the streams of a group whose objects were dropped.
@@ -538,7 +571,7 @@ func (s *subscriber) closeStreams(abort bool) {
 		} else {
 			os.st.Close()
 		}
-		delete(s.streams, k)
+		s.forgetStream(k, os)
 	}
 }
 

@@ -64,7 +64,8 @@ type Subscription struct {
 	mu       sync.Mutex
 	alias    uint64
 	hasAlias bool
-	q        []*Object // ready for the application
+	q        []*Object // ready for the application: a window of qBase
+	qBase    []*Object // q's backing array from its start
 	qBytes   int
 	qMax     int // the largest object queued since the queue was last empty (at least)
 	wake     chan struct{}
@@ -74,6 +75,7 @@ type Subscription struct {
 	// Ordering of stream objects by group.
 	open      map[uint64]int       // open streams per group
 	buffered  map[uint64][]*Object // objects of groups not yet deliverable
+	spareBuf  [][]*Object          // emptied buffered slices, for reuse (maxSpareBuf at most)
 	bufBytes  int
 	delivered bool
 	last      uint64 // last group delivered
@@ -100,6 +102,13 @@ type Subscription struct {
 	lostLogAt time.Time // when loss was last logged
 	lostNew   uint64    // objects counted lost since then
 }
+
+// A Subscription keeps up to maxSpareBuf emptied slices of buffered
+// objects (of at most maxSpareBufCap entries) for the next groups.
+const (
+	maxSpareBuf    = 4
+	maxSpareBufCap = 1024
+)
 
 // maxGapGroups bounds a detected gap: a jump of more group IDs than this is
 // taken for a publisher numbering its groups sparsely (e.g. by time), not
@@ -232,6 +241,7 @@ func (sub *Subscription) TryReadObject() (o *Object, err error, ok bool) {
 			sub.signal()
 		} else {
 			sub.qMax = 0
+			sub.q = sub.qBase[:0] // start again at the front
 		}
 		return o, nil, true
 	}
@@ -294,7 +304,7 @@ func (sub *Subscription) pushLocked(o *Object) {
 		sub.stats.Dropped++
 		return
 	}
-	sub.q = append(sub.q, o)
+	sub.appendQLocked(o)
 	sub.qBytes += o.cost()
 	sub.qMax = max(sub.qMax, o.cost())
 	sub.stats.Objects++
@@ -307,6 +317,24 @@ func (sub *Subscription) pushLocked(o *Object) {
 		sub.dropOldestLocked()
 	}
 	sub.signal()
+}
+
+// appendQLocked appends o to the application queue. A full queue that
+// has been read from moves back to the front of its array when that frees
+// at least as much room as it holds; otherwise it grows.
+func (sub *Subscription) appendQLocked(o *Object) {
+	if n := len(sub.q); n == cap(sub.q) {
+		if h := cap(sub.qBase) - cap(sub.q); h > 0 && h >= n {
+			copy(sub.qBase[:n], sub.q)
+			clear(sub.qBase[h : h+n])
+			sub.q = sub.qBase[:n]
+		}
+	}
+	grow := len(sub.q) == cap(sub.q)
+	sub.q = append(sub.q, o)
+	if grow {
+		sub.qBase = sub.q[:0]
+	}
 }
 
 // dropOldestLocked drops the oldest whole groups from the application
@@ -482,7 +510,13 @@ func (sub *Subscription) deliverStream(o *Object) {
 		sub.stats.Dropped++
 		return
 	}
-	sub.buffered[o.Group] = append(sub.buffered[o.Group], o)
+	b, ok := sub.buffered[o.Group]
+	if k := len(sub.spareBuf); !ok && k > 0 {
+		b = sub.spareBuf[k-1]
+		sub.spareBuf[k-1] = nil
+		sub.spareBuf = sub.spareBuf[:k-1]
+	}
+	sub.buffered[o.Group] = append(b, o)
 	sub.markActiveLocked(o.Group)
 	sub.bufBytes += o.cost()
 	sub.pumpLocked()
@@ -554,12 +588,16 @@ func (sub *Subscription) lowestOpenLocked() (uint64, bool) {
 func (sub *Subscription) pumpLocked() {
 	for len(sub.active) > 0 {
 		m := sub.active[0]
-		objs := sub.buffered[m]
+		objs, ok := sub.buffered[m]
 		delete(sub.buffered, m)
 		for _, o := range objs {
 			sub.bufBytes -= o.cost()
 			sub.delivered, sub.last = true, m
 			sub.pushLocked(o)
+		}
+		if ok && len(sub.spareBuf) < maxSpareBuf && cap(objs) <= maxSpareBufCap {
+			clear(objs)
+			sub.spareBuf = append(sub.spareBuf, objs[:0])
 		}
 		if sub.open[m] > 0 {
 			return

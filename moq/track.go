@@ -1,6 +1,7 @@
 package moq
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -86,7 +87,12 @@ type TrackOptions struct {
 	MaxObjectSize int
 }
 
-// Object is one received (or published) object.
+// Object is one received (or published) object. A received object, and
+// the copy Track.Write makes, belong to the caller and are never reused by
+// the library; but a small payload or extension block (up to 1 KiB) is
+// carved from a 16 KiB allocation shared with the objects around it, and
+// the Object itself from a chunk of 32: holding one for long keeps those
+// alive (copy the payload to keep only its bytes).
 type Object struct {
 	Group    uint64
 	Subgroup uint64
@@ -149,6 +155,9 @@ type Track struct {
 	dropped     atomic.Uint64
 	room        chan struct{} // closed when a subscriber takes its queue (WaitWritable)
 	roomWait    atomic.Bool   // room is set
+	// Write's copies of small payloads, and their Objects (guarded by mu).
+	slab wire.Slab
+	objs objectAlloc
 }
 
 // TrackStats are a track's counters.
@@ -252,9 +261,7 @@ func (t *Track) Largest() (Location, bool) {
 // then ends the group: the model of moq_publish_data. The payload is
 // copied. It returns the group ID used.
 func (t *Track) Write(payload []byte) (uint64, error) {
-	p := make([]byte, len(payload))
-	copy(p, payload)
-	return t.writeOwned(p)
+	return t.write(payload, true, t.delivery, t.Priority())
 }
 
 // writeOwned is Write without the copy; t owns p afterwards.
@@ -265,16 +272,29 @@ func (t *Track) writeOwnedMode(p []byte, mode Delivery) (uint64, error) {
 }
 
 func (t *Track) writeOwnedModePriority(p []byte, mode Delivery, prio uint8) (uint64, error) {
+	return t.write(p, false, mode, prio)
+}
+
+// write publishes p as a new group of one object; with copyP it copies p
+// first (a small payload into the track's slab, under its lock).
+func (t *Track) write(p []byte, copyP bool, mode Delivery, prio uint8) (uint64, error) {
 	if err := t.checkPayloadMode(len(p), mode); err != nil {
 		return 0, err
+	}
+	if copyP && len(p) > wire.SlabMax {
+		p, copyP = bytes.Clone(p), false // outside the lock
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.ended {
 		return 0, fmt.Errorf("moq: track %s/%s: %w", t.ns, t.name, ErrEnded)
 	}
+	if copyP {
+		p = append(t.slab.Carve(len(p)), p...)
+	}
 	g := t.nextGroup
-	if err := t.publishLocked(&Object{Group: g, ID: 0, Priority: prio, Payload: p}, mode); err != nil {
+	o := t.objs.copyOf(&Object{Group: g, ID: 0, Priority: prio, Payload: p})
+	if err := t.publishLocked(o, mode); err != nil {
 		return 0, err
 	}
 	t.endGroupLocked(g)
@@ -288,6 +308,15 @@ func (t *Track) WaitWritable(ctx context.Context, size int) error {
 	cost := size + objectOverhead
 	for {
 		t.mu.Lock()
+		// Armed before the queues are looked at: a subscriber that takes
+		// its queue after the look sees roomWait and closes room (armed
+		// after it, a subscriber taking its queue in between found
+		// roomWait false, and this waited for a wake-up that never came).
+		if t.room == nil {
+			t.room = make(chan struct{})
+			t.roomWait.Store(true)
+		}
+		ch := t.room
 		full := false
 		for s := range t.subs {
 			if s.full(cost) {
@@ -299,11 +328,6 @@ func (t *Track) WaitWritable(ctx context.Context, size int) error {
 			t.mu.Unlock()
 			return nil
 		}
-		if t.room == nil {
-			t.room = make(chan struct{})
-			t.roomWait.Store(true)
-		}
-		ch := t.room
 		t.mu.Unlock()
 		select {
 		case <-ch:
@@ -335,18 +359,14 @@ func (t *Track) roomMadeLocked() {
 // WriteModePriority is WriteMode with an explicit publisher priority for
 // this one object.
 func (t *Track) WriteModePriority(payload []byte, mode Delivery, priority uint8) (uint64, error) {
-	p := make([]byte, len(payload))
-	copy(p, payload)
-	return t.writeOwnedModePriority(p, mode, priority)
+	return t.write(payload, true, mode, priority)
 }
 
 // WriteMode is Write with an explicit delivery for this one object
 // (moq_publish_data's delivery_mode): a stream track may send an object as
 // a datagram and the other way round.
 func (t *Track) WriteMode(payload []byte, mode Delivery) (uint64, error) {
-	p := make([]byte, len(payload))
-	copy(p, payload)
-	return t.writeOwnedMode(p, mode)
+	return t.write(payload, true, mode, t.Priority())
 }
 
 func (t *Track) checkPayload(n int) error { return t.checkPayloadMode(n, t.delivery) }

@@ -68,7 +68,7 @@ func (c *quicConn) OpenStreamSync(ctx context.Context) (Stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &quicStream{s}, nil
+	return quicStream{s}, nil
 }
 
 func (c *quicConn) AcceptStream(ctx context.Context) (Stream, error) {
@@ -76,7 +76,7 @@ func (c *quicConn) AcceptStream(ctx context.Context) (Stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &quicStream{s}, nil
+	return quicStream{s}, nil
 }
 
 func (c *quicConn) OpenUniStreamSync(ctx context.Context) (SendStream, error) {
@@ -84,7 +84,7 @@ func (c *quicConn) OpenUniStreamSync(ctx context.Context) (SendStream, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &quicSendStream{s}, nil
+	return quicSendStream{s}, nil
 }
 
 func (c *quicConn) AcceptUniStream(ctx context.Context) (ReceiveStream, error) {
@@ -92,7 +92,7 @@ func (c *quicConn) AcceptUniStream(ctx context.Context) (ReceiveStream, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &quicReceiveStream{s}, nil
+	return quicReceiveStream{s}, nil
 }
 
 func (c *quicConn) SendDatagram(b []byte) error {
@@ -162,53 +162,56 @@ func quicStreamErr(err error) error {
 	return err
 }
 
+// The stream wrappers are one pointer each and used by value: stored in an
+// interface (SendStream, ReceiveStream, Stream) such a value needs no
+// allocation of its own, so wrapping a stream costs nothing per stream.
 type quicSendStream struct{ s *quic.SendStream }
 
-func (s *quicSendStream) Write(b []byte) (int, error) {
+func (s quicSendStream) Write(b []byte) (int, error) {
 	n, err := s.s.Write(b)
 	return n, quicStreamErr(err)
 }
-func (s *quicSendStream) Close() error { return quicStreamErr(s.s.Close()) }
-func (s *quicSendStream) CancelWrite(code uint64) {
+func (s quicSendStream) Close() error { return quicStreamErr(s.s.Close()) }
+func (s quicSendStream) CancelWrite(code uint64) {
 	s.s.CancelWrite(quic.StreamErrorCode(quicCode(code)))
 }
-func (s *quicSendStream) SetWriteDeadline(t time.Time) error {
+func (s quicSendStream) SetWriteDeadline(t time.Time) error {
 	return s.s.SetWriteDeadline(t)
 }
 
 // SetReliableBoundary makes what was written so far survive a later
 // CancelWrite (RESET_STREAM_AT), when the peer supports it.
-func (s *quicSendStream) SetReliableBoundary() { s.s.SetReliableBoundary() }
+func (s quicSendStream) SetReliableBoundary() { s.s.SetReliableBoundary() }
 
 type quicReceiveStream struct{ s *quic.ReceiveStream }
 
-func (s *quicReceiveStream) Read(b []byte) (int, error) {
+func (s quicReceiveStream) Read(b []byte) (int, error) {
 	n, err := s.s.Read(b)
 	return n, quicStreamErr(err)
 }
-func (s *quicReceiveStream) CancelRead(code uint64) {
+func (s quicReceiveStream) CancelRead(code uint64) {
 	s.s.CancelRead(quic.StreamErrorCode(quicCode(code)))
 }
-func (s *quicReceiveStream) SetReadDeadline(t time.Time) error {
+func (s quicReceiveStream) SetReadDeadline(t time.Time) error {
 	return s.s.SetReadDeadline(t)
 }
 
 type quicStream struct{ s *quic.Stream }
 
-func (s *quicStream) Write(b []byte) (int, error) {
+func (s quicStream) Write(b []byte) (int, error) {
 	n, err := s.s.Write(b)
 	return n, quicStreamErr(err)
 }
-func (s *quicStream) Read(b []byte) (int, error) {
+func (s quicStream) Read(b []byte) (int, error) {
 	n, err := s.s.Read(b)
 	return n, quicStreamErr(err)
 }
-func (s *quicStream) Close() error            { return quicStreamErr(s.s.Close()) }
-func (s *quicStream) CancelWrite(code uint64) { s.s.CancelWrite(quic.StreamErrorCode(quicCode(code))) }
-func (s *quicStream) CancelRead(code uint64)  { s.s.CancelRead(quic.StreamErrorCode(quicCode(code))) }
-func (s *quicStream) SetWriteDeadline(t time.Time) error {
+func (s quicStream) Close() error            { return quicStreamErr(s.s.Close()) }
+func (s quicStream) CancelWrite(code uint64) { s.s.CancelWrite(quic.StreamErrorCode(quicCode(code))) }
+func (s quicStream) CancelRead(code uint64)  { s.s.CancelRead(quic.StreamErrorCode(quicCode(code))) }
+func (s quicStream) SetWriteDeadline(t time.Time) error {
 	return s.s.SetWriteDeadline(t)
 }
-func (s *quicStream) SetReadDeadline(t time.Time) error {
+func (s quicStream) SetReadDeadline(t time.Time) error {
 	return s.s.SetReadDeadline(t)
 }

@@ -57,7 +57,7 @@ func newWTConn(sess *webtransport.Session, qc *quic.Conn, path string, sock *soc
 		if err != nil {
 			return nil, 0, err
 		}
-		return &wtReceiveStream{s}, uint64(s.StreamID()), nil
+		return wtReceiveStream{s}, uint64(s.StreamID()), nil
 	}, func() uint64 { return qc.ConnectionStats().PacketsReceived }, qpackPeer)
 	go c.run()
 	return c
@@ -140,7 +140,7 @@ func (c *wtConn) OpenStreamSync(ctx context.Context) (Stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &wtStream{s}, nil
+	return wtStream{s}, nil
 }
 
 func (c *wtConn) AcceptStream(ctx context.Context) (Stream, error) {
@@ -148,7 +148,7 @@ func (c *wtConn) AcceptStream(ctx context.Context) (Stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &wtStream{s}, nil
+	return wtStream{s}, nil
 }
 
 func (c *wtConn) OpenUniStreamSync(ctx context.Context) (SendStream, error) {
@@ -156,7 +156,7 @@ func (c *wtConn) OpenUniStreamSync(ctx context.Context) (SendStream, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &wtSendStream{s}, nil
+	return wtSendStream{s}, nil
 }
 
 // AcceptUniStream returns the peer's uni streams in the order it opened
@@ -238,45 +238,47 @@ func wtStreamErr(err error) error {
 	return err
 }
 
+// Like the QUIC ones, the wrappers are one pointer used by value: no
+// allocation per stream.
 type wtSendStream struct{ s *webtransport.SendStream }
 
-func (s *wtSendStream) Write(b []byte) (int, error) {
+func (s wtSendStream) Write(b []byte) (int, error) {
 	n, err := s.s.Write(b)
 	return n, wtStreamErr(err)
 }
-func (s *wtSendStream) Close() error { return wtStreamErr(s.s.Close()) }
-func (s *wtSendStream) CancelWrite(code uint64) {
+func (s wtSendStream) Close() error { return wtStreamErr(s.s.Close()) }
+func (s wtSendStream) CancelWrite(code uint64) {
 	s.s.CancelWrite(webtransport.StreamErrorCode(wtCode(code)))
 }
-func (s *wtSendStream) SetWriteDeadline(t time.Time) error { return s.s.SetWriteDeadline(t) }
+func (s wtSendStream) SetWriteDeadline(t time.Time) error { return s.s.SetWriteDeadline(t) }
 
 type wtReceiveStream struct{ s *webtransport.ReceiveStream }
 
-func (s *wtReceiveStream) Read(b []byte) (int, error) {
+func (s wtReceiveStream) Read(b []byte) (int, error) {
 	n, err := s.s.Read(b)
 	return n, wtStreamErr(err)
 }
-func (s *wtReceiveStream) CancelRead(code uint64) {
+func (s wtReceiveStream) CancelRead(code uint64) {
 	s.s.CancelRead(webtransport.StreamErrorCode(wtCode(code)))
 }
-func (s *wtReceiveStream) SetReadDeadline(t time.Time) error { return s.s.SetReadDeadline(t) }
+func (s wtReceiveStream) SetReadDeadline(t time.Time) error { return s.s.SetReadDeadline(t) }
 
 type wtStream struct{ s *webtransport.Stream }
 
-func (s *wtStream) Write(b []byte) (int, error) {
+func (s wtStream) Write(b []byte) (int, error) {
 	n, err := s.s.Write(b)
 	return n, wtStreamErr(err)
 }
-func (s *wtStream) Read(b []byte) (int, error) {
+func (s wtStream) Read(b []byte) (int, error) {
 	n, err := s.s.Read(b)
 	return n, wtStreamErr(err)
 }
-func (s *wtStream) Close() error { return wtStreamErr(s.s.Close()) }
-func (s *wtStream) CancelWrite(code uint64) {
+func (s wtStream) Close() error { return wtStreamErr(s.s.Close()) }
+func (s wtStream) CancelWrite(code uint64) {
 	s.s.CancelWrite(webtransport.StreamErrorCode(wtCode(code)))
 }
-func (s *wtStream) CancelRead(code uint64) {
+func (s wtStream) CancelRead(code uint64) {
 	s.s.CancelRead(webtransport.StreamErrorCode(wtCode(code)))
 }
-func (s *wtStream) SetWriteDeadline(t time.Time) error { return s.s.SetWriteDeadline(t) }
-func (s *wtStream) SetReadDeadline(t time.Time) error  { return s.s.SetReadDeadline(t) }
+func (s wtStream) SetWriteDeadline(t time.Time) error { return s.s.SetWriteDeadline(t) }
+func (s wtStream) SetReadDeadline(t time.Time) error  { return s.s.SetReadDeadline(t) }

@@ -56,6 +56,7 @@ type StreamReader struct {
 	lim *Limits
 
 	buf        []byte // buffered input is buf[start:end]
+	slab       Slab   // small payloads and extension blocks; kept by Reset
 	start, end int
 	eof        bool  // the reader returned io.EOF
 	err        error // sticky: returned by every later call
@@ -74,13 +75,14 @@ func NewStreamReader(r io.Reader, d Draft, lim *Limits) *StreamReader {
 
 // Reset makes s a StreamReader for a new stream, as NewStreamReader does,
 // keeping its buffer for reuse when it has not grown past the initial size
-// (nothing that Next returns refers to it).
+// (nothing that Next returns refers to it), and what is left of its payload
+// slab (the objects Next returned keep the part carved for them).
 func (s *StreamReader) Reset(r io.Reader, d Draft, lim *Limits) {
 	buf := s.buf
 	if cap(buf) != readerBufSize {
 		buf = nil
 	}
-	*s = StreamReader{r: r, d: d, lim: lim, buf: buf[:cap(buf)]}
+	*s = StreamReader{r: r, d: d, lim: lim, buf: buf[:cap(buf)], slab: s.slab}
 }
 
 // Kind returns the stream's kind, StreamUnknown before ReadHeader succeeds.
@@ -295,7 +297,7 @@ func (s *StreamReader) Next(o *Object) error {
 		}
 	}
 	if len(ob.Extensions) > 0 {
-		ob.Extensions = append([]byte(nil), ob.Extensions...)
+		ob.Extensions = append(s.slab.Carve(len(ob.Extensions)), ob.Extensions...)
 	}
 	s.start += n
 	if pl > 0 {
@@ -323,7 +325,7 @@ func (s *StreamReader) readPayload(n int) ([]byte, error) {
 	if n > payloadChunk {
 		size = max(have, payloadChunk)
 	}
-	p := make([]byte, have, size)
+	p := s.slab.Carve(size)[:have]
 	copy(p, s.buf[s.start:s.start+have])
 	s.start += have
 	zero := 0
