@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -138,6 +139,13 @@ func ticker(tr *moq.Track, stop <-chan struct{}, wg *sync.WaitGroup) {
 // that objects come in strictly increasing order.
 func readAfter(t *testing.T, ctx context.Context, cs *moq.ClientSubscription, last *moq.Location, has *bool, g uint64) {
 	t.Helper()
+	readUntil(t, ctx, cs, last, has, func(o *moq.Object) bool { return o.Group > g })
+}
+
+// readUntil reads until done returns true for an object, checking that
+// objects come in strictly increasing order.
+func readUntil(t *testing.T, ctx context.Context, cs *moq.ClientSubscription, last *moq.Location, has *bool, done func(*moq.Object) bool) {
+	t.Helper()
 	for {
 		o, err := cs.ReadObject(ctx)
 		if err != nil {
@@ -148,7 +156,7 @@ func readAfter(t *testing.T, ctx context.Context, cs *moq.ClientSubscription, la
 			t.Fatalf("object %v after %v: duplicate or out of order", l, *last)
 		}
 		*last, *has = l, true
-		if o.Group > g {
+		if done(o) {
 			return
 		}
 	}
@@ -198,7 +206,17 @@ func TestClientReconnectsAfterRelayRestart(t *testing.T) {
 			ns := moq.Namespace{"reconnect", v.draft.String()}
 			pc, sc, track := pubSubPair(t, ctx, tr, ns, clientEnd{scheme: v.scheme, draft: v.draft, reconnect: true, ev: pubEv},
 				clientEnd{scheme: v.scheme, draft: v.draft, reconnect: true, ev: subEv})
-			cs, err := sc.Subscribe(ctx, ns, "t", moq.ClientSubscribeOptions{})
+			// The group the track had reached when the subscription was
+			// made again (ReadObject makes it, and calls OnSubscribe).
+			var resubGroup atomic.Int64
+			resubGroup.Store(-1)
+			cs, err := sc.Subscribe(ctx, ns, "t", moq.ClientSubscribeOptions{OnSubscribe: func(ev moq.SubscribeEvent) {
+				if ev.Err == nil && ev.Resubscribe {
+					if l, ok := track.Largest(); ok {
+						resubGroup.Store(int64(l.Group))
+					}
+				}
+			}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -210,7 +228,6 @@ func TestClientReconnectsAfterRelayRestart(t *testing.T) {
 			var last moq.Location
 			var has bool
 			readAfter(t, ctx, cs, &last, &has, 0)
-			before := last
 
 			// Restart the relay: both clients lose their sessions.
 			tr.r.Close()
@@ -225,9 +242,15 @@ func TestClientReconnectsAfterRelayRestart(t *testing.T) {
 			}
 			tr.start()
 
-			// New groups reach the subscriber through the new relay, in
-			// order and without duplicates.
-			readAfter(t, ctx, cs, &last, &has, before.Group)
+			// Once the subscription is made again, the groups written after
+			// it reach the subscriber through the new relay, in order and
+			// without duplicates. (Reading only past the group read before
+			// the restart would end on an object still queued from the old
+			// session, before the resubscription.)
+			readUntil(t, ctx, cs, &last, &has, func(o *moq.Object) bool {
+				g := resubGroup.Load()
+				return g >= 0 && o.Group > uint64(g)
+			})
 			pubEv.waitFor(t, ctx, 1, "publisher reconnected", func(e moq.ClientEvent) bool {
 				return e.State == moq.ClientConnected && e.Reconnecting
 			})
