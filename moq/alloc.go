@@ -5,11 +5,11 @@ import "github.com/moq-ffi/moq-ffi-go/internal/wire"
 // objectChunk is how many Objects with small payloads are allocated at
 // once. An Object kept (in a Track's retained groups, by an application)
 // keeps its chunk alive, and with it its chunk neighbours' small payloads:
-// carved in the same order from one wire.Slab, 32 objects of at most
+// carved in the same order from one wire.Slab, 16 objects of at most
 // wire.SlabMax bytes of payload and as much of extensions span at most
-// five slabs (80 KiB); 200-byte objects without extensions span one or
-// two (16-32 KiB).
-const objectChunk = 32
+// nine slabs (36 KiB); 200-byte objects without extensions span one or
+// two (4-8 KiB).
+const objectChunk = 16
 
 // objectAlloc hands out Objects: those whose payload and extensions are
 // small (carved from a wire.Slab) from chunks, others on their own, so

@@ -90,8 +90,8 @@ type TrackOptions struct {
 // Object is one received (or published) object. A received object, and
 // the copy Track.Write makes, belong to the caller and are never reused by
 // the library; but a small payload or extension block (up to 1 KiB) is
-// carved from a 16 KiB allocation shared with the objects around it, and
-// the Object itself from a chunk of 32: holding one for long keeps those
+// carved from a 4 KiB allocation shared with the objects around it, and
+// the Object itself from a chunk of 16: holding one for long keeps those
 // alive (copy the payload to keep only its bytes).
 type Object struct {
 	Group    uint64

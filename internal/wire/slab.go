@@ -3,8 +3,11 @@ package wire
 // Slabs for small byte slices.
 const (
 	// SlabSize is the size of the slabs that a Slab carves small slices
-	// from: one allocation for many small objects instead of one each.
-	SlabSize = 16 << 10
+	// from: one allocation for many small objects instead of one each
+	// (twenty 200-byte payloads). Small, because a slice kept alive keeps
+	// its whole slab: a relay track that goes idle keeps its last small
+	// object, and so at most SlabSize bytes, not more.
+	SlabSize = 4 << 10
 	// SlabMax is the largest slice a Slab carves; longer ones are
 	// allocated on their own.
 	SlabMax = 1 << 10
