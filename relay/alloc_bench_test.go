@@ -44,12 +44,7 @@ func mallocs() uint64 {
 func allocsThroughput(b *testing.B, relay bool) float64 {
 	ctx, cancel := context.WithTimeout(context.Background(), relayBenchTimeout)
 	defer cancel()
-	var s *benchSetup
-	if relay {
-		s = setupRelay(b, ctx, 1)
-	} else {
-		s = setupDirect(b, ctx)
-	}
+	s := setupFlow(b, ctx, relay)
 	defer s.closeAll()
 	m0 := mallocs()
 	res := runFlow(b, ctx, cancel, s, 200, 1, relayWindowSmall)

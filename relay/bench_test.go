@@ -174,6 +174,14 @@ func setupRelay(b *testing.B, ctx context.Context, nSubs int) *benchSetup {
 	}}
 }
 
+// setupFlow is setupRelay with one subscriber, or setupDirect.
+func setupFlow(b *testing.B, ctx context.Context, relay bool) *benchSetup {
+	if relay {
+		return setupRelay(b, ctx, 1)
+	}
+	return setupDirect(b, ctx)
+}
+
 // setupDirect connects a client session to a listener on loopback: the
 // client publishes and announces benchNS/"data", the server session
 // subscribes to it (the moq package's benchmark pair).
@@ -445,12 +453,7 @@ func processCPU(b *testing.B) time.Duration {
 func benchThroughput(b *testing.B, relay bool, size, perGroup, windowSize int) flowRate {
 	ctx, cancel := context.WithTimeout(context.Background(), relayBenchTimeout)
 	defer cancel()
-	var s *benchSetup
-	if relay {
-		s = setupRelay(b, ctx, 1)
-	} else {
-		s = setupDirect(b, ctx)
-	}
+	s := setupFlow(b, ctx, relay)
 	defer s.closeAll()
 	r := runFlow(b, ctx, cancel, s, size, perGroup, windowSize)
 	rate := float64(r.objects) / b.Elapsed().Seconds()
@@ -523,12 +526,7 @@ func BenchmarkRelayLatency(b *testing.B) {
 func benchLatency(b *testing.B, relay bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), relayBenchTimeout)
 	defer cancel()
-	var s *benchSetup
-	if relay {
-		s = setupRelay(b, ctx, 1)
-	} else {
-		s = setupDirect(b, ctx)
-	}
+	s := setupFlow(b, ctx, relay)
 	defer s.closeAll()
 	latencyRun(b, ctx, cancel, s)
 }
