@@ -6,7 +6,7 @@ FUZZTIME ?= 60s
 BENCHTIME ?= 1s
 PKGS := ./...
 
-.PHONY: all build test test-go lint fuzz bench bench-mem demo clean tools
+.PHONY: all build test test-go lint fuzz bench bench-relay bench-mem demo clean tools
 
 all: build
 
@@ -34,6 +34,13 @@ fuzz:
 ## bench: all Go benchmarks, with allocation counts.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
+
+## bench-relay: small and large objects through the relay against a direct
+## session and raw quic-go in the same run (prints the ratios), the relay's own
+## allocations per forwarded object and the latency it adds per object
+## (docs/benchmarks.md); about two minutes.
+bench-relay:
+	$(GO) test -run '^$$' -bench 'RelayThroughput|RelayAllocs|RelayLatencyPaired' -benchmem -benchtime 2s ./relay/
 
 ## bench-mem: live heap per idle session and per subscription, and heap growth
 ## over MEM_OBJECTS (default 1000000) objects through the relay (about a minute).
