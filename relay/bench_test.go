@@ -125,13 +125,36 @@ func setupRelay(b *testing.B, ctx context.Context, nSubs int) *benchSetup {
 		b.Fatal(err)
 	}
 	r := &testRelay{Relay: rl, fp: fp}
+	return setupThrough(b, ctx, nSubs, r, r.url("moqt"), func() { rl.Close() }, rl)
+}
+
+// setupRelayProcess is setupRelay with the relay in a child process (this
+// test binary run again, see TestMain): the relay's garbage collector and
+// scheduler are its own, as in a deployment, and the publisher's and
+// subscribers' process no longer shares them with it. The relay's own drop
+// counters and packet losses are not read.
+func setupRelayProcess(b *testing.B, ctx context.Context) *benchSetup {
+	b.Helper()
+	cmd, r, addr := startChildRelay(b, childStandalone, "")
+	stop := func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}
+	return setupThrough(b, ctx, 1, r, fmt.Sprintf("moqt://%s/relay", addr), stop, nil)
+}
+
+// setupThrough connects the publisher and nSubs subscribers of setupRelay
+// to the relay r at url; closeRelay stops it; rl is r when it runs in this
+// process (for its counters), else nil.
+func setupThrough(b *testing.B, ctx context.Context, nSubs int, r *testRelay, url string, closeRelay func(), rl *Relay) *benchSetup {
+	b.Helper()
 	sessions := make([]*moq.Session, nSubs+1)
 	fail := func(format string, args ...any) {
 		benchSessions(sessions)
-		rl.Close()
+		closeRelay()
 		b.Fatalf(format, args...)
 	}
-	pub, err := r.tryDial(quic14, nil)
+	pub, err := r.tryDialURL(quic14, url, nil)
 	if err != nil {
 		fail("dial publisher: %v", err)
 	}
@@ -153,7 +176,7 @@ func setupRelay(b *testing.B, ctx context.Context, nSubs int) *benchSetup {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			s, err := r.tryDial(quic14, nil)
+			s, err := r.tryDialURL(quic14, url, nil)
 			if err != nil {
 				errs[i] = fmt.Errorf("dial: %w", err)
 				return
@@ -170,7 +193,7 @@ func setupRelay(b *testing.B, ctx context.Context, nSubs int) *benchSetup {
 	return &benchSetup{tr: tr, subs: subs, pubSess: pub, subSess: sessions[:nSubs], relay: rl, closeAll: func() {
 		tr.Close()
 		benchSessions(sessions)
-		rl.Close()
+		closeRelay()
 	}}
 }
 
@@ -600,14 +623,28 @@ func latencyRun(b *testing.B, ctx context.Context, cancel context.CancelFunc, s 
 // Reports p50, p99 and max of the per-object added latency (added-*), each
 // path's own p50 and p99 (relay-*, direct-*), in µs. One op is one object
 // (ns/op ~ 1e6 by design, as BenchmarkRelayLatency).
+//
+// Sub-benchmarks: "inprocess" runs the relay in this process, as the other
+// relay benchmarks do; "process" runs it in a child process, as deployed,
+// so that it has its own garbage collector and scheduler.
 func BenchmarkRelayLatencyPaired(b *testing.B) {
-	ctx, cancel := context.WithTimeout(context.Background(), relayBenchTimeout)
-	defer cancel()
-	rs := setupRelay(b, ctx, 1)
-	defer rs.closeAll()
-	ds := setupDirect(b, ctx)
-	defer ds.closeAll()
-	pairedLatencyRun(b, ctx, cancel, rs, ds)
+	for _, v := range []struct {
+		name  string
+		setup func(b *testing.B, ctx context.Context) *benchSetup
+	}{
+		{"inprocess", func(b *testing.B, ctx context.Context) *benchSetup { return setupRelay(b, ctx, 1) }},
+		{"process", setupRelayProcess},
+	} {
+		b.Run(v.name, func(b *testing.B) {
+			ctx, cancel := context.WithTimeout(context.Background(), relayBenchTimeout)
+			defer cancel()
+			rs := v.setup(b, ctx)
+			defer rs.closeAll()
+			ds := setupDirect(b, ctx)
+			defer ds.closeAll()
+			pairedLatencyRun(b, ctx, cancel, rs, ds)
+		})
+	}
 }
 
 // pairedResult is what pairedLatencyRun measured, in µs.

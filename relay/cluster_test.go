@@ -345,6 +345,10 @@ func TestClusterPeerAuthAndLoops(t *testing.T) {
 // would have to be torn down by hand, which is not a crash.
 const childEnv = "MOQ_RELAY_CLUSTER_CHILD"
 
+// childStandalone as childEnv's value makes the child a relay of no
+// cluster (BenchmarkRelayLatencyPaired/process).
+const childStandalone = "-"
+
 // clusterChildMain runs a relay of the cluster described by the
 // environment, prints "ADDR <addr> FP <hex>" and serves until its stdin
 // closes (the parent is gone) or it is killed.
@@ -354,7 +358,10 @@ func clusterChildMain() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	cl := clusterCfg(os.Getenv(childEnv), os.Getenv(childEnv+"_ID"))
+	var cl *ClusterConfig
+	if etcd := os.Getenv(childEnv); etcd != childStandalone {
+		cl = clusterCfg(etcd, os.Getenv(childEnv+"_ID"))
+	}
 	r, err := New(Config{Addr: "127.0.0.1:0", Session: moq.Options{TLS: moq.TLSConfig{Certificates: []tls.Certificate{cert}}}, Cluster: cl})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -367,7 +374,7 @@ func clusterChildMain() {
 }
 
 // startChildRelay starts relay id in a child process.
-func startChildRelay(t *testing.T, etcd, id string) (*exec.Cmd, *testRelay, string) {
+func startChildRelay(t testing.TB, etcd, id string) (*exec.Cmd, *testRelay, string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"="+etcd, childEnv+"_ID="+id)
