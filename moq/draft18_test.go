@@ -377,15 +377,7 @@ func TestDraft18ClientRequestReset(t *testing.T) {
 			t.Parallel()
 			r := newRawServer18(t, scheme)
 			ctx := ctxT(t)
-			type result struct {
-				sub *Subscription
-				err error
-			}
-			ch := make(chan result, 1)
-			go func() {
-				sub, err := r.client.Subscribe(ctx, Namespace{"x"}, "t", SubscribeOptions{})
-				ch <- result{sub, err}
-			}()
+			ch := subscribeAsync(ctx, r.client, Namespace{"x"}, "t", SubscribeOptions{})
 			st, _ := r.acceptRequest()
 			writeMsg18(t, st, &wire.SubscribeOK{TrackAlias: 1})
 			res := <-ch
@@ -396,10 +388,7 @@ func TestDraft18ClientRequestReset(t *testing.T) {
 			if _, err := res.sub.ReadObject(ctx); !errors.Is(err, ErrEnded) {
 				t.Fatalf("read after the reset: %v, want ErrEnded", err)
 			}
-			go func() {
-				sub, err := r.client.Subscribe(ctx, Namespace{"x"}, "u", SubscribeOptions{})
-				ch <- result{sub, err}
-			}()
+			ch = subscribeAsync(ctx, r.client, Namespace{"x"}, "u", SubscribeOptions{})
 			st, _ = r.acceptRequest()
 			st.CancelWrite(reqCancelled)
 			if res := <-ch; res.err == nil {

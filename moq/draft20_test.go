@@ -319,15 +319,7 @@ func TestDraft20ClientPublishStateNotify(t *testing.T) {
 			t.Parallel()
 			r := newRawServer(t, "moqt", Draft20)
 			ctx := ctxT(t)
-			type result struct {
-				sub *Subscription
-				err error
-			}
-			ch := make(chan result, 1)
-			go func() {
-				sub, err := r.client.Subscribe(ctx, Namespace{"x"}, "t", SubscribeOptions{Filter: Filter{Type: FilterLargestObject}})
-				ch <- result{sub, err}
-			}()
+			ch := subscribeAsync(ctx, r.client, Namespace{"x"}, "t", SubscribeOptions{Filter: Filter{Type: FilterLargestObject}})
 			st, m := r.acceptRequest()
 			sm, ok := m.(*wire.Subscribe)
 			if !ok {

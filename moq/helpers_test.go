@@ -98,3 +98,20 @@ func (g *GroupWriter) nextIDForTest() uint64 {
 }
 
 func loc(g, o uint64) Location { return Location{Group: g, Object: o} }
+
+// subscribed is what a Subscribe started by subscribeAsync returned.
+type subscribed struct {
+	sub *Subscription
+	err error
+}
+
+// subscribeAsync runs s.Subscribe on a goroutine of its own, for tests that
+// play the peer meanwhile, and delivers its result on the channel returned.
+func subscribeAsync(ctx context.Context, s *Session, ns Namespace, name string, opts SubscribeOptions) <-chan subscribed {
+	ch := make(chan subscribed, 1)
+	go func() {
+		sub, err := s.Subscribe(ctx, ns, name, opts)
+		ch <- subscribed{sub, err}
+	}()
+	return ch
+}

@@ -40,15 +40,7 @@ func (r *rawPeer) writeGroup(st transport.SendStream, alias, g uint64, n ...uint
 // answers with alias 7.
 func subscribeRaw(t *testing.T, ctx context.Context, up *rawPeer) (*Subscription, uint64) {
 	t.Helper()
-	type result struct {
-		sub *Subscription
-		err error
-	}
-	subc := make(chan result, 1)
-	go func() {
-		sub, err := up.server.Subscribe(ctx, Namespace{"up"}, "t", SubscribeOptions{})
-		subc <- result{sub, err}
-	}()
+	subc := subscribeAsync(ctx, up.server, Namespace{"up"}, "t", SubscribeOptions{})
 	req := readUntil[*wire.Subscribe](up)
 	up.sendMsg(&wire.SubscribeOK{RequestID: req.RequestID, TrackAlias: 7, GroupOrder: wire.GroupOrderAscending})
 	res := <-subc
