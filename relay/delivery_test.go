@@ -17,14 +17,7 @@ func TestMaxObjectThroughDefaultRelay(t *testing.T) {
 	ns := moq.Namespace{"big"}
 	_, tr := r.publish(t, quic14, ns, "t")
 	clients := []client{{"quic/16", "moqt", moq.Draft16}, wt14, quic07cf}
-	var subs []*moq.Subscription
-	for _, c := range clients {
-		sub, err := r.dial(t, c, nil).Subscribe(ctx, ns, "t", moq.SubscribeOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		subs = append(subs, sub)
-	}
+	subs := r.subscribeEach(t, ctx, clients, ns, "t", moq.SubscribeOptions{})
 	big := bytes.Repeat([]byte{0x5A}, 16<<20)
 	big[0] = 1
 	if _, err := tr.Write(big); err != nil {
@@ -65,15 +58,8 @@ func TestRelayDropsReachTheSubscriber(t *testing.T) {
 	ns := moq.Namespace{"burst"}
 	_, tr := r.publish(t, quic14, ns, "t")
 	clients := []client{{"quic/16", "moqt", moq.Draft16}, wt14, quic07cf}
-	var subs []*moq.Subscription
-	for _, c := range clients {
-		// A buffer for the whole burst: the subscribers themselves drop nothing.
-		sub, err := r.dial(t, c, nil).Subscribe(ctx, ns, "t", moq.SubscribeOptions{BufferBytes: 64 << 20})
-		if err != nil {
-			t.Fatal(err)
-		}
-		subs = append(subs, sub)
-	}
+	// A buffer for the whole burst: the subscribers themselves drop nothing.
+	subs := r.subscribeEach(t, ctx, clients, ns, "t", moq.SubscribeOptions{BufferBytes: 64 << 20})
 	// A first group that every subscriber sees, then the burst.
 	first, err := tr.Write([]byte("first"))
 	if err != nil {

@@ -132,6 +132,21 @@ func (r *testRelay) publish(t *testing.T, c client, ns moq.Namespace, name strin
 	return pub, tr
 }
 
+// subscribeEach connects one subscriber of each client kind and subscribes
+// it to (ns, name) with opts.
+func (r *testRelay) subscribeEach(t *testing.T, ctx context.Context, clients []client, ns moq.Namespace, name string, opts moq.SubscribeOptions) []*moq.Subscription {
+	t.Helper()
+	subs := make([]*moq.Subscription, 0, len(clients))
+	for _, c := range clients {
+		sub, err := r.dial(t, c, nil).Subscribe(ctx, ns, name, opts)
+		if err != nil {
+			t.Fatalf("subscribe from %s: %v", c.name, err)
+		}
+		subs = append(subs, sub)
+	}
+	return subs
+}
+
 // writeGroups writes groups of perGroup objects with payloads payloadOf.
 func writeGroups(t *testing.T, tr *moq.Track, groups, perGroup int) {
 	t.Helper()

@@ -80,14 +80,7 @@ func TestSlowSubscriber(t *testing.T) {
 	ns := moq.Namespace{"slow"}
 	_, tr := r.publish(t, quic14, ns, "t")
 	fastClients := []client{quic14, wt07cf}
-	var fast []*moq.Subscription
-	for _, c := range fastClients {
-		sub, err := r.dial(t, c, nil).Subscribe(ctx, ns, "t", moq.SubscribeOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		fast = append(fast, sub)
-	}
+	fast := r.subscribeEach(t, ctx, fastClients, ns, "t", moq.SubscribeOptions{})
 	rawSubscribe(t, r, ns, "t")
 
 	// 160 groups of one 16 KiB object: 2.5 MiB, far beyond the slow
