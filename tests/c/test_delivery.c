@@ -90,26 +90,63 @@ static uint64_t sub_dropped(MoqSubscriber* sub) {
     return st.dropped;
 }
 
+/* A publisher of NS/"t" and a callback subscriber of it into a sink, on
+ * two clients of their own. */
+typedef struct {
+    char ns[128];
+    MoqClient* pc;
+    MoqClient* sc;
+    MoqPublisher* p;
+    MoqSubscriber* sub;
+    sink s;
+} track_pair;
+
+/* Connects x's clients to u (pin: pin, or the environment's when NULL;
+ * subscription buffers pub_buffer and sub_buffer, 0 for the default),
+ * announces a fresh namespace named after prefix and opens the publisher in
+ * mode and the subscriber. False, with the failure checked, when a part
+ * failed. Close x with pair_close either way. */
+static int pair_open(track_pair* x, const char* prefix, const char* u, const char* pin, uint32_t pub_buffer,
+                     uint32_t sub_buffer, MoqDeliveryMode mode) {
+    memset(x, 0, sizeof *x);
+    sink_init(&x->s);
+    unique(prefix, x->ns, sizeof x->ns);
+    x->pc = client_with(u, pin, MOQ_DRAFT_AUTO, pub_buffer);
+    x->sc = client_with(u, pin, MOQ_DRAFT_AUTO, sub_buffer);
+    CHECK(x->pc && x->sc);
+    if (!x->pc || !x->sc) return 0;
+    CHECK_RESULT(moq_announce_namespace(x->pc, x->ns), MOQ_OK);
+    x->p = moq_create_publisher_ex(x->pc, x->ns, "t", mode);
+    x->sub = moq_subscribe(x->sc, x->ns, "t", on_data, &x->s);
+    CHECK(x->p && x->sub);
+    return x->p && x->sub;
+}
+
+/* Destroys what pair_open made (destroying NULL is harmless). */
+static void pair_close(track_pair* x) {
+    moq_subscriber_destroy(x->sub);
+    moq_publisher_destroy(x->p);
+    moq_client_destroy(x->sc);
+    moq_client_destroy(x->pc);
+    sink_destroy(&x->s);
+}
+
 /* Item 1: an object of 9 MiB (over the relay's default 8 MiB queue per
  * subscriber, and the clients' default 8 MiB subscription buffers) reaches
  * a callback subscriber and a poll subscriber through a relay with the
  * default settings, and nothing is dropped. */
 TEST(object_larger_than_the_default_queues) {
-    char ns[128];
-    unique("big", ns, sizeof ns);
-    MoqClient* pc = connect_client(url, NULL);
-    MoqClient* sc = connect_client(url, NULL);
-    CHECK(pc && sc);
-    if (!pc || !sc) return;
-    CHECK_RESULT(moq_announce_namespace(pc, ns), MOQ_OK);
-    MoqPublisher* p = moq_create_publisher_ex(pc, ns, "t", MOQ_DELIVERY_STREAM);
-    CHECK(p != NULL);
-    sink s;
-    sink_init(&s);
-    MoqSubscriber* sub = moq_subscribe(sc, ns, "t", on_data, &s);
-    MoqSubscriber* poll = moq_subscribe_ex(sc, ns, "t", NULL, NULL, NULL);
-    CHECK(sub && poll);
-    CHECK(await_live(p, &s, MOQ_DELIVERY_STREAM, T(10)));
+    track_pair x;
+    if (!pair_open(&x, "big", url, NULL, 0, 0, MOQ_DELIVERY_STREAM)) {
+        pair_close(&x);
+        return;
+    }
+    MoqPublisher* p = x.p;
+    MoqSubscriber* sub = x.sub;
+    sink* s = &x.s;
+    MoqSubscriber* poll = moq_subscribe_ex(x.sc, x.ns, "t", NULL, NULL, NULL);
+    CHECK(poll != NULL);
+    CHECK(await_live(p, s, MOQ_DELIVERY_STREAM, T(10)));
     const size_t big = 9u << 20;
     unsigned char* data = (unsigned char*)malloc(big);
     for (size_t i = 0; i < big; i++) data[i] = (unsigned char)(i * 7 + 3);
@@ -118,14 +155,14 @@ TEST(object_larger_than_the_default_queues) {
     unsigned char tail[8] = {0};
     put_index(tail, 2);
     CHECK_RESULT(moq_publish_data(p, tail, sizeof tail, MOQ_DELIVERY_STREAM), MOQ_OK);
-    wanted w = {&s, sizeof tail, 2};
+    wanted w = {s, sizeof tail, 2};
     CHECK_MSG(poll_until(has_wanted, &w, T(60)), "the object after the big one did not arrive");
-    CHECK_MSG(count_len(&s, big) == 1, "the %zu-byte object arrived %d times", big, count_len(&s, big));
-    pthread_mutex_lock(&s.mu);
-    for (size_t i = 0; i < s.n; i++) {
-        if (s.len[i] == big) CHECK(memcmp(s.data[i], data, big) == 0);
+    CHECK_MSG(count_len(s, big) == 1, "the %zu-byte object arrived %d times", big, count_len(s, big));
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->len[i] == big) CHECK(memcmp(s->data[i], data, big) == 0);
     }
-    pthread_mutex_unlock(&s.mu);
+    pthread_mutex_unlock(&s->mu);
     CHECK(sub_dropped(sub) == 0);
     /* The poll subscriber gets it too (its queue's byte limit is 8 MiB). */
     unsigned char* buf = (unsigned char*)malloc(big);
@@ -150,11 +187,7 @@ TEST(object_larger_than_the_default_queues) {
     free(buf);
     free(data);
     moq_subscriber_destroy(poll);
-    moq_subscriber_destroy(sub);
-    moq_publisher_destroy(p);
-    moq_client_destroy(sc);
-    moq_client_destroy(pc);
-    sink_destroy(&s);
+    pair_close(&x);
 }
 
 /* Publishes "first" (index 0) until the sink has it. */
@@ -178,21 +211,15 @@ static int sync_first(MoqPublisher* p, sink* s, MoqDeliveryMode mode, size_t len
 TEST(relay_drops_reach_the_subscriber) {
     relay r;
     CHECK(relay_start(&r, "127.0.0.1:0", "--subscriber-buffer=65536"));
-    char u[160], ns[128];
+    char u[160];
     snprintf(u, sizeof u, "moqt://%s/", r.addr);
-    unique("drops", ns, sizeof ns);
-    MoqClient* pc = client_with(u, r.fp, MOQ_DRAFT_AUTO, 0);
-    MoqClient* sc = client_with(u, r.fp, MOQ_DRAFT_AUTO, 64u << 20); /* drops nothing itself */
-    CHECK(pc && sc);
-    if (pc && sc) {
-        CHECK_RESULT(moq_announce_namespace(pc, ns), MOQ_OK);
-        MoqPublisher* p = moq_create_publisher_ex(pc, ns, "t", MOQ_DELIVERY_STREAM);
-        sink s;
-        sink_init(&s);
-        MoqSubscriber* sub = moq_subscribe(sc, ns, "t", on_data, &s);
-        CHECK(p && sub);
+    track_pair x; /* the subscriber's buffer holds the burst: it drops nothing itself */
+    if (pair_open(&x, "drops", u, r.fp, 0, 64u << 20, MOQ_DELIVERY_STREAM)) {
+        MoqPublisher* p = x.p;
+        MoqSubscriber* sub = x.sub;
+        sink* s = &x.s;
         const size_t len = 16u << 10;
-        CHECK(sync_first(p, &s, MOQ_DELIVERY_STREAM, len));
+        CHECK(sync_first(p, s, MOQ_DELIVERY_STREAM, len));
         uint64_t dropped0 = sub_dropped(sub);
         const uint32_t n = (uint32_t)(300 / t_scale()) + 50;
         unsigned char* b = (unsigned char*)calloc(1, len);
@@ -200,21 +227,17 @@ TEST(relay_drops_reach_the_subscriber) {
             put_index(b, i);
             CHECK_RESULT(moq_publish_data(p, b, len, MOQ_DELIVERY_STREAM), MOQ_OK);
         }
-        wanted w = {&s, len, n};
+        wanted w = {s, len, n};
         CHECK_MSG(poll_until(has_wanted, &w, T(30)), "the last object of the burst did not arrive");
-        long delivered = count_range(&s, len, 1, n);
+        long delivered = count_range(s, len, 1, n);
         uint64_t dropped = sub_dropped(sub) - dropped0;
         CHECK_MSG((uint64_t)delivered + dropped == n, "%ld delivered + %llu counted as dropped, want %u", delivered,
                   (unsigned long long)dropped, n);
         printf("relay_drops_reach_the_subscriber: %ld delivered, %llu counted as dropped of %u\n", delivered,
                (unsigned long long)dropped, n);
         free(b);
-        moq_subscriber_destroy(sub);
-        moq_publisher_destroy(p);
-        sink_destroy(&s);
     }
-    moq_client_destroy(sc);
-    moq_client_destroy(pc);
+    pair_close(&x);
     relay_stop(&r, SIGTERM);
 }
 
@@ -226,21 +249,15 @@ TEST(relay_drops_reach_the_subscriber) {
 TEST(reliable_stream_burst) {
     relay r;
     CHECK(relay_start(&r, "127.0.0.1:0", "--subscriber-buffer=67108864"));
-    char u[160], ns[128];
+    char u[160];
     snprintf(u, sizeof u, "https://%s/", r.addr);
-    unique("reliable", ns, sizeof ns);
-    MoqClient* pc = client_with(u, r.fp, MOQ_DRAFT_AUTO, 256u << 10);
-    MoqClient* sc = client_with(u, r.fp, MOQ_DRAFT_AUTO, 64u << 20);
-    CHECK(pc && sc);
-    if (pc && sc) {
-        CHECK_RESULT(moq_announce_namespace(pc, ns), MOQ_OK);
-        MoqPublisher* p = moq_create_publisher_ex(pc, ns, "t", MOQ_DELIVERY_STREAM_RELIABLE);
-        sink s;
-        sink_init(&s);
-        MoqSubscriber* sub = moq_subscribe(sc, ns, "t", on_data, &s);
-        CHECK(p && sub);
+    track_pair x;
+    if (pair_open(&x, "reliable", u, r.fp, 256u << 10, 64u << 20, MOQ_DELIVERY_STREAM_RELIABLE)) {
+        MoqPublisher* p = x.p;
+        MoqSubscriber* sub = x.sub;
+        sink* s = &x.s;
         const size_t len = 16u << 10;
-        CHECK(sync_first(p, &s, MOQ_DELIVERY_STREAM_RELIABLE, len));
+        CHECK(sync_first(p, s, MOQ_DELIVERY_STREAM_RELIABLE, len));
         const uint32_t n = (uint32_t)(2000 / t_scale());
         unsigned char* b = (unsigned char*)calloc(1, len);
         uint64_t would_block = 0;
@@ -258,20 +275,20 @@ TEST(reliable_stream_burst) {
             if (res.code != MOQ_OK) break;
             i++;
         }
-        wanted w = {&s, len, n};
+        wanted w = {s, len, n};
         CHECK_MSG(poll_until(has_wanted, &w, T(60)), "the last object of the burst did not arrive");
         /* The burst's objects (index 1 to n; the sync objects have 0), in order. */
-        pthread_mutex_lock(&s.mu);
+        pthread_mutex_lock(&s->mu);
         uint32_t next = 1;
-        for (size_t i = 0; i < s.n; i++) {
-            uint32_t x = get_index(s.data[i]);
-            if (x == 0) continue;
-            CHECK_MSG(x == next, "object %u has index %u", next, x);
-            if (x != next) break;
+        for (size_t i = 0; i < s->n; i++) {
+            uint32_t idx = get_index(s->data[i]);
+            if (idx == 0) continue;
+            CHECK_MSG(idx == next, "object %u has index %u", next, idx);
+            if (idx != next) break;
             next++;
         }
         CHECK_MSG(next == n + 1, "received %u of %u", next - 1, n);
-        pthread_mutex_unlock(&s.mu);
+        pthread_mutex_unlock(&s->mu);
         CHECK(sub_dropped(sub) == 0);
         MoqPublisherStats ps;
         memset(&ps, 0, sizeof ps);
@@ -282,12 +299,8 @@ TEST(reliable_stream_burst) {
         printf("reliable_stream_burst: %u objects, %llu publishes refused with MOQ_ERROR_WOULD_BLOCK\n", n,
                (unsigned long long)would_block);
         free(b);
-        moq_subscriber_destroy(sub);
-        moq_publisher_destroy(p);
-        sink_destroy(&s);
     }
-    moq_client_destroy(sc);
-    moq_client_destroy(pc);
+    pair_close(&x);
     relay_stop(&r, SIGTERM);
 }
 
@@ -315,20 +328,16 @@ static int dgloss_adds_up(void* arg) {
  * subscriber counts every one that did not arrive. A stream object after
  * the burst marks its end. */
 TEST(datagram_loss_is_counted) {
-    char ns[128];
-    unique("dgloss", ns, sizeof ns);
-    MoqClient* pc = connect_client(url, NULL);
-    MoqClient* sc = connect_client(url, NULL);
-    CHECK(pc && sc);
-    if (!pc || !sc) return;
-    CHECK_RESULT(moq_announce_namespace(pc, ns), MOQ_OK);
-    MoqPublisher* p = moq_create_publisher_ex(pc, ns, "t", MOQ_DELIVERY_DATAGRAM);
-    sink s;
-    sink_init(&s);
-    MoqSubscriber* sub = moq_subscribe(sc, ns, "t", on_data, &s);
-    CHECK(p && sub);
+    track_pair x;
+    if (!pair_open(&x, "dgloss", url, NULL, 0, 0, MOQ_DELIVERY_DATAGRAM)) {
+        pair_close(&x);
+        return;
+    }
+    MoqPublisher* p = x.p;
+    MoqSubscriber* sub = x.sub;
+    sink* s = &x.s;
     const size_t len = 1000;
-    CHECK(sync_first(p, &s, MOQ_DELIVERY_STREAM, len));
+    CHECK(sync_first(p, s, MOQ_DELIVERY_STREAM, len));
     uint64_t dropped0 = sub_dropped(sub);
     const uint32_t n = (uint32_t)(5000 / t_scale());
     unsigned char b[1000] = {0};
@@ -339,7 +348,7 @@ TEST(datagram_loss_is_counted) {
     unsigned char end[5] = {0};
     put_index(end, n + 1);
     CHECK_RESULT(moq_publish_data(p, end, sizeof end, MOQ_DELIVERY_STREAM), MOQ_OK);
-    wanted w = {&s, sizeof end, n + 1};
+    wanted w = {s, sizeof end, n + 1};
     CHECK_MSG(poll_until(has_wanted, &w, T(30)), "the end marker did not arrive");
     /* Every group up to the marker's was delivered or counted: a datagram
      * still on its way is counted as lost until it arrives. One that
@@ -347,18 +356,14 @@ TEST(datagram_loss_is_counted) {
      * each other) is uncounted when the session receives it and reaches
      * the sink a moment later, through the callback queue: in between it
      * is in neither figure, so wait for the two to add up. */
-    dgloss_sum sum = {&s, sub, len, n, dropped0, 0, 0};
+    dgloss_sum sum = {s, sub, len, n, dropped0, 0, 0};
     int adds_up = poll_until(dgloss_adds_up, &sum, T(10));
     long delivered = sum.delivered;
     uint64_t dropped = sum.dropped;
     CHECK_MSG(adds_up, "%ld delivered + %llu counted as lost, want %u", delivered, (unsigned long long)dropped, n);
     printf("datagram_loss_is_counted: %ld of %u datagrams delivered, %llu counted as lost\n", delivered, n,
            (unsigned long long)dropped);
-    moq_subscriber_destroy(sub);
-    moq_publisher_destroy(p);
-    moq_client_destroy(sc);
-    moq_client_destroy(pc);
-    sink_destroy(&s);
+    pair_close(&x);
 }
 
 /* Item 6: a publisher of a datagram track publishes a 4000-byte object with
