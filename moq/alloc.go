@@ -11,11 +11,28 @@ import "github.com/moq-ffi/moq-ffi-go/internal/wire"
 // two (4-8 KiB).
 const objectChunk = 16
 
+// chunks hands out zeroed values of T carved from arrays of n at a time:
+// one allocation per n values. The garbage collector frees an array once
+// none of its values is referred to; values are never handed out twice.
+// Not safe for concurrent use.
+type chunks[T any] struct{ free []T }
+
+// next returns a zeroed T from the current array, making a new array of n
+// when it is used up.
+func (c *chunks[T]) next(n int) *T {
+	if len(c.free) == 0 {
+		c.free = make([]T, n)
+	}
+	p := &c.free[0]
+	c.free = c.free[1:]
+	return p
+}
+
 // objectAlloc hands out Objects: those whose payload and extensions are
 // small (carved from a wire.Slab) from chunks, others on their own, so
 // that a chunk never keeps a large payload alive. Not safe for concurrent
 // use.
-type objectAlloc struct{ free []Object }
+type objectAlloc struct{ chunks[Object] }
 
 // copyOf returns a heap copy of o.
 func (a *objectAlloc) copyOf(o *Object) *Object {
@@ -24,11 +41,7 @@ func (a *objectAlloc) copyOf(o *Object) *Object {
 		*p = *o
 		return p
 	}
-	if len(a.free) == 0 {
-		a.free = make([]Object, objectChunk)
-	}
-	p := &a.free[0]
-	a.free = a.free[1:]
+	p := a.next(objectChunk)
 	*p = *o
 	return p
 }

@@ -147,21 +147,10 @@ const gateHeld = math.MaxInt64
 const gateChunk = 64
 
 // gateAlloc hands out gates from chunks; used by the accepting goroutine only.
-type gateAlloc struct{ free []streamGate }
+type gateAlloc struct{ chunks[streamGate] }
 
 func (a *gateAlloc) newStreamGate(prev *streamGate, deadline int64) *streamGate {
-	if len(a.free) == 0 {
-		a.free = make([]streamGate, gateChunk)
-	}
-	g := &a.free[0]
-	a.free = a.free[1:]
-	g.init(prev, deadline)
-	return g
-}
-
-// newStreamGate allocates one gate.
-func newStreamGate(prev *streamGate, deadline int64) *streamGate {
-	g := new(streamGate)
+	g := a.next(gateChunk)
 	g.init(prev, deadline)
 	return g
 }

@@ -143,3 +143,11 @@ func TestGateAlloc(t *testing.T) {
 		prev = g
 	}
 }
+
+// newStreamGate allocates one gate on its own (the session's accepting
+// goroutine takes them from a gateAlloc).
+func newStreamGate(prev *streamGate, deadline int64) *streamGate {
+	g := new(streamGate)
+	g.init(prev, deadline)
+	return g
+}
